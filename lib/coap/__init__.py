@@ -1,0 +1,14 @@
+"""A minimal, stateless CoAP server (RFC 7252) for MicroPython and CPython.
+
+    from coap import Server, Resource
+    server = Server((Resource("sensors/temp", get=read_temp, ct=0),))
+    server.serve(sock)
+
+See README.md, "Writing a resource".
+"""
+
+from .resource import Resource
+from .server import Server
+from .write import ResponseTooLarge
+
+__version__ = "0.1.0"

@@ -1,0 +1,275 @@
+# In-place parser for one CoAP message (RFC 7252 §3).
+#
+#     0                   1                   2                   3
+#     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+#    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#    |Ver| T |  TKL  |      Code     |          Message ID           |
+#    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#    |   Token (if any, TKL bytes) ...
+#    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#    |   Options (if any) ...
+#    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#    |1 1 1 1 1 1 1 1|    Payload (if any) ...
+#    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+#
+# Nothing is copied: the request keeps int offsets into the datagram, in lists
+# allocated once. parse() never raises on bad input; it returns a status.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+# parse() results
+OK = const(0)
+IGNORE = const(-1)        # too short for a header, or not version 1 (§3): silence
+FORMAT_ERROR = const(-2)  # §3, §3.1: reject (RST for CON, silence otherwise)
+
+_URI_HOST = const(3)
+_ETAG = const(4)
+_OBSERVE = const(6)
+_URI_PORT = const(7)
+_URI_PATH = const(11)
+_CONTENT_FORMAT = const(12)
+_URI_QUERY = const(15)
+_ACCEPT = const(17)
+_BLOCK2 = const(23)
+_PROXY_URI = const(35)
+_PROXY_SCHEME = const(39)
+
+
+def _uint(buf, off, n):
+    v = 0
+    for i in range(off, off + n):
+        v = (v << 8) | buf[i]
+    return v
+
+
+def equals(buf, off, n, s):
+    """True when buf[off:off+n] == s, compared without making a slice."""
+    if n != len(s):
+        return False
+    for i in range(n):
+        if buf[off + i] != s[i]:
+            return False
+    return True
+
+
+class Request:
+    """A view of one received datagram. Valid until the next parse()."""
+
+    #: Uri-Path segments kept; a deeper path can't be in the table, so it is a 4.04.
+    max_path = 8
+    #: Uri-Query segments kept; later ones are recognised and not looked at.
+    max_query = 8
+
+    def __init__(self):
+        self.buf = b""
+        self.length = 0
+        self.type = 0
+        self.tkl = 0
+        self.code = 0
+        self.mid = 0
+        self.path_off = [0] * self.max_path
+        self.path_len = [0] * self.max_path
+        self.query_off = [0] * self.max_query
+        self.query_len = [0] * self.max_query
+        self._clear()
+
+    def _clear(self):
+        self.path_count = 0      # may exceed max_path; then only the first ones are kept
+        self.query_count = 0     # likewise
+        self.content_format = -1  # -1: option absent
+        self.accept = -1
+        self.observe = -1
+        self.block2 = -1
+        self.bad_option = 0      # first unrecognised critical option (§5.4.1), 0 = none
+        self.proxy = False       # Proxy-Uri or Proxy-Scheme present (§5.10.2)
+        self.payload_off = 0
+        self.payload_len = 0
+
+    def parse(self, buf, n):
+        """Read the header, token and options of buf[0:n]; OK or an error status."""
+        self.buf = buf
+        self.length = n
+        self._clear()
+        if n < 4:
+            return IGNORE
+        b0 = buf[0]
+        if b0 >> 6 != 1:
+            return IGNORE
+        self.type = (b0 >> 4) & 3
+        tkl = b0 & 15
+        self.tkl = tkl
+        self.code = buf[1]
+        self.mid = (buf[2] << 8) | buf[3]
+        if tkl > 8 or n < 4 + tkl:
+            return FORMAT_ERROR  # §3: TKL 9-15 "MUST be processed as a message format error"
+        if self.code == 0:
+            # §4.1: an Empty message has TKL 0 and nothing after the Message ID
+            return OK if n == 4 else FORMAT_ERROR
+        if self.code >> 5:
+            return OK  # not a request: the dispatcher answers with silence or RST
+        return self._options(buf, 4 + tkl, n)
+
+    def _options(self, buf, p, n):
+        num = 0
+        prev = -1
+        while p < n:
+            b = buf[p]
+            if b == 0xFF:
+                if p + 1 == n:
+                    return FORMAT_ERROR  # §3: marker followed by a zero-length payload
+                self.payload_off = p + 1
+                self.payload_len = n - p - 1
+                return OK
+            p += 1
+            delta = b >> 4
+            olen = b & 15
+            # §3.1: 13 = one extra byte minus 13, 14 = two extra bytes minus 269,
+            # 15 is reserved for the payload marker and otherwise a format error.
+            if delta == 13:
+                if p >= n:
+                    return FORMAT_ERROR
+                delta = buf[p] + 13
+                p += 1
+            elif delta == 14:
+                if p + 1 >= n:
+                    return FORMAT_ERROR
+                delta = ((buf[p] << 8) | buf[p + 1]) + 269
+                p += 2
+            elif delta == 15:
+                return FORMAT_ERROR
+            if olen == 13:
+                if p >= n:
+                    return FORMAT_ERROR
+                olen = buf[p] + 13
+                p += 1
+            elif olen == 14:
+                if p + 1 >= n:
+                    return FORMAT_ERROR
+                olen = ((buf[p] << 8) | buf[p + 1]) + 269
+                p += 2
+            elif olen == 15:
+                return FORMAT_ERROR
+            if p + olen > n:
+                return FORMAT_ERROR
+            num += delta
+            self._option(num, num == prev, buf, p, olen)
+            prev = num
+            p += olen
+        self.payload_off = n
+        return OK
+
+    def _option(self, num, repeated, buf, off, olen):
+        # §5.4.5: a repeat of a non-repeatable option, and §5.4.3: a value length
+        # out of range, are treated like an unrecognised option.
+        if num == _URI_PATH:
+            if olen > 255:
+                self._unrecognised(num)
+            else:
+                i = self.path_count
+                if i < self.max_path:
+                    self.path_off[i] = off
+                    self.path_len[i] = olen
+                self.path_count = i + 1
+        elif num == _URI_QUERY:
+            if olen > 255:
+                self._unrecognised(num)
+            else:
+                i = self.query_count
+                if i < self.max_query:
+                    self.query_off[i] = off
+                    self.query_len[i] = olen
+                self.query_count = i + 1
+        elif num == _CONTENT_FORMAT:
+            if not repeated and olen <= 2:
+                self.content_format = _uint(buf, off, olen)
+        elif num == _ACCEPT:
+            if repeated or olen > 2:
+                self._unrecognised(num)
+            else:
+                self.accept = _uint(buf, off, olen)
+        elif num == _OBSERVE:
+            if not repeated and olen <= 3:
+                self.observe = _uint(buf, off, olen)
+        elif num == _BLOCK2:
+            if repeated or olen > 3:
+                self._unrecognised(num)
+            else:
+                self.block2 = _uint(buf, off, olen)
+        elif num == _URI_HOST:
+            if repeated or olen < 1 or olen > 255:
+                self._unrecognised(num)
+        elif num == _URI_PORT:
+            if repeated or olen > 2:
+                self._unrecognised(num)
+        elif num == _PROXY_URI or num == _PROXY_SCHEME:
+            self.proxy = True
+        elif num & 1:
+            self._unrecognised(num)
+
+    def _unrecognised(self, num):
+        # Electives are ignored; only critical ones (odd numbers) fail the request.
+        if num & 1 and not self.bad_option:
+            self.bad_option = num
+
+    # --- for handlers: read the request without allocating --------------------
+
+    def path_is(self, i, segment):
+        """True when Uri-Path segment i equals the bytes `segment`."""
+        return i < self.path_count and i < self.max_path and equals(
+            self.buf, self.path_off[i], self.path_len[i], segment)
+
+    def payload_is(self, s):
+        """True when the payload equals the bytes s."""
+        return equals(self.buf, self.payload_off, self.payload_len, s)
+
+    def payload_int(self, default=None):
+        """The payload as a decimal integer ("-12"), or default when it is not one."""
+        return _decimal(self.buf, self.payload_off, self.payload_len, default)
+
+    def query_index(self, name):
+        """Index of the first Uri-Query segment `name=...` (or exactly `name`), or -1."""
+        buf = self.buf
+        k = len(name)
+        for i in range(min(self.query_count, self.max_query)):
+            off = self.query_off[i]
+            n = self.query_len[i]
+            if n >= k and equals(buf, off, k, name) and (n == k or buf[off + k] == 61):  # '='
+                return i
+        return -1
+
+    def query_is(self, name, value):
+        """True when the request has Uri-Query `name=value`."""
+        i = self.query_index(name)
+        if i < 0:
+            return False
+        k = len(name) + 1
+        return equals(self.buf, self.query_off[i] + k, self.query_len[i] - k, value)
+
+    def query_int(self, name, default=None):
+        """The decimal value of Uri-Query `name=N`, or default."""
+        i = self.query_index(name)
+        if i < 0:
+            return default
+        k = len(name) + 1
+        return _decimal(self.buf, self.query_off[i] + k, self.query_len[i] - k, default)
+
+
+def _decimal(buf, off, n, default):
+    if n <= 0 or n > 9:  # 9 digits stay a small int on 32-bit ports
+        return default
+    neg = buf[off] == 45  # '-'
+    i = off + 1 if neg else off
+    if i == off + n:
+        return default
+    v = 0
+    while i < off + n:
+        d = buf[i] - 48
+        if d < 0 or d > 9:
+            return default
+        v = v * 10 + d
+        i += 1
+    return -v if neg else v

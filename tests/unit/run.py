@@ -1,0 +1,31 @@
+# Runs tests/unit inside the MicroPython unix port:  micropython tests/unit/run.py
+# (the same modules also run under CPython with pytest).
+import sys
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+_root = _here + "/../.."
+sys.path.insert(0, _here + "/compat")
+sys.path.insert(0, _here)
+sys.path.insert(0, _root + "/lib")
+sys.path.insert(0, _root)
+
+import unittest  # noqa: E402  (compat/unittest.py on MicroPython)
+
+NAMES = (
+    "test_numbers",
+    "test_parse",
+    "test_write",
+    "test_server",
+    "test_wellknown",
+    "test_noalloc",
+    "test_udp",
+)
+
+
+def main():
+    only = sys.argv[1:]
+    mods = [__import__(n) for n in NAMES if not only or n in only]
+    sys.exit(0 if unittest.main(mods) else 1)
+
+
+main()

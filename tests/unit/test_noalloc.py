@@ -1,0 +1,58 @@
+# Zero allocation, proven: parse -> dispatch -> handler -> write runs with the
+# heap locked (micropython.heap_lock); any allocation raises MemoryError.
+import unittest
+
+import coapmsg as m
+from sample import make_server
+
+try:
+    import micropython
+except ImportError:  # CPython has no heap to lock
+    micropython = None
+
+
+REQUESTS = (
+    # (label, request, response code; None: silence, 0: RST)
+    ("GET text", m.get("sensors/temp"), 69),
+    ("GET json", m.get("sensors/temp", options=[(17, m.uint(50))]), 69),
+    ("NON GET", m.get("sensors/temp", mtype=m.NON, token=b"12345678"), 69),
+    ("PUT payload", m.get("actuators/led", code=3, payload=b"on", options=[(12, b"")]), 68),
+    ("PUT bad payload", m.get("actuators/led", code=3, payload=b"maybe"), 128),
+    ("4.04", m.get("no/such/thing"), 132),
+    ("4.02", m.get("sensors/temp", options=[(2049, b"x")]), 130),
+    ("4.05", m.get("sensors/temp", code=4), 133),
+    ("4.06", m.get("sensors/temp", options=[(17, m.uint(60))]), 134),
+    ("4.15", m.get("actuators/led", code=3, payload=b"on", options=[(12, m.uint(50))]), 143),
+    ("RST for ping", m.encode(m.CON, 0, 0x4242), 0),
+    ("RST for format error", m.encode(m.CON, 1, 7, b"", [], b"") + b"\xf0", 0),
+    ("silence for ACK", m.encode(m.ACK, 0, 9), None),
+    ("well-known/core", m.get(".well-known/core"), 69),
+    ("well-known/core ?rt=", m.get(".well-known/core", query=["rt=temp*"]), 69),
+    ("query int", m.get("query", query=["n=42"]), 69),
+)
+
+
+class NoAlloc(unittest.TestCase):
+    def setUp(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+
+    def test_hot_path_allocates_nothing(self):
+        srv = make_server()
+        for label, msg, code in REQUESTS:
+            n = len(msg)
+            expected = srv.handle(msg, n)  # warm-up: first-call caches, interned names
+            if code is None:
+                self.assertEqual(expected, 0, label)
+            else:
+                self.assertEqual(srv.response.buf[1], code, label)
+            micropython.heap_lock()
+            try:
+                got = srv.handle(msg, n)
+            except MemoryError:
+                got = "allocated"
+            finally:
+                micropython.heap_unlock()
+            self.assertEqual(got, expected, "%s: %s" % (label, got))
+            if code is not None:
+                self.assertEqual(srv.response.buf[1], code, label)
