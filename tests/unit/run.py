@@ -11,20 +11,16 @@ sys.path.insert(0, _root)
 
 import unittest  # noqa: E402  (compat/unittest.py on MicroPython)
 
-NAMES = (
-    "test_numbers",
-    "test_parse",
-    "test_write",
-    "test_server",
-    "test_wellknown",
-    "test_noalloc",
-    "test_udp",
-)
+
+
+def test_modules():
+    import os
+    return sorted(f[:-3] for f in os.listdir(_here) if f.startswith("test_") and f.endswith(".py"))
 
 
 def main():
     only = sys.argv[1:]
-    mods = [__import__(n) for n in NAMES if not only or n in only]
+    mods = [__import__(n) for n in test_modules() if not only or n in only]
     sys.exit(0 if unittest.main(mods) else 1)
 
 
