@@ -1,0 +1,55 @@
+# make run    a simulated sensor board serving CoAP on localhost:5683
+# make test   every test (installs what they need first)
+# See README.md for the rest.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+MPY    := $(VENV)/bin/micropython
+BOARD  ?= unix
+PORT   ?=
+FIRMWARE ?=
+DRY_RUN ?=
+# Where the simulated board finds its modules: the same names a real board has at its root
+BOARD_PATH := firmware:boards/unix:lib
+
+.PHONY: setup peers run test unit pytest build deploy flash bench bench-quick size clean
+
+setup:
+	@tools/setup.sh
+
+peers:
+	@tools/setup.sh --peers
+
+run: setup
+	MICROPYPATH=$(BOARD_PATH) $(MPY) firmware/main.py $(CONFIG)
+
+unit: setup
+	$(MPY) tests/unit/run.py
+
+pytest: setup peers
+	$(PY) -m pytest tests
+
+test: setup peers
+	$(MPY) tests/unit/run.py
+	$(PY) -m pytest tests
+
+build: setup
+	$(PY) -m tools.build --board $(BOARD)
+
+deploy: setup
+	$(PY) -m tools.deploy --board $(BOARD) --port $(PORT) $(if $(DRY_RUN),--dry-run)
+
+flash: setup
+	$(PY) -m tools.flash --board $(BOARD) --port $(PORT) --firmware $(FIRMWARE) $(if $(DRY_RUN),--dry-run)
+
+size: setup
+	$(PY) -m tools.size
+
+bench: setup peers
+	$(PY) bench/run.py
+
+bench-quick: setup peers
+	$(PY) bench/run.py --quick
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

