@@ -34,11 +34,11 @@ class Board:
     has_humidity = True
 
     def __init__(self, config):
-        self._seed = config.get("seed", 0)
+        self._seed = config.get("seed") or 0
         self._start = time.ticks_ms()
         self._led = 0
-        self._bind = config.get("bind", ["127.0.0.1", "::1"])
-        self._port = config.get("port", 5683)
+        self._bind = config.get("bind") or ["127.0.0.1", "::1"]
+        self._port = config.get("port") or 5683
 
     def connect(self, log):
         return [(a, self._port) for a in self._bind]

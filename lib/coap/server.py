@@ -7,6 +7,7 @@
 # handled again: handlers must be idempotent.
 
 import os
+import select
 
 from . import parse
 from .parse import Request
@@ -199,14 +200,34 @@ class Server:
             sock.sendto(self.response.buf, addr)
         return True
 
-    def serve(self, sock):
-        """Answer datagrams on sock until interrupted. A failed send (the peer's
-        network went away) is logged and serving goes on."""
+    def serve(self, *socks):
+        """Answer datagrams on the sockets until interrupted. A failed send (the
+        peer's network went away) is logged and serving goes on."""
+        if len(socks) == 1:
+            sock = socks[0]
+            while True:
+                try:
+                    self.poll(sock)
+                except OSError as e:
+                    self.log("coap: socket error %s" % e)
+        poller = select.poll()
+        for s in socks:
+            poller.register(s, select.POLLIN)
+        # MicroPython's ipoll() reuses its result tuple (no garbage) and yields the
+        # socket; CPython's poll() yields file descriptors.
+        wait = getattr(poller, "ipoll", None)
+        by_fd = None
+        if wait is None:
+            wait = poller.poll
+            by_fd = {s.fileno(): s for s in socks}
         while True:
-            try:
-                self.poll(sock)
-            except OSError as e:
-                self.log("coap: socket error %s" % e)
+            for s, _ in wait():
+                if isinstance(s, int):
+                    s = by_fd[s]
+                try:
+                    self.poll(s)
+                except OSError as e:
+                    self.log("coap: socket error %s" % e)
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered

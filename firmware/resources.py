@@ -1,0 +1,86 @@
+# The sensor board's resource table. Handlers read fixed-point ints from the
+# board and write them as text or JSON straight into the response: nothing
+# here allocates per request. All of them are idempotent (GET reads, PUT sets).
+
+from coap import Resource
+
+VERSION = b"0.1.0"
+
+_TEXT = 0
+_JSON = 50
+_BAD_REQUEST = 128
+
+
+def _json_string(s):
+    # config.py has already refused quotes and backslashes in names
+    return b'"' + s.encode() + b'"'
+
+
+class SensorBoard:
+    """Handlers bound to one board object (see boards/README.md)."""
+
+    def __init__(self, board, config):
+        self.board = board
+        self.name_json = _json_string(config["name"])
+
+    def temperature(self, req, resp):
+        v = self.board.temperature_centi()
+        if resp.format == _JSON:
+            resp.payload(b'{"temperature":')
+            resp.payload_fixed(v, 2)
+            resp.payload(b',"unit":"Cel"}')
+        else:
+            resp.payload_fixed(v, 2)
+
+    def humidity(self, req, resp):
+        v = self.board.humidity_centi()
+        if resp.format == _JSON:
+            resp.payload(b'{"humidity":')
+            resp.payload_fixed(v, 2)
+            resp.payload(b',"unit":"%RH"}')
+        else:
+            resp.payload_fixed(v, 2)
+
+    def led_get(self, req, resp):
+        resp.payload(b"on" if self.board.led() else b"off")
+
+    def led_put(self, req, resp):
+        if req.payload_is(b"on") or req.payload_is(b"1"):
+            self.board.set_led(1)
+        elif req.payload_is(b"off") or req.payload_is(b"0"):
+            self.board.set_led(0)
+        else:
+            resp.error(_BAD_REQUEST, b"payload must be on, off, 1 or 0")
+
+    def info(self, req, resp):
+        b = self.board
+        resp.payload(b'{"name":')
+        resp.payload(self.name_json)
+        resp.payload(b',"board":"')
+        resp.payload(b.name_bytes)
+        resp.payload(b'","firmware":"')
+        resp.payload(VERSION)
+        resp.payload(b'","uptime_ms":')
+        resp.payload_int(b.uptime_ms())
+        resp.payload(b',"free_heap":')
+        resp.payload_int(b.free_heap())
+        resp.payload(b"}")
+
+
+def table(board, config):
+    """The static resource table for this board and config, sorted by path."""
+    h = SensorBoard(board, config)
+    board.name_bytes = board.name.encode()
+    res = [
+        Resource("actuators/led", get=h.led_get, put=h.led_put, ct=_TEXT, accepts=_TEXT,
+                 rt="core.a", if_="core.a", title="LED: on or off"),
+        Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp"),
+    ]
+    sensors = config["sensors"]
+    if "humidity" in sensors and board.has_humidity:
+        res.append(Resource("sensors/humidity", get=h.humidity, ct=(_TEXT, _JSON),
+                            rt="humidity-percent", if_="core.s", obs=False))
+    if "temperature" in sensors:
+        res.append(Resource("sensors/temp", get=h.temperature, ct=(_TEXT, _JSON),
+                            rt="temperature-c", if_="core.s", obs=False))
+    return tuple(res)

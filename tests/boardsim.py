@@ -1,0 +1,107 @@
+"""Start the simulated board (firmware on the MicroPython unix port) for a test.
+
+    with SimulatedBoard(config={"seed": 3}) as board:
+        board.port, board.host, board.output()
+"""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
+BOARD_PATH = ":".join(os.path.join(ROOT, p) for p in ("firmware", "boards/unix", "lib"))
+
+
+def free_port():
+    """A UDP port nothing is bound to on 127.0.0.1 and ::1 right now."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
+                s6.bind(("::1", port))
+            return port
+        except OSError:
+            continue
+
+
+def ping(host, port, timeout=0.2):
+    """True when a CoAP ping (empty CON) gets an RST back."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(b"\x40\x00\x12\x34", (host, port))
+        try:
+            data, _ = s.recvfrom(64)
+        except (socket.timeout, ConnectionRefusedError):
+            return False
+        return data == b"\x70\x00\x12\x34"
+
+
+class SimulatedBoard:
+    def __init__(self, config=None, port=None, main="main.py", cwd=None, start_timeout=10):
+        self.config = dict(config or {})
+        self.port = port or self.config.get("port") or free_port()
+        self.config.setdefault("port", self.port)
+        self.host = "127.0.0.1"
+        self.main = main
+        self.cwd = cwd
+        self.start_timeout = start_timeout
+        self.proc = None
+        self._dir = None
+        self._log = None
+
+    def start(self, wait=True):
+        self._dir = tempfile.TemporaryDirectory()
+        cfg = os.path.join(self._dir.name, "config.json")
+        with open(cfg, "w") as f:
+            json.dump(self.config, f)
+        self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
+        env = dict(os.environ, MICROPYPATH=BOARD_PATH)
+        self.proc = subprocess.Popen(
+            [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd or self._dir.name)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self):
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("board exited (%s):\n%s" % (self.proc.returncode, self.output()))
+            if ping(self.host, self.port):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("board did not answer a ping in %ss:\n%s" % (self.start_timeout, self.output()))
+
+    def output(self):
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        out = self.output() if self._log else ""
+        if self._log:
+            self._log.close()
+            self._dir.cleanup()
+            self._log = None
+        return out
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

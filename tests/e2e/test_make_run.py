@@ -1,0 +1,46 @@
+"""The README's first promise: `make run`, then the two client lines it prints work."""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+from boardsim import ROOT, ping
+
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+
+
+def _client(args, timeout=20):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def test_make_run_serves_coap_on_localhost():
+    assert not ping("127.0.0.1", 5683), "something already answers CoAP on port 5683"
+    proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120  # make run installs what it needs first
+        while not ping("127.0.0.1", 5683):
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "make run did not start serving"
+            time.sleep(0.1)
+        assert ping("::1", 5683), "the board does not answer on ::1"
+
+        wkc = _client(["coap-client-notls", "-B", "5", "-m", "get",
+                       "coap://127.0.0.1/.well-known/core"])
+        assert wkc.returncode == 0, wkc.stderr
+        links = wkc.stdout.strip()
+        assert '</sensors/temp>;rt="temperature-c"' in links
+        assert "</actuators/led>" in links and "</board>" in links
+
+        temp = _client([os.path.join(VENV_BIN, "aiocoap-client"), "coap://localhost/sensors/temp"])
+        assert temp.returncode == 0, temp.stderr
+        assert re.fullmatch(r"-?\d+\.\d\d", temp.stdout.strip()), temp.stdout
+        celsius = float(temp.stdout)
+        assert 18.5 <= celsius <= 24.5  # the unix board's simulated range
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    assert "coap-client-notls -m get coap://127.0.0.1/.well-known/core" in out
