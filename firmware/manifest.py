@@ -1,0 +1,24 @@
+# Frozen firmware: what deploy copies to every board, less board.py (each
+# boards/<board>/manifest.py includes this file and adds its own board.py).
+# tests/host/test_deploy.py checks this list against tools/layout.py.
+metadata(description="Stateless CoAP sensor server firmware.", version="0.1.0")
+
+module("boot.py")
+module("main.py")
+module("app.py")
+module("config.py")
+module("resources.py")
+
+package(
+    "coap",
+    files=(
+        "__init__.py",
+        "numbers.py",
+        "parse.py",
+        "resource.py",
+        "server.py",
+        "wellknown.py",
+        "write.py",
+    ),
+    base_path="../lib",
+)
