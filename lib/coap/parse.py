@@ -67,6 +67,7 @@ class Request:
     def __init__(self):
         self.buf = b""
         self.length = 0
+        self.peer = None  # the sender's address, as recvfrom gave it
         self.type = 0
         self.tkl = 0
         self.code = 0

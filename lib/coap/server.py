@@ -33,6 +33,7 @@ _FETCH = const(5)
 _CONTENT = const(69)
 _CHANGED = const(68)
 _DELETED = const(66)
+_BAD_REQUEST = const(128)
 _BAD_OPTION = const(130)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
@@ -66,13 +67,28 @@ class Server:
         self.request = Request()
         self.response = Response(buffer_size)
         self.log = log
+        #: Sockets bound to a multicast group: their requests never get an error
+        #: or RST (§8.1), and their answers go to on_multicast(buf, addr) instead.
+        self.multicast_socks = ()
+        self.on_multicast = None
+        #: Called between datagrams, at least every tick_ms, when set (observe
+        #: notifications, multicast replies due, registration refreshes).
+        self.tick = None
+        self.tick_ms = 100
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
 
     # --- protocol ------------------------------------------------------------
 
-    def handle(self, data, n):
+    def handle(self, data, n, multicast=False):
         """Answer data[0:n]; returns the response length (0: stay silent)."""
+        n = self._answer(data, n)
+        if multicast and n and (n == 4 and self.response.buf[0] >> 4 == 0x7
+                                or self.response.buf[1] >= _BAD_REQUEST):
+            return 0  # §8.1: no RST and no error response to a multicast request
+        return n
+
+    def _answer(self, data, n):
         req = self.request
         status = req.parse(data, n)
         if status == parse.IGNORE:
@@ -195,15 +211,19 @@ class Server:
             if e.args[0] == 11:  # EAGAIN: nothing to read on a non-blocking socket
                 return False
             raise
-        n = self.handle(data, len(data))
-        if n:
+        self.request.peer = addr
+        if self.multicast_socks and sock in self.multicast_socks:
+            if self.handle(data, len(data), True) and self.on_multicast:
+                self.on_multicast(self.response.buf, addr)
+            return True
+        if self.handle(data, len(data)):
             sock.sendto(self.response.buf, addr)
         return True
 
     def serve(self, *socks):
         """Answer datagrams on the sockets until interrupted. A failed send (the
         peer's network went away) is logged and serving goes on."""
-        if len(socks) == 1:
+        if len(socks) == 1 and self.tick is None:
             sock = socks[0]
             while True:
                 try:
@@ -221,13 +241,16 @@ class Server:
             wait = poller.poll
             by_fd = {s.fileno(): s for s in socks}
         while True:
-            for s, _ in wait():
+            tick = self.tick
+            for s, _ in wait(self.tick_ms if tick else -1):
                 if isinstance(s, int):
                     s = by_fd[s]
                 try:
                     self.poll(s)
                 except OSError as e:
                     self.log("coap: socket error %s" % e)
+            if tick:
+                tick()
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered

@@ -138,3 +138,18 @@ class Table(unittest.TestCase):
         from coap import Resource
         with self.assertRaises(ValueError):
             Resource("a", get="not a function")
+
+
+class Multicast(unittest.TestCase):
+    # §8.1: a request that arrived via multicast never gets an error response or RST
+    def test_errors_and_rst_are_silence(self):
+        srv = make_server()
+        for msg in (m.get("nope", mtype=m.NON), m.get("sensors/temp", mtype=m.NON, code=4),
+                    m.encode(m.CON, 0, 5), m.get("sensors/temp", mtype=m.NON) + b"\xff"):
+            self.assertEqual(srv.handle(msg, len(msg), True), 0)
+
+    def test_success_is_answered(self):
+        srv = make_server()
+        msg = m.get(".well-known/core", mtype=m.NON, query=["rt=temp*"])
+        n = srv.handle(msg, len(msg), True)
+        self.assertEqual(m.decode(bytes(srv.response.buf[:n]))[1], 69)
