@@ -37,10 +37,10 @@ build: setup
 	$(PY) -m tools.build --board $(BOARD)
 
 deploy: setup
-	$(PY) -m tools.deploy --board $(BOARD) --port $(PORT) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m tools.deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(SOURCE),--source) $(if $(DRY_RUN),--dry-run)
 
 flash: setup
-	$(PY) -m tools.flash --board $(BOARD) --port $(PORT) --firmware $(FIRMWARE) $(if $(DRY_RUN),--dry-run)
+	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(CHIP),--chip $(CHIP)) $(if $(DRIVE),--drive $(DRIVE)) $(if $(DRY_RUN),--dry-run)
 
 size: setup
 	$(PY) -m tools.size

@@ -1,0 +1,206 @@
+"""tools.deploy against the unix port on a pseudo-terminal, end to end to a CoAP reply."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+
+import pytest
+import serial
+
+from hostutil import BIN, ROOT, one_line_error, run_tool
+from tools.layout import compiled, files_for
+
+
+def deploy(port, *args, timeout=120):
+    return run_tool("deploy", "--board", "unix", "--port", port, *args, timeout=timeout)
+
+
+def rows(stdout):
+    """{destination: why} from deploy's report."""
+    found = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^  (new|changed|unchanged|remove)\s+(\S+)$", line)
+        if m:
+            found[m.group(2)] = m.group(1)
+    return found
+
+
+def board_files(root):
+    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def coap_get(port, path):
+    """(response code, payload) from libcoap's client."""
+    out = subprocess.run(["coap-client-notls", "-v", "6", "-B", "10", "-m", "get",
+                          "coap://127.0.0.1:%d/%s" % (port, path)],
+                         capture_output=True, text=True, timeout=30)
+    text = out.stdout + out.stderr
+    m = re.search(r"t:ACK c:(\d\.\d\d) .*:: '([^']*)'", text)
+    assert m, text
+    return m.group(1), m.group(2)
+
+
+def test_deploy_end_to_end(pty_board, tmp_path):
+    board = pty_board()
+    coap_port = free_udp_port()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"port": coap_port, "bind": ["127.0.0.1"]}))
+
+    first = deploy(board.port, "--config", config)
+    assert first.returncode == 0, first.stderr
+    expected = {compiled(dest) for _, dest in files_for("unix")} | {"config.json"}
+    assert rows(first.stdout) == {dest: "new" for dest in expected}
+    landed = board_files(board.root)
+    assert set(landed) == expected
+    for dest, path in landed.items():
+        local = config if dest == "config.json" else ROOT / "build" / "unix" / dest
+        assert path.read_bytes() == local.read_bytes(), dest
+
+    stamps = {dest: p.stat().st_mtime_ns for dest, p in landed.items()}
+    second = deploy(board.port, "--config", config)
+    assert second.returncode == 0, second.stderr
+    assert rows(second.stdout) == {dest: "unchanged" for dest in expected}
+    assert "nothing to copy" in second.stdout
+    assert {d: p.stat().st_mtime_ns for d, p in board_files(board.root).items()} == stamps
+
+    # The deployed firmware, run as the board runs it: main.py from the board's root.
+    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
+    server = subprocess.Popen([str(BIN / "micropython"), "main.py"], cwd=board.root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        said = []
+        while not any("serving on" in line for line in said):
+            said.append(server.stdout.readline())
+            assert said[-1], "firmware exited: %s" % "".join(said)
+        code, payload = coap_get(coap_port, "sensors/temp")
+    finally:
+        server.kill()
+        server.communicate()
+    assert code == "2.05"
+    assert re.fullmatch(r"-?\d+\.\d\d", payload), payload
+
+
+def test_changed_files_and_the_other_form_of_a_module(pty_board):
+    board = pty_board()
+    assert deploy(board.port, "--source").returncode == 0
+    assert (board.root / "lib/coap/server.py").is_file()
+    (board.root / "boot.py").write_text("# edited on the board\n")
+    built = deploy(board.port)
+    assert built.returncode == 0, built.stderr
+    report = rows(built.stdout)
+    assert report["boot.py"] == "changed"
+    assert report["main.py"] == "unchanged"
+    assert report["lib/coap/server.mpy"] == "new"
+    assert report["lib/coap/server.py"] == "remove"  # else the board would import the old .py
+    assert {p.name for p in board.root.rglob("*.py")} == {"boot.py", "main.py"}
+    assert (board.root / "boot.py").read_bytes() == (ROOT / "firmware/boot.py").read_bytes()
+
+
+def test_dry_run_reports_and_copies_nothing(pty_board):
+    board = pty_board()
+    result = deploy(board.port, "--source", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert rows(result.stdout) == {dest: "new" for _, dest in files_for("unix")}
+    assert "dry run, nothing copied" in result.stdout
+    assert board_files(board.root) == {}
+
+
+def test_no_such_port():
+    line = one_line_error(deploy("/dev/no-such-port"))
+    assert line.startswith("deploy: no such port /dev/no-such-port")
+
+
+def test_port_busy(quiet_pty):
+    with serial.Serial(quiet_pty, exclusive=True):  # as a serial terminal holds it
+        line = one_line_error(deploy(quiet_pty))
+    assert line.startswith("deploy: port %s is busy" % quiet_pty)
+
+
+def test_board_not_answering(quiet_pty):
+    line = one_line_error(deploy(quiet_pty, "--timeout", "1"))
+    assert line.startswith("deploy: board on %s did not answer the raw REPL within 1 s"
+                           % quiet_pty)
+
+
+def test_board_full(pty_board, tmp_path):
+    root = tmp_path / "full"
+    root.mkdir()
+    (root / "main.py").symlink_to("/dev/full")  # every write there fails with ENOSPC
+    board = pty_board(root)
+    line = one_line_error(deploy(board.port, "--source"))
+    assert line.startswith("deploy: board on %s is full: no space left writing main.py (ENOSPC)"
+                           % board.port)
+
+
+def test_refusals_before_the_port_is_opened(tmp_path):
+    bad = tmp_path / "config.json"
+    bad.write_text('{"port": 5683,}')
+    assert one_line_error(deploy("/dev/null", "--config", bad)).startswith(
+        "deploy: config %s is not valid JSON" % bad)
+    assert one_line_error(run_tool("deploy", "--board", "pico", "--port", "/dev/null")) == (
+        "deploy: unknown board 'pico' (known: esp32, rp2040, unix)")
+    line = one_line_error(run_tool("deploy", "--board", "unix"))
+    assert line.startswith("deploy: no port given")
+
+
+def _manifest_sources(path):
+    """The files a MicroPython manifest.py freezes (module, package, include)."""
+    sources = set()
+
+    def here():
+        return stack[-1].parent
+
+    def module(name, base_path=".", opt=None):
+        sources.add((here() / base_path / name).resolve())
+
+    def package(name, files=None, base_path=".", opt=None):
+        top = here() / base_path / name
+        found = [top / f for f in files] if files else top.rglob("*.py")
+        sources.update(p.resolve() for p in found)
+
+    def include(path, **kw):
+        p = (here() / path).resolve()
+        p = p / "manifest.py" if p.is_dir() else p
+        stack.append(p)
+        exec(p.read_text(), dict(api))
+        stack.pop()
+
+    api = {"module": module, "package": package, "include": include,
+           "metadata": lambda **kw: None, "options": type("Options", (), {})()}
+    stack = [path.resolve()]
+    exec(path.read_text(), dict(api))
+    return sources
+
+
+def test_package_manifests_list_what_deploy_copies():
+    # Both manifests are shared by every board, so they list all but board.py.
+    common = [(src.resolve(), dest) for src, dest in files_for("unix") if dest != "board.py"]
+    manifest = ROOT / "firmware" / "manifest.py"
+    package_json = ROOT / "firmware" / "package.json"
+    assert manifest.is_file(), "firmware/manifest.py is not written yet"
+    assert _manifest_sources(manifest) == {src for src, _ in common}
+    assert package_json.is_file(), "firmware/package.json is not written yet"
+    urls = json.loads(package_json.read_text())["urls"]
+    listed = set()
+    for dest, url in urls:
+        # mip takes a url relative to package.json; github:owner/repo/path is the repo's path
+        m = re.match(r"github:[^/]+/[^/]+/(.*?)(@.*)?$", url)
+        src = ROOT / m.group(1) if m else package_json.parent / url
+        listed.add((src.resolve(), dest))
+    assert listed == set(common)
+
+
+@pytest.mark.parametrize("board", ["esp32", "rp2040"])
+def test_board_manifest_freezes_what_deploy_copies(board):
+    manifest = ROOT / "boards" / board / "manifest.py"
+    assert _manifest_sources(manifest) == {src.resolve() for src, _ in files_for(board)}

@@ -1,0 +1,66 @@
+"""The deployed layout: which file of the repo goes where on a board.
+
+Every board gets the same tree at its filesystem root:
+
+    boot.py, main.py, ...   firmware/*.py (all but manifest.py)
+    board.py                boards/<board>/board.py
+    lib/coap/*.py           lib/coap/*.py
+    config.json             the user's config, when one is given
+
+build, deploy and the manifest test all take the list from files_for(), so that
+what is compiled, what is copied and what the package manifests list cannot drift.
+"""
+
+from pathlib import Path
+
+from .common import ROOT, Refused
+
+#: Boards and the mpy-cross architecture of their native emitter ("host": the
+#: unix port on the machine that runs mpy-cross).
+BOARDS = {"esp32": "xtensawin", "rp2040": "armv6m", "unix": "host"}
+
+#: The .mpy version the firmware imports: MicroPython 1.29 reads v6.3.
+MPY_VERSION = "6.3"
+
+#: Run as source: MicroPython looks for these by their .py names.
+SOURCE_ONLY = ("boot.py", "main.py")
+
+CONFIG = "config.json"
+
+
+def check_board(board):
+    if board not in BOARDS:
+        raise Refused("unknown board %r (known: %s)" % (board, ", ".join(sorted(BOARDS))))
+
+
+def files_for(board, root=ROOT, config=None):
+    """[(source path, destination path on the board)], sorted by destination.
+
+    Sources are .py files (config aside); destinations are relative to the board's root."""
+    check_board(board)
+    root = Path(root)
+    pairs = [(p, p.name) for p in (root / "firmware").glob("*.py") if p.name != "manifest.py"]
+    pairs.append((root / "boards" / board / "board.py", "board.py"))
+    pairs += [(p, "lib/coap/" + p.name) for p in (root / "lib" / "coap").glob("*.py")]
+    if config is not None:
+        pairs.append((Path(config), CONFIG))
+    return sorted(pairs, key=lambda pair: pair[1])
+
+
+def compiled(dest):
+    """The destination name of dest once built: modules become .mpy."""
+    if dest in SOURCE_ONLY or not dest.endswith(".py"):
+        return dest
+    return dest[:-3] + ".mpy"
+
+
+def counterpart(dest):
+    """The other form of a module (x.py <-> x.mpy), or None. A board holding both
+    imports the .py, so a deploy of one form removes the other."""
+    if dest in SOURCE_ONLY:
+        return None
+    if dest.endswith(".py"):
+        return dest[:-3] + ".mpy"
+    if dest.endswith(".mpy"):
+        return dest[:-4] + ".py"
+    return None
