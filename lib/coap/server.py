@@ -11,7 +11,7 @@ import select
 
 from . import parse
 from .parse import Request
-from .resource import check_table
+from .resource import Resource, check_table
 from .wellknown import write_links
 from .write import Response, ResponseTooLarge
 
@@ -52,6 +52,22 @@ _CORE = b"core"
 _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 
 
+def _block_size(room):
+    """The largest block size (16..1024, a power of two) that fits in room bytes."""
+    size = 1024
+    while size > room and size > 16:
+        size >>= 1
+    return size
+
+
+def _szx(size):
+    """The Block SZX for a block size of 16..1024 bytes (a power of two)."""
+    szx = 0
+    while (16 << szx) < size:
+        szx += 1
+    return szx
+
+
 class Server:
     """A CoAP server over a static resource table.
 
@@ -62,10 +78,12 @@ class Server:
 
     def __init__(self, resources, buffer_size=1152, log=print):
         self.resources = check_table(resources)
+        # /.well-known/core is served like any resource, but not listed in itself
+        self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
         self.request = Request()
-        self.response = Response(buffer_size)
+        self.response = Response(buffer_size, _block_size(self.max_payload))
         self.log = log
         #: Sockets bound to a multicast group: their requests never get an error
         #: or RST (§8.1), and their answers go to on_multicast(buf, addr) instead.
@@ -135,9 +153,6 @@ class Server:
         if req.proxy:
             resp.error(_PROXYING_NOT_SUPPORTED, b"not a proxy")  # §5.10.2
             return
-        if req.path_count == 2 and req.path_is(0, _WELL_KNOWN) and req.path_is(1, _CORE):
-            self._well_known(req, resp, code)
-            return
         res = self._find(req)
         if res is None:
             resp.reset(_NOT_FOUND)
@@ -158,9 +173,29 @@ class Server:
                 and req.content_format not in res.accepts):
             resp.reset(_UNSUPPORTED_FORMAT)  # §5.10.3
             return
-        resp.set_code(_DEFAULT_CODE[code])
+        safe = code == _GET or code == _FETCH
+        if safe and req.block2 >= 0:
+            self._block_request(res, handler, req, resp, code, fmt)
+            return
+        self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False)
+        if resp.total > resp.window_end and resp.code() < _BAD_REQUEST:
+            if safe:  # too large for one datagram: block-wise unasked (RFC 7959 §2.2)
+                self._block(res, handler, req, resp, code, fmt, 0, _szx(resp.block_size))
+            else:
+                resp.error(_INTERNAL_ERROR, b"response too large")
+
+    def _run(self, res, handler, req, resp, code, fmt, start, end, hashing,
+             block=-1, etag=0, size2=-1):
+        """One pass of the handler, keeping representation bytes [start, end)."""
+        resp.reset(_DEFAULT_CODE[code])
         resp.format = fmt
         resp.content_format(fmt)
+        if block >= 0:
+            resp.etag(etag)
+            resp.block2(block)
+            if size2 >= 0:
+                resp.size2(size2)
+        resp.window(start, end, hashing)
         try:
             handler(req, resp)
         except ResponseTooLarge:
@@ -168,8 +203,40 @@ class Server:
         except Exception as e:
             self._handler_failed(res, resp, e)
 
+    def _block_request(self, res, handler, req, resp, code, fmt):
+        # RFC 7959 §2.2-2.4: the client asks for block NUM of size 2**(SZX+4)
+        szx = req.block2 & 7
+        num = req.block2 >> 4
+        if szx == 7:
+            resp.error(_BAD_REQUEST, b"Block2 SZX 7 is reserved")  # §2.2
+            return
+        if szx > _szx(resp.block_size):
+            szx = _szx(resp.block_size)  # §2.4: the server may use smaller blocks
+        # First pass: nothing kept, everything counted and hashed (Size2 and ETag)
+        self._run(res, handler, req, resp, code, fmt, 0, 0, True)
+        if resp.code() >= _BAD_REQUEST:
+            self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False)
+            return
+        if num > 0xFFFF or (num and num * (16 << szx) >= resp.total):
+            resp.error(_BAD_OPTION, b"Block2 beyond the end")
+            return
+        self._block(res, handler, req, resp, code, fmt, num, szx)
+
+    def _block(self, res, handler, req, resp, code, fmt, num, szx):
+        """Answer with block num; resp.total and resp.hash describe the whole."""
+        size = 16 << szx
+        total = resp.total
+        etag = resp.hash + 1  # never 0: an ETag is 1-8 bytes
+        start = num * size
+        more = 8 if total > start + size else 0
+        # Size2 on the first block: the size of the whole representation (§4)
+        self._run(res, handler, req, resp, code, fmt, start, start + size, False,
+                  (num << 4) | more | szx, etag, total if num == 0 else -1)
+
     def _find(self, req):
         count = req.path_count
+        if count == 2 and req.path_is(0, _WELL_KNOWN) and req.path_is(1, _CORE):
+            return self._well_known
         for res in self.resources:
             path = res.path
             if len(path) != count:
@@ -181,14 +248,7 @@ class Server:
                 return res
         return None
 
-    def _well_known(self, req, resp, code):
-        if code != _GET:
-            resp.reset(_METHOD_NOT_ALLOWED)
-            return
-        if req.accept >= 0 and req.accept != _LINK_FORMAT:
-            resp.reset(_NOT_ACCEPTABLE)
-            return
-        resp.content_format(_LINK_FORMAT)
+    def _links(self, req, resp):
         write_links(self.resources, req, resp)
 
     def _handler_failed(self, res, resp, e):

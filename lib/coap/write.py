@@ -4,6 +4,15 @@
 # message written so far, so the transport can hand it to sendto() as it is (a
 # memoryview slice would allocate). Shrinking it to zero and appending within its
 # capacity never reallocates in MicroPython. Every write checks the capacity first.
+#
+# Options the server adds (ETag, Observe, Content-Format, Block2, Size2) are kept
+# pending and written when their turn comes, so a handler can still add its own
+# options around them in ascending order.
+#
+# The payload passes through a window: only representation bytes
+# [window_start, window_end) are kept, the rest are counted (and hashed for the
+# ETag when asked). That is how Block2 is served statelessly: the handler writes
+# the whole representation and the server keeps the block that was asked for.
 
 try:
     from micropython import const
@@ -11,8 +20,19 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+_ETAG = const(4)
+_OBSERVE = const(6)
 _CONTENT_FORMAT = const(12)
+_BLOCK2 = const(23)
+_SIZE2 = const(28)
+_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _BLOCK2, _SIZE2)
+_P_ETAG = const(0)
+_P_OBSERVE = const(1)
+_P_FORMAT = const(2)
+_P_BLOCK2 = const(3)
+_P_SIZE2 = const(4)
 _PAYLOAD_MARKER = const(0xFF)
+_HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
 _EMPTY = b""
 
 
@@ -33,18 +53,41 @@ def _uint_len(v):
     return n
 
 
+def _digits(b, v, places):
+    """Append v / 10**places as decimal text to bytearray b."""
+    if v < 0:
+        b.append(45)  # '-'
+        v = -v
+    start = len(b)
+    digits = 0
+    while v or digits <= places:  # least significant digit first
+        if digits == places and places:
+            b.append(46)  # '.'
+        b.append(48 + v % 10)
+        v //= 10
+        digits += 1
+    end = len(b) - 1
+    while start < end:  # then reverse in place
+        t = b[start]
+        b[start] = b[end]
+        b[end] = t
+        start += 1
+        end -= 1
+
+
 class Response:
     """Writes header, token, options (ascending) and payload into one buffer."""
 
-    def __init__(self, size=1152):
+    def __init__(self, size=1152, block_size=1024):
         self.size = size
+        self.block_size = block_size
         self.buf = bytearray(size)
         self.buf[0:] = _EMPTY  # keep the capacity, start empty
         self.format = -1      # Content-Format the server negotiated for this request
+        self._scratch = bytearray(24)
+        self._pending = [-1] * len(_PENDING_NUMBERS)
         self._header_end = 0
-        self._last = 0
-        self._pending_format = -1
-        self._in_payload = False
+        self._restart()
 
     def __len__(self):
         return len(self.buf)
@@ -64,8 +107,17 @@ class Response:
 
     def _restart(self):
         self._last = 0
-        self._pending_format = -1
+        p = self._pending
+        for i in range(len(p)):
+            p[i] = -1
+        self._n_pending = 0
         self._in_payload = False
+        self._payload_start = 0
+        self.total = 0               # representation bytes written, kept or not
+        self.window_start = 0
+        self.window_end = self.block_size
+        self.hashing = False
+        self.hash = 0
 
     def code(self):
         return self.buf[1]
@@ -84,9 +136,50 @@ class Response:
         self.reset(code)
         self.payload(diagnostic)
 
+    def window(self, start, end, hashing):
+        """Keep only representation bytes [start, end); hash all of them if asked."""
+        self.window_start = start
+        self.window_end = end
+        self.hashing = hashing
+
+    # --- pending server options ----------------------------------------------
+
+    def _set_pending(self, i, v):
+        if self._pending[i] < 0:
+            self._n_pending += 1
+        self._pending[i] = v
+
     def content_format(self, fmt):
         """Content-Format to send with the payload; written when its turn comes."""
-        self._pending_format = fmt
+        if fmt >= 0:
+            self._set_pending(_P_FORMAT, fmt)
+
+    def etag(self, v):
+        self._set_pending(_P_ETAG, v)
+
+    def observe(self, seq):
+        self._set_pending(_P_OBSERVE, seq)
+
+    def block2(self, v):
+        self._set_pending(_P_BLOCK2, v)
+
+    def size2(self, v):
+        self._set_pending(_P_SIZE2, v)
+
+    def _flush(self, below):
+        # write pending options numbered below `below`; one numbered `below`
+        # is dropped, since the handler writes that option itself
+        p = self._pending
+        for i in range(len(p)):
+            v = p[i]
+            if v >= 0:
+                num = _PENDING_NUMBERS[i]
+                if num > below:
+                    return
+                p[i] = -1
+                self._n_pending -= 1
+                if num < below:
+                    self._write_uint(num, v)
 
     # --- options -------------------------------------------------------------
 
@@ -95,11 +188,6 @@ class Response:
             raise ValueError("option after payload")
         if num < self._last:
             raise ValueError("options must be written in ascending order")
-        if self._pending_format >= 0 and num >= _CONTENT_FORMAT:
-            fmt = self._pending_format
-            self._pending_format = -1
-            if num != _CONTENT_FORMAT:  # an explicit Content-Format replaces the pending one
-                self.option_uint(_CONTENT_FORMAT, fmt)
         self._room(5 + length)
         delta = num - self._last
         self._last = num
@@ -118,8 +206,7 @@ class Response:
             self.buf.append(v >> 8)
             self.buf.append(v & 0xFF)
 
-    def option_uint(self, num, v):
-        """An option with an unsigned integer value, minimally encoded (§3.2)."""
+    def _write_uint(self, num, v):
         n = _uint_len(v)
         self._option_header(num, n)
         b = self.buf
@@ -127,46 +214,75 @@ class Response:
             n -= 1
             b.append((v >> (8 * n)) & 0xFF)
 
+    def option_uint(self, num, v):
+        """An option with an unsigned integer value, minimally encoded (§3.2)."""
+        if self._n_pending:
+            self._flush(num)
+        self._write_uint(num, v)
+
     def option(self, num, value=_EMPTY):
         """An option with an opaque or string value given as bytes."""
+        if self._n_pending:
+            self._flush(num)
         self._option_header(num, len(value))
         self.buf.extend(value)
-
-    def option_from(self, num, src, off, n):
-        """An option whose value is src[off:off+n], copied without slicing."""
-        self._option_header(num, n)
-        b = self.buf
-        for i in range(off, off + n):
-            b.append(src[i])
 
     # --- payload -------------------------------------------------------------
 
     def _start_payload(self, n):
-        if n <= 0:
-            return
         if not self._in_payload:
-            if self._pending_format >= 0:
-                self.option_uint(_CONTENT_FORMAT, self._pending_format)
-                self._pending_format = -1
+            if self._n_pending:
+                self._flush(0xFFFF)
             self._room(1 + n)
             self.buf.append(_PAYLOAD_MARKER)
             self._in_payload = True
+            self._payload_start = len(self.buf)
         else:
             self._room(n)
 
     def payload(self, data):
         """Append bytes to the payload."""
-        n = len(data)
-        self._start_payload(n)
-        if n:
-            self.buf.extend(data)
+        self.payload_from(data, 0, len(data))
 
     def payload_from(self, src, off, n):
         """Append src[off:off+n] to the payload, copied without slicing."""
-        self._start_payload(n)
+        if n <= 0:
+            return
+        start = self.total
+        end = start + n
+        self.total = end
+        if self.hashing:
+            self._hash(src, off, off + n)
+        if start >= self.window_start and end <= self.window_end:
+            self._start_payload(n)
+            if off == 0 and n == len(src):
+                self.buf.extend(src)
+            else:
+                self._copy(src, off, off + n)
+            return
+        a = start if start > self.window_start else self.window_start
+        b = end if end < self.window_end else self.window_end
+        if a < b:
+            self._start_payload(b - a)
+            self._copy(src, off + a - start, off + b - start)
+        if end > self.window_end and not self.hashing:
+            # Outgrew a window that starts at 0: the server will go block-wise,
+            # so hash what was kept and, from now on, everything.
+            self.hashing = True
+            if self._in_payload:
+                self._hash(self.buf, self._payload_start, len(self.buf))
+            self._hash(src, off + self.window_end - start, off + n)
+
+    def _copy(self, src, i, j):
         b = self.buf
-        for i in range(off, off + n):
-            b.append(src[i])
+        for k in range(i, j):
+            b.append(src[k])
+
+    def _hash(self, src, i, j):
+        h = self.hash
+        for k in range(i, j):
+            h = (h * 31 + src[k]) & _HASH_MASK
+        self.hash = h
 
     def payload_int(self, v):
         """Append an integer as decimal text, without building a str."""
@@ -174,26 +290,16 @@ class Response:
 
     def payload_fixed(self, v, places):
         """Append v / 10**places as text: payload_fixed(-205, 2) writes "-2.05"."""
-        self._start_payload(12 + places)
-        b = self.buf
-        if v < 0:
-            b.append(45)  # '-'
-            v = -v
-        start = len(b)
-        digits = 0
-        while v or digits <= places:  # least significant digit first
-            if digits == places and places:
-                b.append(46)  # '.'
-            b.append(48 + v % 10)
-            v //= 10
-            digits += 1
-        end = len(b) - 1
-        while start < end:  # reverse in place
-            t = b[start]
-            b[start] = b[end]
-            b[end] = t
-            start += 1
-            end -= 1
+        if not self.hashing and self.window_start == 0 and self.total + 12 + places <= self.window_end:
+            self._start_payload(12 + places)  # fast path: straight into the buffer
+            before = len(self.buf)
+            _digits(self.buf, v, places)
+            self.total += len(self.buf) - before
+        else:
+            s = self._scratch
+            s[0:] = _EMPTY
+            _digits(s, v, places)
+            self.payload_from(s, 0, len(s))
 
     def _room(self, n):
         if len(self.buf) + n > self.size:

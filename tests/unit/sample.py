@@ -57,7 +57,7 @@ RESOURCES = (
     Resource("actuators/led", get=led_get, put=led_put, ct=TEXT, accepts=TEXT, rt="on-off", if_="actuator"),
     Resource("boom", get=boom),
     Resource("query", get=echo_query, post=echo_query),
-    Resource("big", get=big),
+    Resource("big", get=big, post=big),
 )
 
 

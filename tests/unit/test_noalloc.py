@@ -29,6 +29,9 @@ REQUESTS = (
     ("well-known/core", m.get(".well-known/core"), 69),
     ("well-known/core ?rt=", m.get(".well-known/core", query=["rt=temp*"]), 69),
     ("query int", m.get("query", query=["n=42"]), 69),
+    ("Block2 unasked", m.get("big"), 69),
+    ("Block2 block 1", m.get("big", options=[(23, m.uint(1 << 4 | 6))]), 69),
+    ("Block2 16-byte block 7", m.get("big", options=[(23, m.uint(7 << 4 | 0))]), 69),
 )
 
 

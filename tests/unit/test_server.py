@@ -116,8 +116,8 @@ class Dispatch(unittest.TestCase):
         self.assertIn("/boom", self.srv.logged[0])
         self.assertEqual(self.code(m.get("sensors/temp")), 69)  # still serving
 
-    def test_response_too_large_is_5_00(self):
-        r = ask(self.srv, m.get("big"))
+    def test_response_too_large_for_a_non_safe_method_is_5_00(self):
+        r = ask(self.srv, m.get("big", code=2))
         self.assertEqual((r[1], r[5]), (160, b"response too large"))
 
     def test_retransmission_is_handled_again(self):  # stateless: no deduplication
