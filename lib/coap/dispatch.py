@@ -1,0 +1,195 @@
+# Dispatch of one parsed request through the static table, and the handler
+# passes that serve it: one pass normally; for Block2 (RFC 7959) a counting
+# pass and then the pass that keeps the block asked for. The Server (server.py)
+# adds the message layer and the socket.
+
+from .resource import Resource
+from .wellknown import write_links
+from .write import ResponseTooLarge
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_GET = const(1)
+_FETCH = const(5)
+_CONTENT = const(69)
+_CHANGED = const(68)
+_DELETED = const(66)
+_BAD_REQUEST = const(128)
+_BAD_OPTION = const(130)
+_NOT_FOUND = const(132)
+_METHOD_NOT_ALLOWED = const(133)
+_NOT_ACCEPTABLE = const(134)
+_TOO_LARGE = const(141)
+_UNSUPPORTED_FORMAT = const(143)
+_INTERNAL_ERROR = const(160)
+_PROXYING_NOT_SUPPORTED = const(165)
+_LINK_FORMAT = const(40)
+_SIZE1 = const(60)
+
+# Response code a handler starts with, by method code
+_DEFAULT_CODE = (0, _CONTENT, _CHANGED, _CHANGED, _DELETED, _CONTENT, _CHANGED, _CHANGED)
+_WELL_KNOWN = b".well-known"
+_CORE = b"core"
+
+
+def block_size(room):
+    """The largest block size (16..1024, a power of two) that fits in room bytes."""
+    size = 1024
+    while size > room and size > 16:
+        size >>= 1
+    return size
+
+
+def szx_of(size):
+    """The Block SZX for a block size of 16..1024 bytes (a power of two)."""
+    szx = 0
+    while (16 << szx) < size:
+        szx += 1
+    return szx
+
+
+class Dispatcher:
+    """Finds the resource for a request and runs its handler into the response."""
+
+    def __init__(self, resources, log):
+        self.resources = resources
+        self.log = log
+        self.observers = None  # an observe.Observers when a resource is observable
+        # /.well-known/core is served like any resource, but not listed in itself
+        self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
+
+    def _request(self, req, resp, code, n):
+        if n > self.buffer_size or req.payload_len > self.max_payload:
+            resp.reset(_TOO_LARGE)
+            resp.option_uint(_SIZE1, self.max_payload)
+            return
+        if req.bad_option:
+            resp.reset(_BAD_OPTION)  # §5.4.1
+            resp.payload(b"unrecognised critical option ")
+            resp.payload_int(req.bad_option)
+            return
+        if req.proxy:
+            resp.error(_PROXYING_NOT_SUPPORTED, b"not a proxy")  # §5.10.2
+            return
+        res = self._find(req)
+        if res is None:
+            resp.reset(_NOT_FOUND)
+            return
+        handler = res.handlers[code] if code < 8 else None
+        if handler is None:
+            resp.reset(_METHOD_NOT_ALLOWED)  # §5.8: also for unknown method codes
+            return
+        fmt = -1
+        if res.formats:
+            fmt = res.formats[0]
+            if req.accept >= 0:
+                if req.accept not in res.formats:
+                    resp.reset(_NOT_ACCEPTABLE)  # §5.10.4
+                    return
+                fmt = req.accept
+        if (res.accepts is not None and req.content_format >= 0
+                and req.content_format not in res.accepts):
+            resp.reset(_UNSUPPORTED_FORMAT)  # §5.10.3
+            return
+        seq = -1
+        if res.obs and code == _GET and self.observers is not None:
+            seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1
+        self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
+        if seq >= 0 and resp.code() >= _BAD_REQUEST:
+            self.observers.remove_request(req)  # an error ends the observation (§4.2)
+
+    def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
+        """Run the handler into resp (begun), block-wise when needed."""
+        safe = code == _GET or code == _FETCH
+        if safe and block2 >= 0:
+            self._block_request(res, handler, req, resp, code, fmt, block2, seq)
+            return
+        self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False, seq)
+        if resp.total > resp.window_end and resp.code() < _BAD_REQUEST:
+            if safe:  # too large for one datagram: block-wise unasked (RFC 7959 §2.2)
+                self._block(res, handler, req, resp, code, fmt, 0, szx_of(resp.block_size), seq)
+            else:
+                resp.error(_INTERNAL_ERROR, b"response too large")
+
+    def _run(self, res, handler, req, resp, code, fmt, start, end, hashing, seq,
+             block=-1, etag=0, size2=-1):
+        """One pass of the handler, keeping representation bytes [start, end)."""
+        resp.reset(_DEFAULT_CODE[code])
+        resp.format = fmt
+        resp.content_format(fmt)
+        if seq >= 0:
+            resp.observe(seq)
+        if block >= 0:
+            resp.etag(etag)
+            resp.block2(block)
+            if size2 >= 0:
+                resp.size2(size2)
+        resp.window(start, end, hashing)
+        try:
+            handler(req, resp)
+        except ResponseTooLarge:
+            raise
+        except Exception as e:
+            self._handler_failed(res, resp, e)
+
+    def _block_request(self, res, handler, req, resp, code, fmt, block2, seq):
+        # RFC 7959 §2.2-2.4: the client asks for block NUM of size 2**(SZX+4)
+        szx = block2 & 7
+        num = block2 >> 4
+        if szx == 7:
+            resp.error(_BAD_REQUEST, b"Block2 SZX 7 is reserved")  # §2.2
+            return
+        if szx > szx_of(resp.block_size):
+            szx = szx_of(resp.block_size)  # §2.4: the server may use smaller blocks
+        # First pass: nothing kept, everything counted and hashed (Size2 and ETag)
+        self._run(res, handler, req, resp, code, fmt, 0, 0, True, seq)
+        if resp.code() >= _BAD_REQUEST:
+            self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False, seq)
+            return
+        if num > 0xFFFF or (num and num * (16 << szx) >= resp.total):
+            resp.error(_BAD_OPTION, b"Block2 beyond the end")
+            return
+        self._block(res, handler, req, resp, code, fmt, num, szx, seq if num == 0 else -1)
+
+    def _block(self, res, handler, req, resp, code, fmt, num, szx, seq):
+        """Answer with block num; resp.total and resp.hash describe the whole."""
+        size = 16 << szx
+        total = resp.total
+        etag = resp.hash + 1  # never 0: an ETag is 1-8 bytes
+        start = num * size
+        more = 8 if total > start + size else 0
+        # Size2 on the first block: the size of the whole representation (§4)
+        self._run(res, handler, req, resp, code, fmt, start, start + size, False, seq,
+                  (num << 4) | more | szx, etag, total if num == 0 else -1)
+
+    def _find(self, req):
+        count = req.path_count
+        if count == 2 and req.path_is(0, _WELL_KNOWN) and req.path_is(1, _CORE):
+            return self._well_known
+        for res in self.resources:
+            path = res.path
+            if len(path) != count:
+                continue
+            for i in range(count):
+                if not req.path_is(i, path[i]):
+                    break
+            else:
+                return res
+        return None
+
+    def _links(self, req, resp):
+        write_links(self.resources, req, resp)
+
+    def _handler_failed(self, res, resp, e):
+        # Allocation is fine here: this is the error path, not the hot path.
+        self.log("coap: %s handler raised %s: %s" % (res.href.decode(), type(e).__name__, e))
+        resp.error(_INTERNAL_ERROR, b"handler error: ")
+        try:
+            resp.payload(type(e).__name__.encode())
+        except Exception:
+            pass
+
