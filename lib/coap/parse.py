@@ -207,7 +207,10 @@ class Request:
             if repeated or olen > 2:
                 self._unrecognised(num)
         elif num == _PROXY_URI or num == _PROXY_SCHEME:
-            self.proxy = True
+            if repeated or olen < 1 or olen > (1034 if num == _PROXY_URI else 255):
+                self._unrecognised(num)
+            else:
+                self.proxy = True
         elif num & 1:
             self._unrecognised(num)
 

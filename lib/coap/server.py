@@ -95,6 +95,8 @@ class Server(Dispatcher):
             return self._reset(data) if t == _CON else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
+        if req.bad_option and t == _NON:
+            return 0  # §5.4.1: a NON with an unrecognised critical option is rejected
         resp = self.response
         if t == _CON:
             resp.begin(_ACK, _CONTENT, req.mid, data, 4, req.tkl)  # piggybacked, §5.2.1

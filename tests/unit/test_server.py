@@ -68,6 +68,13 @@ class Dispatch(unittest.TestCase):
         r = ask(self.srv, m.get("sensors/temp", options=[(2049, b"x")]))
         self.assertEqual((r[1], r[5]), (130, b"unrecognised critical option 2049"))
 
+    def test_unrecognised_critical_option_in_non_is_rejected(self):  # §5.4.1, §4.3
+        self.assertIsNone(ask(self.srv, m.get("sensors/temp", mtype=m.NON, options=[(2049, b"x")])))
+
+    def test_empty_or_repeated_proxy_uri_is_4_02(self):  # §5.4.3, §5.4.5
+        self.assertEqual(self.code(m.get("", options=[(35, b"")])), 130)
+        self.assertEqual(self.code(m.get("", options=[(35, b"coap://a/"), (35, b"coap://b/")])), 130)
+
     def test_unrecognised_elective_option_is_ignored(self):  # §5.4.1
         self.assertEqual(self.code(m.get("sensors/temp", options=[(2048, b"x")])), 69)
 
