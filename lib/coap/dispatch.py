@@ -59,6 +59,7 @@ class Dispatcher:
         self.resources = resources
         self.log = log
         self.observers = None  # an observe.Observers when a resource is observable
+        self.multicast = False  # the request came in on a group address: never observed
         # /.well-known/core is served like any resource, but not listed in itself
         self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
 
@@ -96,7 +97,7 @@ class Dispatcher:
             resp.reset(_UNSUPPORTED_FORMAT)  # §5.10.3
             return
         seq = -1
-        if res.obs and code == _GET and self.observers is not None:
+        if res.obs and code == _GET and self.observers is not None and not self.multicast:
             seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
         if seq >= 0 and resp.code() >= _BAD_REQUEST:

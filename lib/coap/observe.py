@@ -63,7 +63,11 @@ class Observers:
         self.seq = 0
 
     def count(self):
-        return sum(1 for a in self.addr if a is not None)
+        n = 0
+        for a in self.addr:
+            if a is not None:
+                n += 1
+        return n
 
     # --- requests ------------------------------------------------------------
 

@@ -69,6 +69,7 @@ class Server(Dispatcher):
 
     def handle(self, data, n, multicast=False):
         """Answer data[0:n]; returns the response length (0: stay silent)."""
+        self.multicast = multicast
         n = self._answer(data, n)
         if multicast and n and (n == 4 and self.response.buf[0] >> 4 == 0x7
                                 or self.response.buf[1] >= _BAD_REQUEST):

@@ -1,0 +1,250 @@
+# A minimal CoAP client for a board's own requests (e.g. RD registration): one
+# CON at a time over a connect()ed, non-blocking UDP socket, driven by poll()
+# between datagrams, with the retransmission of RFC 7252 §4.2.
+#
+#     c = Client(sock, 512)
+#     msg = c.begin(GET)                       # a coap.write.Response, reused
+#     msg.option(URI_PATH, b"rd")
+#     c.send()
+#     ...  code = c.poll()   # None: still waiting; < 0: TIMEOUT, RESET, UNREACHABLE
+#
+# Requests are written into one preallocated buffer and matched by Message ID
+# (ACK, RST) and token (the response); poll() allocates only what sock.recv returns.
+
+from random import getrandbits
+
+from . import clock as _clock
+from .write import Response
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+# poll() results other than a response code
+TIMEOUT = const(-1)      # no answer after the last retransmission
+RESET = const(-2)        # the peer rejected the request with RST
+UNREACHABLE = const(-3)  # the socket reported an error (e.g. ECONNREFUSED)
+
+_CON = const(0)
+_ACK = const(2)
+_RST = const(3)
+_ACK_TIMEOUT_MS = const(2000)  # RFC 7252 §4.8
+_MAX_RETRANSMIT = const(4)
+_SEPARATE_MS = const(30000)    # after an empty ACK: how long the response may take
+_EAGAIN = const(11)
+_TKL = const(4)
+
+
+def parse_uri(uri):
+    """(host, port, path) of "coap://host[:port][/path]"; path is a list of bytes
+    segments, or None when the URI has no path. ValueError when it is not one."""
+    if not uri.startswith("coap://"):
+        raise ValueError("not a coap:// URI")
+    rest = uri[7:]
+    slash = rest.find("/")
+    auth, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash + 1:])
+    if auth.startswith("["):  # an IPv6 literal (RFC 3986 §3.2.2)
+        i = auth.find("]")
+        host, tail = (auth[1:i], auth[i + 1:]) if i > 0 else ("", "")
+    else:
+        i = auth.rfind(":")
+        host, tail = (auth, "") if i < 0 else (auth[:i], auth[i:])
+    port = 5683
+    if tail:
+        if tail[0] != ":" or not tail[1:].isdigit() or not 0 < int(tail[1:]) < 65536:
+            raise ValueError("bad port")
+        port = int(tail[1:])
+    if not host:
+        raise ValueError("no host")
+    return host, port, ([s.encode() for s in path.split("/")] if path else None)
+
+
+class Path:
+    """Up to `count` path segments, each in its own preallocated bytearray (its
+    len() is the segment's), so that they are written as options without
+    slicing, and empty segments (a trailing '/', as aiocoap's RD uses) survive."""
+
+    def __init__(self, count=8, size=40):
+        self.size = size
+        self.segs = [bytearray(size) for _ in range(count)]
+        for seg in self.segs:
+            seg[0:] = b""
+        self.n = 0
+
+    def clear(self):
+        self.n = 0
+
+    def add(self, src, off, n):
+        """Append src[off:off+n] as a segment; False when it does not fit."""
+        if self.n == len(self.segs) or n > self.size:
+            return False
+        seg = self.segs[self.n]
+        seg[0:] = b""
+        for i in range(off, off + n):
+            seg.append(src[i])
+        self.n += 1
+        return True
+
+    def write(self, msg, num):
+        """Every segment as an option `num` of msg (a coap.write.Response)."""
+        for i in range(self.n):
+            msg.option(num, self.segs[i])
+
+    def __len__(self):
+        return self.n
+
+    def text(self):
+        return "/" + "/".join(bytes(self.segs[i]).decode() for i in range(self.n))
+
+
+class Client:
+    """One outstanding CON request at a time. After poll() returns a response
+    code, `data` holds the response and `payload_off` where its payload starts."""
+
+    def __init__(self, sock, size=512, clock=_clock):
+        self.sock = sock
+        self.clock = clock
+        self.msg = Response(size, size)  # a payload window as large as the buffer
+        self.busy = False
+        self.data = b""
+        self.payload_off = 0
+        self._empty = bytearray(4)  # an ACK or RST for the peer's own CON messages
+        self._token = bytearray(getrandbits(8) for _ in range(_TKL))
+        self._mid = getrandbits(16)
+        self._acked = False
+        self._tries = 0
+        self._timeout = 0
+        self._due = 0
+
+    def begin(self, code):
+        """Start a CON request; write its options and payload into the result."""
+        self._mid = (self._mid + 1) & 0xFFFF
+        t = self._token
+        t[_TKL - 1] = (t[_TKL - 1] + 1) & 0xFF  # a new token, so late answers don't match
+        self.msg.begin(_CON, code, self._mid, t, 0, _TKL)
+        return self.msg
+
+    def send(self):
+        """Send the request begun; poll() then reports how it went."""
+        self.busy = True
+        self._acked = False
+        self._tries = 0
+        self._timeout = _ACK_TIMEOUT_MS + getrandbits(10) * (_ACK_TIMEOUT_MS // 2) // 1024
+        return self._transmit()
+
+    def _transmit(self):
+        self._due = self.clock.ticks_add(self.clock.ticks_ms(), self._timeout)
+        try:
+            self.sock.send(self.msg.buf)
+        except OSError:
+            return self._done(UNREACHABLE)
+        return None
+
+    def _done(self, result):
+        self.busy = False
+        return result
+
+    def poll(self):
+        """None while the exchange goes on; then the response code, or TIMEOUT,
+        RESET or UNREACHABLE. Reads at most a few datagrams per call."""
+        if not self.busy:
+            return None
+        for _ in range(4):
+            try:
+                data = self.sock.recv(1152)
+            except OSError as e:
+                if e.args[0] != _EAGAIN:
+                    return self._done(UNREACHABLE)
+                break
+            try:
+                r = self._datagram(data, len(data))
+            except IndexError:  # options running past the end: not a message
+                r = None
+            if r is not None:
+                return r
+        c = self.clock
+        if c.ticks_diff(c.ticks_ms(), self._due) < 0:
+            return None
+        if self._acked or self._tries >= _MAX_RETRANSMIT:
+            return self._done(TIMEOUT)
+        self._tries += 1  # §4.2: the same message again, the timeout doubled
+        self._timeout *= 2
+        return self._transmit()
+
+    def _datagram(self, d, n):
+        if n < 4 or d[0] >> 6 != 1:
+            return None
+        t = (d[0] >> 4) & 3
+        code = d[1]
+        mid = (d[2] << 8) | d[3]
+        if t == _ACK or t == _RST:
+            if mid != self._mid:
+                return None
+            if t == _RST:
+                return self._done(RESET)
+            if code == 0:  # empty ACK: the response follows separately (§5.2.2)
+                self._acked = True
+                self._due = self.clock.ticks_add(self.clock.ticks_ms(), _SEPARATE_MS)
+                return None
+        mine = code >= 64 and d[0] & 15 == _TKL  # a response, with a token like ours
+        for i in range(_TKL if mine else 0):
+            if d[4 + i] != self._token[i]:
+                mine = False
+        if t == _CON:  # §4.2: acknowledge our separate response, reject anything else
+            self._reply(_ACK if mine else _RST, mid)
+        if not mine:
+            return None
+        self.data = d
+        self.payload_off = self._walk(-1, None)
+        return self._done(code)
+
+    def _reply(self, mtype, mid):
+        e = self._empty
+        e[0] = 0x40 | (mtype << 4)
+        e[1] = 0
+        e[2] = mid >> 8
+        e[3] = mid & 0xFF
+        try:
+            self.sock.send(e)
+        except OSError:
+            pass
+
+    def collect(self, num, keep):
+        """Every value of option `num` in the response, as segments of keep (a
+        Path, cleared first; left empty when they don't all fit)."""
+        keep.clear()
+        self._walk(num, keep)
+
+    def _walk(self, want, keep):
+        # Where the payload starts (len(data) when there is none)
+        d = self.data
+        n = len(d)
+        p = 4 + (d[0] & 15)
+        num = 0
+        while p < n:
+            b = d[p]
+            if b == 0xFF:
+                return p + 1
+            delta = b >> 4
+            length = b & 15
+            p += 1
+            if delta == 13:  # §3.1: extended delta, then extended length
+                delta = d[p] + 13
+                p += 1
+            elif delta == 14:
+                delta = ((d[p] << 8) | d[p + 1]) + 269
+                p += 2
+            if length == 13:
+                length = d[p] + 13
+                p += 1
+            elif length == 14:
+                length = ((d[p] << 8) | d[p + 1]) + 269
+                p += 2
+            num += delta
+            if num == want and not keep.add(d, p, length):
+                keep.clear()  # too long to keep: treated as none at all
+                want = -1
+            p += length
+        return n

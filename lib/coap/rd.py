@@ -1,0 +1,182 @@
+# Registration with a CoAP Resource Directory (RFC 9176), driven by tick().
+#
+#     reg = Registration(sock, b"board-1", links, lifetime_s=3600,
+#                        base=b"coap://192.0.2.7")
+#     server.tick = reg.tick    # sock: UDP, connect()ed to the RD, non-blocking
+#
+# The exchanges: find the registration interface (GET /.well-known/core?rt=core.rd
+# on the RD, §4.3; /rd if the RD lists none), POST the links there with ep, lt
+# and base (§5.3), keep the Location-Path of the 2.01, and POST to it again with
+# nothing in it (a refresh, §5.3.1) every half lifetime. An RD that does not
+# answer is tried again with back-off; a refresh answered with 4.04 (the RD
+# forgot the board) registers anew.
+#
+# Allocation: requests are written into the client's preallocated buffer and
+# the paths are kept in fixed bytearrays (coap.client.Path), so a refresh
+# allocates only what sock.recv returns. Discovery slices the RD's link payload
+# and log lines are formatted: once per registration or failure, not per refresh.
+
+from . import clock as _clock
+from .client import RESET, TIMEOUT, Client, Path
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_GET = const(1)
+_POST = const(2)
+_CREATED = const(65)
+_CHANGED = const(68)
+_CONTENT = const(69)
+_NOT_FOUND = const(132)
+_METHOD_NOT_ALLOWED = const(133)
+_LOCATION_PATH = const(8)
+_URI_PATH = const(11)
+_URI_QUERY = const(15)
+_LINK_FORMAT = const(40)
+_DISCOVER = const(0)
+_REGISTER = const(1)
+_REFRESH = const(2)
+_STEP = ("discovery", "registration", "refresh")
+
+
+def _text(diagnostic):
+    try:
+        return bytes(diagnostic).decode()
+    except UnicodeError:  # not UTF-8 (§5.5.2 says it should be)
+        return "(%d bytes)" % len(diagnostic)
+
+
+class Registration:
+    """Keeps one endpoint registered with one RD.
+
+    sock: a non-blocking UDP socket connect()ed to the RD. ep: the endpoint name
+    (bytes). links: the board's link-format (bytes, as /.well-known/core has it).
+    base: the board's own URI, needed because sock is not the server's socket
+    (§5.3: without it the RD would use this socket's port). path: the
+    registration interface's segments, to skip discovery.
+    """
+
+    #: Back-off after a failed exchange: first delay, doubled up to the maximum.
+    retry_first_ms = 5000
+    retry_max_ms = 300000
+
+    def __init__(self, sock, ep, links, lifetime_s=3600, base=None, path=None,
+                 clock=_clock, log=print):
+        self.clock = clock
+        self.log = log
+        self.lifetime_s = lifetime_s
+        self.queries = [b"ep=" + ep, b"lt=%d" % lifetime_s] + ([b"base=" + base] if base else [])
+        self.links = links
+        size = 512 + len(links) + sum(len(q) + 3 for q in self.queries)
+        self.client = Client(sock, size, clock)
+        self.dir = Path()       # the registration interface
+        self.location = Path()  # this board's registration resource
+        self._step = _DISCOVER
+        if path is not None:
+            for s in path:
+                self.dir.add(s, 0, len(s))
+            self._step = _REGISTER
+        self.registered = False
+        self.refreshes = 0
+        self._retry = self.retry_first_ms
+        self._due = clock.ticks_ms()  # the first tick starts
+
+    def tick(self):
+        """Call between datagrams: sends, retransmits and reads the answers."""
+        c = self.client
+        if c.busy:
+            r = c.poll()
+            if r is not None:
+                self._answered(r)
+            return
+        if self.clock.ticks_diff(self.clock.ticks_ms(), self._due) >= 0:
+            self._start()
+
+    def _start(self):
+        step = self._step
+        msg = self.client.begin(_GET if step == _DISCOVER else _POST)
+        if step == _DISCOVER:
+            msg.option(_URI_PATH, b".well-known")
+            msg.option(_URI_PATH, b"core")
+            msg.option(_URI_QUERY, b"rt=core.rd")
+        elif step == _REGISTER:
+            self.dir.write(msg, _URI_PATH)
+            msg.content_format(_LINK_FORMAT)
+            for q in self.queries:
+                msg.option(_URI_QUERY, q)
+            msg.payload(self.links)
+        else:
+            self.location.write(msg, _URI_PATH)  # an empty POST: a refresh
+        r = self.client.send()
+        if r is not None:
+            self._answered(r)
+
+    def _answered(self, code):
+        step = self._step
+        now = self.clock.ticks_ms()
+        if code < 0:
+            why = "no answer" if code == TIMEOUT else "reset" if code == RESET else "unreachable"
+            self._failed(why, now)
+            return
+        c = self.client
+        if step == _REGISTER:
+            c.collect(_LOCATION_PATH, self.location)
+        if step == _DISCOVER:
+            self._discovered(c.data[c.payload_off:] if code == _CONTENT else b"")
+            self._step = _REGISTER
+            self._due = now
+        elif step == _REGISTER and code == _CREATED and len(self.location):
+            self.registered = True
+            self.log("rd: registered as %s, lifetime %d s"
+                     % (self.location.text(), self.lifetime_s))
+            self._renew(now)
+        elif step == _REFRESH and code == _CHANGED:
+            self.refreshes += 1
+            self._renew(now)
+        elif step == _REFRESH and code == _NOT_FOUND:
+            self.log("rd: the RD no longer knows this board; registering again")
+            self._forget(now)
+        else:
+            if code == _NOT_FOUND or code == _METHOD_NOT_ALLOWED:
+                self.dir.clear()  # the interface moved: discover it again
+            self._forget(now)
+            self._failed("refused with %d.%02d %s" % (
+                code >> 5, code & 31, _text(c.data[c.payload_off:])), now, step)
+
+    def _renew(self, now):
+        self._retry = self.retry_first_ms
+        self._step = _REFRESH
+        # half the lifetime: room for a full retransmission series and a retry
+        self._due = self.clock.ticks_add(now, self.lifetime_s * 500)
+
+    def _forget(self, now):
+        self.registered = False
+        self.location.clear()
+        self._step = _REGISTER if len(self.dir) else _DISCOVER
+        self._due = now
+
+    def _failed(self, why, now, step=None):
+        self.log("rd: %s: %s; retrying in %d s" % (
+            _STEP[self._step if step is None else step], why, self._retry // 1000))
+        self._due = self.clock.ticks_add(now, self._retry)
+        self._retry = min(self._retry * 2, self.retry_max_ms)
+
+    def _discovered(self, payload):
+        # The first link of the filtered answer, e.g. </resourcedirectory/>;rt=core.rd
+        payload = bytes(payload)
+        start = payload.find(b"<")
+        end = payload.find(b">", start + 1)
+        href = payload[start + 1:end] if 0 <= start < end else b""
+        if b"://" in href:  # an absolute link: keep its path only
+            i = href.find(b"/", href.find(b"://") + 3)
+            href = href[i:] if i >= 0 else b""
+        href = href.split(b"?")[0].lstrip(b"/")
+        self.dir.clear()
+        if not href:
+            href = b"rd"
+            self.log("rd: the RD lists no registration interface; trying /rd")
+        for s in href.split(b"/"):
+            self.dir.add(s, 0, len(s))

@@ -1,0 +1,304 @@
+# coap.rd and coap.client: registration with a Resource Directory (RFC 9176),
+# against an RD the test plays by hand on a loopback UDP socket; time is a
+# clock the test moves.
+import socket
+import sys
+import unittest
+
+import coapmsg as m
+from coap import client, multicast, numbers, rd
+from coap.client import Client, Path, parse_uri
+from coap.rd import Registration
+from test_multicast import Clock, bound
+
+try:
+    import micropython
+except ImportError:  # CPython has no heap to lock
+    micropython = None
+
+LINKS = b'</sensors/temp>;rt="temperature-c";ct="0 50",</actuators/led>;rt="core.a"'
+BASE = b"coap://127.0.0.1:5683"
+
+
+class RD:
+    """The RD's side of the conversation: receive a request, answer it."""
+
+    def __init__(self):
+        self.sock, self.addr = bound()
+        self.sock.setblocking(False)
+        self.peer = None
+
+    def request(self):
+        """The next datagram as decoded by coapmsg, or None when nothing came."""
+        try:
+            data, self.peer = self.sock.recvfrom(1500)
+        except OSError:
+            return None
+        return m.decode(data)
+
+    def answer(self, req, code, options=(), payload=b"", mtype=m.ACK, mid=None, token=None):
+        self.sock.sendto(m.encode(mtype, code, req[2] if mid is None else mid,
+                                  req[3] if token is None else token, options, payload), self.peer)
+
+
+def path_of(opts):
+    return [v for n, v in opts if n == 11]
+
+
+def queries(opts):
+    return [v for n, v in opts if n == 15]
+
+
+class Registering(unittest.TestCase):
+    def setUp(self):
+        self.rd = RD()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.connect(self.rd.addr)
+        self.sock.setblocking(False)
+        self.clock = Clock()
+        self.log = []
+
+    def tearDown(self):
+        self.rd.sock.close()
+        self.sock.close()
+
+    def make(self, **kw):
+        kw.setdefault("lifetime_s", 60)
+        return Registration(self.sock, b"node-1", LINKS, base=BASE, clock=self.clock,
+                            log=self.log.append, **kw)
+
+    def register(self, reg):
+        """Discovery and registration, answered the way aiocoap-rd answers."""
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual((req[0], req[1]), (m.CON, 1))
+        self.assertEqual(path_of(req[4]), [b".well-known", b"core"])
+        self.assertEqual(queries(req[4]), [b"rt=core.rd"])
+        self.rd.answer(req, 69, [(12, b"\x28")], b'</resourcedirectory/>;ct=40;rt="core.rd"')
+        reg.tick()  # reads the answer
+        reg.tick()  # registers
+        req = self.rd.request()
+        self.assertEqual((req[0], req[1]), (m.CON, 2))
+        self.assertEqual(path_of(req[4]), [b"resourcedirectory", b""])
+        self.assertEqual(m.option(req[4], 12), b"\x28")
+        self.assertEqual(queries(req[4]), [b"ep=node-1", b"lt=60", b"base=" + BASE])
+        self.assertEqual(req[5], LINKS)
+        self.rd.answer(req, 65, [(8, b"reg"), (8, b"7"), (8, b"")])
+        reg.tick()
+        self.assertTrue(reg.registered)
+        return req
+
+    def test_discover_register_refresh(self):
+        reg = self.make()
+        self.register(reg)
+        self.assertEqual(self.log, ["rd: registered as /reg/7/, lifetime 60 s"])
+        reg.tick()
+        self.assertIsNone(self.rd.request())  # nothing until half the lifetime
+        self.clock.advance(30000 - 1)
+        reg.tick()
+        self.assertIsNone(self.rd.request())
+        self.clock.advance(1)
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual((req[1], path_of(req[4]), queries(req[4]), req[5]),
+                         (2, [b"reg", b"7", b""], [], b""))  # §5.3.1: an empty POST
+        self.rd.answer(req, 68)
+        reg.tick()
+        self.assertEqual((reg.refreshes, reg.registered), (1, True))
+
+    def test_refresh_answered_not_found_registers_again(self):
+        reg = self.make()
+        self.register(reg)
+        self.clock.advance(30000)
+        reg.tick()
+        self.rd.answer(self.rd.request(), 132)
+        reg.tick()
+        self.assertFalse(reg.registered)
+        reg.tick()  # straight to the known registration interface, no discovery
+        req = self.rd.request()
+        self.assertEqual(path_of(req[4]), [b"resourcedirectory", b""])
+        self.assertIn("no longer knows", self.log[-1])
+
+    def test_retransmits_four_times_then_backs_off(self):
+        reg = self.make()
+        reg.tick()
+        first = self.rd.request()
+        sent = [first]
+        start = self.clock.now
+        for _ in range(200):  # 1 s steps; the series lasts 31 ACK timeouts (< 93 s)
+            if self.log:
+                break
+            self.clock.advance(1000)
+            reg.tick()
+            req = self.rd.request()
+            if req:
+                sent.append(req)
+        self.assertEqual(len(sent), 5)
+        self.assertTrue(all(r[2] == first[2] and r[3] == first[3] for r in sent))
+        waited = self.clock.ticks_diff(self.clock.now, start)
+        self.assertTrue(62000 <= waited <= 94000, waited)  # §4.8: 31 x ACK_TIMEOUT x [1, 1.5)
+        self.assertEqual(self.log, ["rd: discovery: no answer; retrying in 5 s"])
+        self.clock.advance(5000 - 1)
+        reg.tick()
+        self.assertIsNone(self.rd.request())
+        self.clock.advance(1)
+        reg.tick()
+        again = self.rd.request()
+        self.assertNotEqual((again[2], again[3]), (first[2], first[3]))  # a new exchange
+
+    def test_back_off_doubles(self):
+        reg = self.make()
+        for delay in (5, 10, 20):
+            reg.tick()
+            self.rd.answer(self.rd.request(), 0, mtype=m.RST)
+            reg.tick()
+            self.assertEqual(self.log[-1], "rd: discovery: reset; retrying in %d s" % delay)
+            self.clock.advance(delay * 1000)
+
+    def test_unreachable_rd_fails_without_waiting(self):
+        self.rd.sock.close()  # nothing listens there now: ICMP port unreachable
+        reg = self.make()
+        for _ in range(20):
+            reg.tick()
+            if self.log:
+                break
+        self.assertEqual(self.log, ["rd: discovery: unreachable; retrying in 5 s"])
+        self.rd = RD()  # for tearDown
+
+    def test_separate_response_is_acknowledged(self):
+        reg = self.make(path=[b"rd"])  # a path given: no discovery
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual(path_of(req[4]), [b"rd"])
+        self.rd.answer(req, 0)  # empty ACK (§5.2.2)
+        self.clock.advance(10000)
+        reg.tick()
+        self.assertIsNone(self.rd.request())  # acknowledged: no retransmission
+        self.rd.answer(req, 65, [(8, b"rd"), (8, b"x1")], mtype=m.CON, mid=0x7777)
+        reg.tick()
+        ack = self.rd.request()
+        self.assertEqual((ack[0], ack[1], ack[2]), (m.ACK, 0, 0x7777))
+        self.assertTrue(reg.registered)
+        self.assertEqual(reg.location.text(), "/rd/x1")
+
+    def test_strangers_are_ignored_or_reset(self):
+        reg = self.make(path=[b"rd"])
+        reg.tick()
+        req = self.rd.request()
+        self.rd.answer(req, 65, [(8, b"a")], token=b"\x00\x00\x00\x00")  # wrong token
+        self.rd.answer(req, 65, mid=req[2] ^ 1)                          # wrong MID
+        self.rd.answer(req, 1, mtype=m.CON, mid=0x4242, token=b"")      # a request to us
+        reg.tick()
+        rst = self.rd.request()
+        self.assertEqual((rst[0], rst[2]), (m.RST, 0x4242))
+        self.assertFalse(reg.registered)
+        self.rd.answer(req, 65, [(8, b"b")])
+        reg.tick()
+        self.assertEqual(reg.location.text(), "/b")
+
+    def test_refused_registration_backs_off_and_rediscovers_after_404(self):
+        reg = self.make()
+        reg.tick()
+        self.rd.answer(self.rd.request(), 69, [], b"")  # lists no interface: /rd then
+        reg.tick()
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual(path_of(req[4]), [b"rd"])
+        self.rd.answer(req, 132, payload=b"no rd here")
+        reg.tick()
+        self.assertEqual(self.log[-2:], [
+            "rd: the RD lists no registration interface; trying /rd",
+            "rd: registration: refused with 4.04 no rd here; retrying in 5 s"])
+        self.clock.advance(5000)
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual(path_of(req[4]), [b".well-known", b"core"])
+        self.rd.answer(req, 132)  # no filtered discovery either: /rd again
+        reg.tick()
+        reg.tick()
+        req = self.rd.request()
+        self.assertEqual(path_of(req[4]), [b"rd"])
+        self.rd.answer(req, 160, payload=b"\xff\xfe")  # a diagnostic that isn't UTF-8
+        reg.tick()
+        self.assertEqual(self.log[-1],
+                         "rd: registration: refused with 5.00 (2 bytes); retrying in 10 s")
+
+    def test_refresh_allocates_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        reg = self.make()
+        self.register(reg)
+        self.clock.advance(30000)
+        micropython.heap_lock()
+        try:
+            reg.tick()  # writes and sends the refresh
+        finally:
+            micropython.heap_unlock()
+        self.assertEqual(path_of(self.rd.request()[4]), [b"reg", b"7", b""])
+
+
+class Uris(unittest.TestCase):
+    def test_parse(self):
+        self.assertEqual(parse_uri("coap://127.0.0.1"), ("127.0.0.1", 5683, None))
+        self.assertEqual(parse_uri("coap://[::1]:5783"), ("::1", 5783, None))
+        self.assertEqual(parse_uri("coap://rd.example:61616/rd/"),
+                         ("rd.example", 61616, [b"rd", b""]))
+        self.assertEqual(parse_uri("coap://rd.example/"), ("rd.example", 5683, None))
+
+    def test_refused(self):
+        for bad in ("http://rd.example", "coap://", "coap://h:0", "coap://h:x", "coap://[::1",
+                    "coap://h:70000", "coap://:5683"):
+            with self.assertRaises(ValueError):
+                parse_uri(bad)
+
+
+class Paths(unittest.TestCase):
+    def test_segments_keep_empty_ones_and_refuse_overflow(self):
+        p = Path(count=3, size=4)
+        self.assertTrue(p.add(b"xreg", 1, 3))
+        self.assertTrue(p.add(b"", 0, 0))
+        self.assertFalse(p.add(b"toolong", 0, 7))
+        self.assertTrue(p.add(b"1", 0, 1))
+        self.assertFalse(p.add(b"2", 0, 1))
+        self.assertEqual((len(p), p.text()), (3, "/reg//1"))
+        p.clear()
+        self.assertEqual((len(p), p.text()), (0, "/"))
+
+
+class Clients(unittest.TestCase):
+    def test_tokens_and_mids_change_per_request(self):
+        rd = RD()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(rd.addr)
+        s.setblocking(False)
+        try:
+            c = Client(s, 64, Clock())
+            mids, tokens = set(), set()
+            for _ in range(3):
+                c.begin(1)
+                c.send()
+                req = rd.request()
+                mids.add(req[2])
+                tokens.add(req[3])
+                rd.answer(req, 69, payload=b"ok")
+                self.assertEqual(c.poll(), 69)
+                self.assertEqual(bytes(c.data[c.payload_off:]), b"ok")
+            self.assertEqual((len(mids), len(tokens)), (3, 3))
+        finally:
+            s.close()
+            rd.sock.close()
+
+
+class Constants(unittest.TestCase):
+    def test_private_copies_agree_with_numbers(self):
+        if sys.implementation.name == "micropython":
+            raise unittest.SkipTest("MicroPython compiles const() away: checked under CPython")
+        checked = 0
+        for mod in (client, multicast, rd):
+            for k in dir(mod):
+                v = getattr(mod, k)
+                name = k[1:]
+                if k[0] == "_" and name.isupper() and isinstance(v, int) and hasattr(numbers, name):
+                    self.assertEqual(v, getattr(numbers, k[1:]), mod.__name__ + "." + k)
+                    checked += 1
+        self.assertTrue(checked >= 14, checked)
