@@ -6,8 +6,10 @@ import time
 
 import board
 import config as board_config
+import fleet
 import resources
 from coap import Server
+from logring import LogRing
 
 _EADDRINUSE = 98
 _EADDRNOTAVAIL = 99
@@ -59,33 +61,43 @@ def _uri(host, port):
     return "coap://%s%s" % (host, "" if port == 5683 else ":%d" % port)
 
 
-def start(config_path=board_config.PATH, log=print):
+def start(config_path=board_config.PATH, log=None):
+    log = log or LogRing()
     cfg, problems = board_config.load(config_path)
     for p in problems:
         log(p)
     b = board.Board(cfg)
-    table = resources.table(b, cfg)
-    server = Server(table, log=log)
+    handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None)
+    table = resources.table(handlers, cfg)
+    server = Server(table, log=log, observers=cfg["observers"],
+                    con_every=cfg["observe_con_every"])
+    handlers.server = server
+    watch = resources.ChangeWatch(server, b, table, cfg["observe_threshold"])
+    server.tick = watch.tick
     addresses = bring_up(b, log)
     socks = bind(addresses)
-    return server, socks, addresses
+    # fleet: multicast discovery and RD registration (docs/fleet.md)
+    extra, ticks = fleet.start(server, b, cfg, socks, addresses, log)
+    socks += extra
+    server.tick = fleet.compose(server.tick, *ticks)
+    return server, socks, addresses, log
 
 
 def main(config_path=board_config.PATH):
     try:
-        server, socks, addresses = start(config_path)
+        server, socks, addresses, log = start(config_path)
     except (StartupError, ValueError) as e:  # ValueError: a bad resource table
         print("coap: " + str(e))
         sys.exit(1)
     for host, port in addresses:
-        print("coap: serving on %s" % _uri(host, port))
+        log("coap: serving on %s" % _uri(host, port))
     host, port = addresses[0]
-    print("coap: try  coap-client-notls -m get %s/.well-known/core" % _uri(host, port))
+    log("coap: try  coap-client-notls -m get %s/.well-known/core" % _uri(host, port))
     while True:
         try:
             server.serve(*socks)
         except KeyboardInterrupt:
             raise
         except Exception as e:  # never let the board go down: log and serve again
-            print("coap: serve loop error %r; continuing" % (e,))
+            log("coap: serve loop error %r; continuing" % (e,))
             time.sleep(1)

@@ -16,6 +16,13 @@ DEFAULTS = {
     "dht_pin": None,
     "adc_pins": [],
     "seed": 0,             # unix board: phase of the simulated sensors
+    "multicast": False,    # join the All-CoAP-Nodes groups (docs/fleet.md)
+    "multicast_leisure_ms": 5000,  # RFC 7252 §8.2 DEFAULT_LEISURE
+    "rd": None,            # "coap://host[:port]" of a Resource Directory to register with
+    "rd_lifetime_s": 3600,
+    "observers": 4,        # Observe table entries (RFC 7641); 0 turns Observe off
+    "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
+    "observe_con_every": 20,  # every Nth notification is confirmable: finds gone clients
 }
 
 SENSORS = ("temperature", "humidity")
@@ -43,6 +50,19 @@ def _wifi(v):
     return "country" not in v or len(v["country"]) == 2
 
 
+def _rd(v):
+    if v is None:
+        return True
+    if not isinstance(v, str) or len(v) > 100:
+        return False
+    from coap.client import parse_uri  # only a board that uses an RD loads the client
+    try:
+        parse_uri(v)
+    except ValueError:
+        return False
+    return True
+
+
 # field: (check, what was expected)
 CHECKS = {
     "name": (lambda v: isinstance(v, str) and 0 < len(v) <= 32 and '"' not in v and "\\" not in v,
@@ -60,6 +80,18 @@ CHECKS = {
     "adc_pins": (lambda v: isinstance(v, list) and all(_is_int(p) and 0 <= p <= 48 for p in v),
                  "a list of GPIO numbers"),
     "seed": (lambda v: _is_int(v) and 0 <= v < 1000000, "an integer from 0 to 999999"),
+    "multicast": (lambda v: v is True or v is False, "true or false"),
+    "multicast_leisure_ms": (lambda v: _is_int(v) and 0 <= v <= 60000,
+                             "an integer from 0 to 60000 (ms)"),
+    "rd": (_rd, 'null or a URI such as "coap://192.0.2.1" or "coap://[2001:db8::1]:5783"'),
+    # RFC 9176 asks for at least 60 s; shorter lifetimes are for tests. At most a
+    # week: half of it in ms must stay within the ticks range (2**29).
+    "rd_lifetime_s": (lambda v: _is_int(v) and 1 <= v <= 604800,
+                      "an integer from 1 to 604800 (seconds; RFC 9176 asks for at least 60)"),
+    "observers": (lambda v: _is_int(v) and 0 <= v <= 16, "an integer from 0 to 16"),
+    "observe_threshold": (lambda v: _is_int(v) and 1 <= v <= 10000,
+                          "an integer from 1 to 10000 (hundredths of a unit)"),
+    "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
 }
 
 
@@ -93,3 +125,24 @@ def load(path=PATH):
     except ValueError as e:
         return dict(DEFAULTS), ["config: %s is not valid JSON (%s); using defaults" % (path, e)]
     return validate(raw)
+
+
+#: Settings the environment may give, where the port has one (the unix board:
+#: `COAP_RD=coap://127.0.0.1:5783 make run`); they override config.json.
+ENV = {"COAP_RD": "rd"}
+
+
+def from_env(config, getenv):
+    """Apply the ENV settings getenv(name) has, checked like the file's fields;
+    returns the problem lines."""
+    problems = []
+    for name, key in ENV.items():
+        value = getenv(name)
+        if not value:
+            continue
+        if CHECKS[key][0](value):
+            config[key] = value
+        else:
+            problems.append("config: %s: expected %s, got %s; using %s"
+                            % (name, CHECKS[key][1], json.dumps(value), json.dumps(config[key])))
+    return problems

@@ -7,6 +7,8 @@ module("boot.py")
 module("main.py")
 module("app.py")
 module("config.py")
+module("fleet.py")
+module("logring.py")
 module("resources.py")
 
 package(

@@ -21,9 +21,11 @@ def _json_string(s):
 class SensorBoard:
     """Handlers bound to one board object (see boards/README.md)."""
 
-    def __init__(self, board, config):
+    def __init__(self, board, config, log_ring=None):
         self.board = board
         self.name_json = _json_string(config["name"])
+        self.log_ring = log_ring
+        self.server = None  # set once the server exists: /board reports its observers
 
     def temperature(self, req, resp):
         v = self.board.temperature_centi()
@@ -69,23 +71,60 @@ class SensorBoard:
         resp.payload_int(b.uptime_ms())
         resp.payload(b',"free_heap":')
         resp.payload_int(b.free_heap())
+        resp.payload(b',"observers":')
+        obs = self.server.observers if self.server is not None else None
+        resp.payload_int(obs.count() if obs is not None else 0)
         resp.payload(b"}")
 
+    def log(self, req, resp):
+        if self.log_ring is not None:
+            self.log_ring.write_to(resp)
 
-def table(board, config):
-    """The static resource table for this board and config, sorted by path."""
-    h = SensorBoard(board, config)
+
+def table(h, config):
+    """The static resource table for the handlers' board and config."""
+    board = h.board
     board.name_bytes = board.name.encode()
     res = [
         Resource("actuators/led", get=h.led_get, put=h.led_put, ct=_TEXT, accepts=_TEXT,
                  rt="core.a", if_="core.a", title="LED: on or off"),
         Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp"),
+        Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines"),
     ]
     sensors = config["sensors"]
     if "humidity" in sensors and board.has_humidity:
         res.append(Resource("sensors/humidity", get=h.humidity, ct=(_TEXT, _JSON),
-                            rt="humidity-percent", if_="core.s", obs=False))
+                            rt="humidity-percent", if_="core.s", obs=True))
     if "temperature" in sensors:
         res.append(Resource("sensors/temp", get=h.temperature, ct=(_TEXT, _JSON),
-                            rt="temperature-c", if_="core.s", obs=False))
+                            rt="temperature-c", if_="core.s", obs=True))
     return tuple(res)
+
+
+class ChangeWatch:
+    """Tells the server when a sensor moved by at least `threshold` (centi-units)
+    since its observers last heard of it (RFC 7641 §4.2: the server decides)."""
+
+    def __init__(self, server, board, resources, threshold):
+        self.server = server
+        self.threshold = threshold
+        self.watched = []
+        self.last = []
+        for res in resources:
+            read = {b"/sensors/temp": board.temperature_centi,
+                    b"/sensors/humidity": getattr(board, "humidity_centi", None)}.get(res.href)
+            if read is not None and res.obs:
+                self.watched.append((res, read))
+                self.last.append(read())
+
+    def tick(self):
+        obs = self.server.observers
+        if obs is None:
+            return
+        for i in range(len(self.watched)):
+            res, read = self.watched[i]
+            v = read()
+            d = v - self.last[i]
+            if d >= self.threshold or -d >= self.threshold:
+                self.last[i] = v
+                obs.changed(res)

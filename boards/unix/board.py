@@ -5,6 +5,8 @@
 # logs. "Network bring-up" is nothing: the configured addresses are bound as they are.
 
 import gc
+import socket
+import struct
 import time
 
 NAME = "unix"
@@ -16,6 +18,13 @@ _TEMP_SWING = 300
 _HUM_BASE = 4500       # centi-percent: 35.00 to 55.00 %RH
 _HUM_SWING = 1000
 _PERIOD = 120          # steps per full wave
+
+# Linux <netinet/in.h> numbers: the unix port exposes IP_ADD_MEMBERSHIP but not the IPv6 ones
+_IPPROTO_IP = 0
+_IP_ADD_MEMBERSHIP = 35
+_IPPROTO_IPV6 = 41
+_IPV6_JOIN_GROUP = 20  # IPV6_ADD_MEMBERSHIP
+_WILDCARDS = ("0.0.0.0", "::")
 
 
 class NetworkDown(OSError):
@@ -65,3 +74,50 @@ class Board:
 
     def free_heap(self):
         return gc.mem_free()
+
+    def multicast_socket(self, group, port):
+        """A UDP socket bound to group:port that has joined the group on the
+        interface holding the board's first bound address of that family."""
+        v6 = ":" in group
+        local = None
+        for a in self._bind:
+            if (":" in a) == v6:
+                local = a
+                break
+        if local is None or local in _WILDCARDS:
+            raise OSError("no %s address bound to join on (bind a specific one)"
+                          % ("IPv6" if v6 else "IPv4"))
+        family = socket.AF_INET6 if v6 else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            # several boards on one host may share group and port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sa = bytearray(socket.getaddrinfo(group, port, 0, socket.SOCK_DGRAM)[0][-1])
+            group_bytes = socket.inet_pton(family, group)
+            if v6:
+                ifindex = interface_index(local)
+                struct.pack_into("I", sa, 24, ifindex)  # sin6_scope_id: ff02:: needs a link
+                s.bind(sa)
+                # struct ipv6_mreq: the group, then the interface index
+                s.setsockopt(_IPPROTO_IPV6, _IPV6_JOIN_GROUP,
+                             group_bytes + struct.pack("i", ifindex))
+            else:
+                s.bind(sa)
+                # struct ip_mreq: the group, then the address of the interface to join on
+                s.setsockopt(_IPPROTO_IP, _IP_ADD_MEMBERSHIP,
+                             group_bytes + socket.inet_pton(family, local))
+        except OSError:
+            s.close()
+            raise
+        return s
+
+
+def interface_index(address):
+    """The index of the interface holding an IPv6 address (/proc/net/if_inet6)."""
+    want = "".join("%02x" % b for b in socket.inet_pton(socket.AF_INET6, address))
+    with open("/proc/net/if_inet6") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] == want:
+                return int(fields[1], 16)
+    raise OSError("%s is on no interface" % address)

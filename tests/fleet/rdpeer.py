@@ -1,0 +1,99 @@
+"""aiocoap-rd, the Resource Directory the fleet tests register with, and a
+small CoAP GET to read its lookup interfaces (RFC 9176 §7)."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import coapmsg as m
+
+AIOCOAP_RD = os.path.join(os.path.dirname(sys.executable), "aiocoap-rd")
+
+
+def get(host, port, segments, query=(), timeout=1.0):
+    """(code, payload text) of a CON GET, or None without an answer. segments are
+    the Uri-Path options as they are: aiocoap-rd's paths end in an empty one."""
+    opts = [(11, s.encode()) for s in segments] + [(15, q.encode()) for q in query]
+    msg = m.encode(m.CON, 1, int.from_bytes(os.urandom(2), "big"), os.urandom(4), opts)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(msg, (host, port))
+        try:
+            data, _ = s.recvfrom(4096)
+        except (socket.timeout, ConnectionRefusedError):
+            return None
+    t, code, mid, token, opts, payload = m.decode(data)
+    return code, payload.decode()
+
+
+def endpoints(host, port):
+    """The endpoint lookup's links (§7.3), as text; "" when there are none."""
+    r = get(host, port, ["endpoint-lookup", ""])
+    assert r and r[0] == 69, r
+    return r[1]
+
+
+def resources(host, port, *query):
+    r = get(host, port, ["resource-lookup", ""], query)
+    assert r and r[0] == 69, r
+    return r[1]
+
+
+class ResourceDirectory:
+    """aiocoap-rd bound to host:port, started and stopped by a test."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+        self.uri = "coap://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+        self.proc = None
+
+    def start(self, timeout=20):
+        bind = "[%s]:%d" % (self.host, self.port) if ":" in self.host else "%s:%d" % (
+            self.host, self.port)
+        self._log = tempfile.TemporaryFile("w+")  # a file, not a pipe: it never fills up
+        self.proc = subprocess.Popen([AIOCOAP_RD, "--bind", bind], stdout=self._log,
+                                     stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        while get(self.host, self.port, [".well-known", "core"], timeout=0.2) is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("aiocoap-rd did not start:\n" + self.output)
+            time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.output = ""
+        if self.proc:
+            self._log.seek(0)
+            self.output = self._log.read()
+            self._log.close()
+            self.proc = None
+        return self.output
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def wait_for(predicate, timeout, step=0.2):
+    """Poll predicate() until it is true or timeout seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
