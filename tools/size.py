@@ -3,10 +3,12 @@
     python -m tools.size
 
 Flash: lib/coap compiled with mpy-cross for each real board's architecture.
-RAM: on the unix port, gc.mem_alloc() after `import coap` and building a Server
-with a small table, minus the same before; the modules imported are the .mpy
-files, as on a board. The unix port is 64-bit, so its heap objects are up to twice
-the size of a 32-bit board's: the heap number is an upper bound there.
+"Server core" counts the modules a Server actually imports; client, rd, multicast
+and numbers load only when a board uses them.
+RAM: on the unix port, gc.mem_alloc() after `import coap` (the code, loaded from
+.mpy as on a board; a frozen build keeps it in flash instead) and after building
+a Server with a small table (its buffers and tables). The unix port is 64-bit, so
+its heap objects are up to twice the size of a 32-bit board's: an upper bound.
 """
 
 import subprocess
@@ -26,26 +28,30 @@ _HEAP = """\
 import gc
 def get(req, resp):
     resp.payload(b"21.50")
+import sys
 gc.collect()
 before = gc.mem_alloc()
 import coap
-server = coap.Server((coap.Resource("sensors/temp", get=get, ct=0),
+gc.collect()
+code = gc.mem_alloc()
+server = coap.Server((coap.Resource("sensors/temp", get=get, ct=0, obs=True),
                       coap.Resource("sensors/humidity", get=get, ct=0)), log=None)
 gc.collect()
-print("heap", gc.mem_alloc() - before)
+print("heap", code - before, gc.mem_alloc() - code,
+      ",".join(m[5:] for m in sys.modules if m.startswith("coap.")))
 """
 
 
 def compile_lib(exe, arch, out, src=ROOT):
-    """Compile lib/coap/*.py into out/coap/; returns the total .mpy bytes."""
+    """Compile lib/coap/*.py into out/coap/; returns {module: .mpy bytes}."""
     pkg = Path(out) / "coap"
     pkg.mkdir(parents=True, exist_ok=True)
-    total = 0
+    sizes = {}
     for source in sorted((Path(src) / "lib" / "coap").glob("*.py")):
         target = pkg / (source.stem + ".mpy")
         compile_module(exe, arch, source, target, "lib/coap/" + source.name)
-        total += target.stat().st_size
-    return total
+        sizes[source.stem] = target.stat().st_size
+    return sizes
 
 
 def heap_bytes(lib_dir):
@@ -55,34 +61,38 @@ def heap_bytes(lib_dir):
     out = subprocess.run([micropython, "-c", _HEAP], capture_output=True, text=True,
                          timeout=60, cwd=lib_dir, env={"MICROPYPATH": str(lib_dir)})
     words = out.stdout.split()
-    if out.returncode != 0 or len(words) != 2 or words[0] != "heap":
+    if out.returncode != 0 or len(words) != 4 or words[0] != "heap":
         raise Refused("measuring the heap failed: %s" % (out.stdout + out.stderr).strip()[-300:])
-    return int(words[1])
+    return int(words[1]), int(words[2]), words[3].split(",")
 
 
 def measure(src=ROOT, mpy_cross=None):
-    """{arch: .mpy bytes of lib/coap} and the heap bytes the server holds."""
+    """({arch: {module: .mpy bytes}}, code heap, server heap, modules a Server loads)."""
     exe = find_mpy_cross(mpy_cross)
     with tempfile.TemporaryDirectory() as tmp:
         flash = {arch: compile_lib(exe, arch, Path(tmp) / arch, src) for arch in ARCHES}
         compile_lib(exe, BOARDS["unix"], Path(tmp) / "host", src)
-        heap = heap_bytes(Path(tmp) / "host")
-    return flash, heap
+        code, objects, core = heap_bytes(Path(tmp) / "host")
+    return flash, code, objects, ["__init__"] + core
 
 
 def _row(name, n):
     verdict = "within" if n <= TARGET_BYTES else "OVER"
-    return "%-34s %7d bytes   target %d: %s" % (name, n, TARGET_BYTES, verdict)
+    return "%-40s %7d bytes   target %d: %s" % (name, n, TARGET_BYTES, verdict)
 
 
 def main(argv=None):
     if argv:
         raise Refused("takes no arguments")
-    flash, heap = measure()
-    for arch, n in flash.items():
-        print(_row("lib/coap .mpy (%s)" % arch, n))
-    print(_row("GC heap after import + Server", heap))
-    print("(heap measured on the 64-bit unix port: a 32-bit board needs less)")
+    flash, code, objects, core = measure()
+    for arch, sizes in flash.items():
+        print(_row("lib/coap .mpy, server core (%s)" % arch, sum(sizes[m] for m in core)))
+        print(_row("lib/coap .mpy, all modules (%s)" % arch, sum(sizes.values())))
+    print(_row("GC heap: code imported from .mpy", code))
+    print(_row("GC heap: Server, buffers and table", objects))
+    print("server core: %s" % ", ".join(sorted(core)))
+    print("(heap measured on the 64-bit unix port: a 32-bit board needs less;"
+          " a frozen build keeps the code in flash)")
 
 
 if __name__ == "__main__":

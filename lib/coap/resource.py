@@ -3,7 +3,20 @@
 # Everything a request needs is turned into bytes and tuples here, once, when the
 # table is built, so that dispatch only indexes and compares.
 
-from .numbers import GET, POST, PUT, DELETE, FETCH, PATCH, IPATCH
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+# Method codes (numbers.py has the public names; importing it would cost RAM)
+_GET = const(1)
+_POST = const(2)
+_PUT = const(3)
+_DELETE = const(4)
+_FETCH = const(5)
+_PATCH = const(6)
+_IPATCH = const(7)
 
 _METHODS = 8  # handler slots indexed by method code 0..7
 
@@ -43,8 +56,8 @@ class Resource:
         self.path = tuple(_text(s) for s in segments)
         self.href = b"/" + b"/".join(self.path)
         self.handlers = [None] * _METHODS
-        for code, h in ((GET, get), (POST, post), (PUT, put), (DELETE, delete),
-                        (FETCH, fetch), (PATCH, patch), (IPATCH, ipatch)):
+        for code, h in ((_GET, get), (_POST, post), (_PUT, put), (_DELETE, delete),
+                        (_FETCH, fetch), (_PATCH, patch), (_IPATCH, ipatch)):
             if h is not None and not callable(h):
                 raise ValueError("handler for %s is not callable" % self.href.decode())
             self.handlers[code] = h

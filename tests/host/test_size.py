@@ -13,11 +13,18 @@ def test_size_reports_flash_and_heap():
         m = re.match(r"^(.+?)\s+(\d+) bytes\s+target 8192: (within|OVER)$", line)
         if m:
             found[m.group(1)] = int(m.group(2))
-    assert set(found) == {"lib/coap .mpy (xtensawin)", "lib/coap .mpy (armv6m)",
-                          "GC heap after import + Server"}, result.stdout
+    names = ["lib/coap .mpy, %s (%s)" % (part, arch)
+             for arch in ("xtensawin", "armv6m") for part in ("server core", "all modules")]
+    assert set(found) == set(names + ["GC heap: code imported from .mpy",
+                                      "GC heap: Server, buffers and table"]), result.stdout
     assert all(n > 0 for n in found.values()), found
-    # The heap holds at least the Server's 1152-byte response buffer.
-    assert found["GC heap after import + Server"] > 1152
+    for arch in ("xtensawin", "armv6m"):
+        core = found["lib/coap .mpy, server core (%s)" % arch]
+        assert core < found["lib/coap .mpy, all modules (%s)" % arch]
+    # The Server holds at least its 1152-byte response buffer.
+    assert found["GC heap: Server, buffers and table"] > 1152
+    core_line = [l for l in result.stdout.splitlines() if l.startswith("server core: ")]
+    assert core_line and "server" in core_line[0] and "rd" not in core_line[0].split(": ")[1].split(", ")
 
 
 def test_size_takes_no_arguments():
