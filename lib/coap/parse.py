@@ -26,6 +26,7 @@ OK = const(0)
 IGNORE = const(-1)        # too short for a header, or not version 1 (§3): silence
 FORMAT_ERROR = const(-2)  # §3, §3.1: reject (RST for CON, silence otherwise)
 
+_MAX_PATH = const(8)
 _URI_HOST = const(3)
 _ETAG = const(4)
 _OBSERVE = const(6)
@@ -48,19 +49,14 @@ def _uint(buf, off, n):
 
 def equals(buf, off, n, s):
     """True when buf[off:off+n] == s, compared without making a slice."""
-    if n != len(s):
-        return False
-    for i in range(n):
-        if buf[off + i] != s[i]:
-            return False
-    return True
+    return n == len(s) and buf.startswith(s, off)
 
 
 class Request:
     """A view of one received datagram. Valid until the next parse()."""
 
     #: Uri-Path segments kept; a deeper path can't be in the table, so it is a 4.04.
-    max_path = 8
+    max_path = _MAX_PATH
     #: Uri-Query segments kept; later ones are recognised and not looked at.
     max_query = 8
 
@@ -157,7 +153,14 @@ class Request:
             if p + olen > n:
                 return FORMAT_ERROR
             num += delta
-            self._option(num, num == prev, buf, p, olen)
+            if num == _URI_PATH and olen <= 255:  # the common option, without a call
+                i = self.path_count
+                if i < _MAX_PATH:
+                    self.path_off[i] = p
+                    self.path_len[i] = olen
+                self.path_count = i + 1
+            else:
+                self._option(num, num == prev, buf, p, olen)
             prev = num
             p += olen
         self.payload_off = n

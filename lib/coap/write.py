@@ -86,6 +86,7 @@ class Response:
         self.format = -1      # Content-Format the server negotiated for this request
         self._scratch = bytearray(24)
         self._pending = [-1] * len(_PENDING_NUMBERS)
+        self._n_pending = 0
         self._header_end = 0
         self._restart()
 
@@ -107,10 +108,11 @@ class Response:
 
     def _restart(self):
         self._last = 0
-        p = self._pending
-        for i in range(len(p)):
-            p[i] = -1
-        self._n_pending = 0
+        if self._n_pending:
+            p = self._pending
+            for i in range(len(p)):
+                p[i] = -1
+            self._n_pending = 0
         self._in_payload = False
         self._payload_start = 0
         self.total = 0               # representation bytes written, kept or not
@@ -127,8 +129,10 @@ class Response:
 
     def reset(self, code):
         """Drop options and payload written so far and answer with `code` instead."""
-        self.buf[self._header_end:] = _EMPTY
         self.buf[1] = code
+        if len(self.buf) == self._header_end and not self._n_pending and not self.total:
+            return  # nothing written since begin(): the common first pass
+        self.buf[self._header_end:] = _EMPTY
         self._restart()
 
     def error(self, code, diagnostic=_EMPTY):
@@ -232,7 +236,19 @@ class Response:
     def _start_payload(self, n):
         if not self._in_payload:
             if self._n_pending:
-                self._flush(0xFFFF)
+                fmt = self._pending[_P_FORMAT]
+                if self._n_pending == 1 and 0 <= fmt < 256 and self._last == 0:
+                    self._room(3 + n)  # Content-Format alone: delta 12, 0 or 1 value byte
+                    self._pending[_P_FORMAT] = -1
+                    self._n_pending = 0
+                    self._last = _CONTENT_FORMAT
+                    if fmt:
+                        self.buf.append(0xC1)
+                        self.buf.append(fmt)
+                    else:
+                        self.buf.append(0xC0)
+                else:
+                    self._flush(0xFFFF)
             self._room(1 + n)
             self.buf.append(_PAYLOAD_MARKER)
             self._in_payload = True

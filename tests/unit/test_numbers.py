@@ -28,6 +28,12 @@ class Constants(unittest.TestCase):
                     checked += 1
         self.assertTrue(checked >= 15, "only %d constants checked" % checked)
 
+    def test_parse_status_copies_agree(self):
+        if sys.implementation.name == "micropython":
+            raise unittest.SkipTest("checked under CPython")
+        self.assertEqual((server._OK, server._IGNORE, server._FORMAT_ERROR),
+                         (parse.OK, parse.IGNORE, parse.FORMAT_ERROR))
+
     def test_code_text(self):
         self.assertEqual(numbers.code_text(numbers.CONTENT), "2.05")
         self.assertEqual(numbers.code_text(numbers.BAD_OPTION), "4.02")
