@@ -142,9 +142,9 @@ def peers():
              {"MICROPYPATH": str(ROOT / "lib")}),
         Peer("coap-mpy", "this server (.mpy)", [MICROPYTHON, "-m", "server_coap"],
              {"MICROPYPATH": str(MPY_DIR)}),
-        Peer("coap-py-gc", "this server (.py), gc.collect() every 64",
+        Peer("coap-py-nogc", "this server (.py), collect_every=0",
              [MICROPYTHON, BENCH / "server_coap.py"], {"MICROPYPATH": str(ROOT / "lib")},
-             ["--collect", "64"]),
+             ["--collect", "0"]),
         Libcoap("libcoap", "libcoap coap-server", ["coap-server-notls", "-A", "127.0.0.1",
                                                      "-d", "1", "-v", "3", "-p"]),
         Peer("aiocoap", "aiocoap (CPython)", [sys.executable, BENCH / "server_aiocoap.py"]),
@@ -202,7 +202,7 @@ def profile(n):
 # (this server, peer): the ratios reported, median req/s over median req/s
 RATIOS = [("coap-py", "libcoap"), ("coap-py", "echo"), ("coap-py", "aiocoap"),
           ("coap-mpy", "libcoap"), ("coap-mpy", "echo"), ("coap-mpy", "coap-py"),
-          ("coap-py-gc", "libcoap"), ("coap-py-gc", "echo"), ("coap-py-gc", "coap-py")]
+          ("coap-py-nogc", "coap-py")]
 
 
 def summarise(runs, rss):
@@ -341,12 +341,11 @@ def main():
         "aiocoap remembers every message (and its answer) for deduplication during "
         "EXCHANGE_LIFETIME (247 s), so its RSS grows with the request rate. Lost means not "
         "answered within 200 ms; most of those answers come later (\"stray\" in the JSON).",
-        "coap-py-gc is the same server and library with gc.collect() every 64 datagrams "
-        "(bench/server_coap.py --collect). recvfrom allocates a 1153-byte buffer per datagram "
+        "coap-py-nogc is the same server without serve()'s collection every 64 datagrams "
+        "(Server.collect_every = 0). recvfrom allocates a 1153-byte buffer per datagram "
         "and shrinks it; between collections gc_alloc scans ever further for free blocks "
-        "(`perf record` on the live coap-py server put about 60% of its CPU in gc_alloc). "
-        "The gap between the two rows is that cost; the profile below, with 64 datagrams "
-        "per batch, hardly sees it.",
+        "(`perf record` on such a server put about 60% of its CPU in gc_alloc). "
+        "The gap between the two rows is that cost.",
         "The machine is shared: other work running at the same time shows as a wide min–max.",
     ]
     RESULTS.mkdir(exist_ok=True)

@@ -2,11 +2,11 @@
 #
 #   MICROPYPATH=lib micropython bench/server_coap.py PORT            serve until killed
 #   MICROPYPATH=lib micropython bench/server_coap.py PORT --heap N   measure heap, then exit
-#   MICROPYPATH=lib micropython bench/server_coap.py PORT --collect N  gc.collect() every N
+#   MICROPYPATH=lib micropython bench/server_coap.py PORT --collect N  Server.collect_every = N
 #
 # --heap answers N requests with the collector off and prints, as one JSON line,
 # the heap the library keeps resident and the garbage each request leaves behind.
-# --collect is Server.serve() plus a collection every N datagrams: it shows what a
+# --collect 0 turns off serve()'s collection every 64 datagrams: it shows what a
 # small heap saves in gc_alloc's search for free blocks (recvfrom allocates).
 import gc
 import socket
@@ -48,25 +48,15 @@ def heap(server, sock, n):
           % (resident, garbage / n, n))
 
 
-def serve_collecting(server, sock, every):
-    while True:
-        for _ in range(every):
-            try:
-                server.poll(sock)
-            except OSError as e:
-                print("coap: socket error", e)
-        gc.collect()
-
-
 def main():
     port = int(sys.argv[1])
     server, sock = make(port)
     mode = sys.argv[2] if len(sys.argv) > 3 else None
     if mode == "--heap":
         heap(server, sock, int(sys.argv[3]))
-    elif mode == "--collect":
-        serve_collecting(server, sock, int(sys.argv[3]))
     else:
+        if mode == "--collect":
+            server.collect_every = int(sys.argv[3])
         server.serve(sock)
 
 

@@ -109,27 +109,16 @@ class Dispatcher:
         if safe and block2 >= 0:
             self._block_request(res, handler, req, resp, code, fmt, block2, seq)
             return
-        self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False, seq)
-        if resp.total > resp.window_end and resp.code() < _BAD_REQUEST:
+        resp.start(_DEFAULT_CODE[code], fmt, seq)
+        self._call(res, handler, req, resp)
+        if resp.total > resp.window_end and resp.buf[1] < _BAD_REQUEST:
             if safe:  # too large for one datagram: block-wise unasked (RFC 7959 §2.2)
                 self._block(res, handler, req, resp, code, fmt, 0, szx_of(resp.block_size), seq)
             else:
                 resp.error(_INTERNAL_ERROR, b"response too large")
 
-    def _run(self, res, handler, req, resp, code, fmt, start, end, hashing, seq,
-             block=-1, etag=0, size2=-1):
-        """One pass of the handler, keeping representation bytes [start, end)."""
-        resp.reset(_DEFAULT_CODE[code])
-        resp.format = fmt
-        resp.content_format(fmt)
-        if seq >= 0:
-            resp.observe(seq)
-        if block >= 0:
-            resp.etag(etag)
-            resp.block2(block)
-            if size2 >= 0:
-                resp.size2(size2)
-        resp.window(start, end, hashing)
+    def _call(self, res, handler, req, resp):
+        # Few locals on purpose: a bigger frame is allocated on the heap per call.
         try:
             handler(req, resp)
         except ResponseTooLarge:
@@ -147,9 +136,12 @@ class Dispatcher:
         if szx > szx_of(resp.block_size):
             szx = szx_of(resp.block_size)  # §2.4: the server may use smaller blocks
         # First pass: nothing kept, everything counted and hashed (Size2 and ETag)
-        self._run(res, handler, req, resp, code, fmt, 0, 0, True, seq)
-        if resp.code() >= _BAD_REQUEST:
-            self._run(res, handler, req, resp, code, fmt, 0, resp.block_size, False, seq)
+        resp.start(_DEFAULT_CODE[code], fmt, seq)
+        resp.window(0, 0, True)
+        self._call(res, handler, req, resp)
+        if resp.buf[1] >= _BAD_REQUEST:
+            resp.start(_DEFAULT_CODE[code], fmt, seq)  # again, to keep the diagnostic
+            self._call(res, handler, req, resp)
             return
         if num > 0xFFFF or (num and num * (16 << szx) >= resp.total):
             resp.error(_BAD_OPTION, b"Block2 beyond the end")
@@ -162,10 +154,13 @@ class Dispatcher:
         total = resp.total
         etag = resp.hash + 1  # never 0: an ETag is 1-8 bytes
         start = num * size
-        more = 8 if total > start + size else 0
-        # Size2 on the first block: the size of the whole representation (§4)
-        self._run(res, handler, req, resp, code, fmt, start, start + size, False, seq,
-                  (num << 4) | more | szx, etag, total if num == 0 else -1)
+        resp.start(_DEFAULT_CODE[code], fmt, seq)
+        resp.etag(etag)
+        resp.block2((num << 4) | (8 if total > start + size else 0) | szx)
+        if num == 0:
+            resp.size2(total)  # the size of the whole representation (§4)
+        resp.window(start, start + size, False)
+        self._call(res, handler, req, resp)
 
     def _find(self, req):
         count = req.path_count

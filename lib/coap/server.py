@@ -57,7 +57,7 @@ class Server(Dispatcher):
         #: notifications, multicast replies due, registration refreshes).
         self.tick = None
         self.tick_ms = 100
-        #: serve() collects garbage after this many datagrams. recvfrom's garbage
+        #: serve() collects garbage after this many datagrams (0: never). recvfrom's garbage
         #: fragments the heap, and a fragmented heap makes every allocation search
         #: far (measured: 2.3x the throughput on the unix port, see bench/).
         self.collect_every = 64
@@ -146,13 +146,16 @@ class Server(Dispatcher):
         peer's network went away) is logged and serving goes on."""
         if len(socks) == 1 and self.tick is None and self.observers is None:
             sock = socks[0]
+            polls = 0
             while True:
-                for _ in range(self.collect_every):
-                    try:
-                        self.poll(sock)
-                    except OSError as e:
-                        self.log("coap: socket error %s" % e)
-                gc.collect()
+                try:
+                    self.poll(sock)
+                except OSError as e:
+                    self.log("coap: socket error %s" % e)
+                polls += 1
+                if polls == self.collect_every:  # 0: never, leave it to the GC
+                    polls = 0
+                    gc.collect()
         poller = select.poll()
         for s in socks:
             poller.register(s, select.POLLIN)
@@ -175,7 +178,7 @@ class Server(Dispatcher):
                 except OSError as e:
                     self.log("coap: socket error %s" % e)
                 polls += 1
-                if polls >= self.collect_every:
+                if polls == self.collect_every:
                     polls = 0
                     gc.collect()
             if self.observers is not None:

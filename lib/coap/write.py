@@ -135,6 +135,16 @@ class Response:
         self.buf[self._header_end:] = _EMPTY
         self._restart()
 
+    def start(self, code, fmt, seq):
+        """Begin a handler's pass: its default code, the negotiated Content-Format
+        (written with the payload) and, for an observation, the Observe value."""
+        self.reset(code)
+        self.format = fmt
+        if fmt >= 0:
+            self._set_pending(_P_FORMAT, fmt)
+        if seq >= 0:
+            self._set_pending(_P_OBSERVE, seq)
+
     def error(self, code, diagnostic=_EMPTY):
         """Answer with an error code and a short diagnostic payload (§5.5.2)."""
         self.reset(code)
