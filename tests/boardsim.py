@@ -44,7 +44,8 @@ def ping(host, port, timeout=0.2):
 
 
 class SimulatedBoard:
-    def __init__(self, config=None, port=None, main="main.py", cwd=None, start_timeout=10):
+    def __init__(self, config=None, port=None, main="main.py", cwd=None, start_timeout=10,
+                 prefix=(), environ=None):
         self.config = dict(config or {})
         self.port = port or self.config.get("port") or free_port()
         self.config.setdefault("port", self.port)
@@ -52,6 +53,8 @@ class SimulatedBoard:
         self.main = main
         self.cwd = cwd
         self.start_timeout = start_timeout
+        self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", ns]: exec keeps the pid
+        self.environ = os.environ if environ is None else environ
         self.proc = None
         self._dir = None
         self._log = None
@@ -62,9 +65,9 @@ class SimulatedBoard:
         with open(cfg, "w") as f:
             json.dump(self.config, f)
         self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
-        env = dict(os.environ, MICROPYPATH=BOARD_PATH)
+        env = dict(self.environ, MICROPYPATH=BOARD_PATH)
         self.proc = subprocess.Popen(
-            [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
+            self.prefix + [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd or self._dir.name)
         if wait:
             self.wait_ready()

@@ -30,8 +30,6 @@ ALL_COAP_NODES_V6 = "ff02::fd"
 GROUPS = (ALL_COAP_NODES_V4, ALL_COAP_NODES_V6)
 DEFAULT_LEISURE_MS = const(5000)  # §8.2 DEFAULT_LEISURE
 
-_CONTENT = const(69)
-_PAYLOAD_MARKER = const(0xFF)
 _RAND_BITS = const(10)  # getrandbits(10) * leisure stays a small int on 32-bit ports
 _EMPTY = b""
 
@@ -48,34 +46,6 @@ def is_ipv6(addr):
     if isinstance(addr, tuple):
         return len(addr) == 4 or ":" in addr[0]
     return len(addr) > 16
-
-
-def says_nothing(msg):
-    """True for a 2.05 without a payload, e.g. /.well-known/core?rt= matching no
-    link: §8.2 lets a multicast server stay silent when it has nothing to say."""
-    n = len(msg)
-    if n < 4 or msg[1] != _CONTENT:
-        return False
-    p = 4 + (msg[0] & 15)
-    while p < n:  # walk the options: a 0xFF byte inside a value is not the marker
-        b = msg[p]
-        if b == _PAYLOAD_MARKER:
-            return False  # §3: a marker is always followed by a payload
-        p += 1
-        delta = b >> 4
-        length = b & 15
-        if delta == 13:  # §3.1: extended delta, then extended length
-            p += 1
-        elif delta == 14:
-            p += 2
-        if length == 13:
-            length = msg[p] + 13
-            p += 1
-        elif length == 14:
-            length = (msg[p] << 8 | msg[p + 1]) + 269
-            p += 2
-        p += length
-    return True
 
 
 class Replier:
@@ -104,8 +74,8 @@ class Replier:
 
     def queue(self, msg, addr):
         """server.on_multicast: copy the answer in and pick its send time.
-        False when it was dropped (one pending already, too large, or empty)."""
-        if self.peer is not None or len(msg) > self.size or says_nothing(msg):
+        False when it was dropped (one pending already, or too large)."""
+        if self.peer is not None or len(msg) > self.size:
             self.dropped += 1
             return False
         self.buf[0:] = msg  # within capacity: no reallocation

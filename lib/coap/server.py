@@ -78,9 +78,12 @@ class Server(Dispatcher):
         """Answer data[0:n]; returns the response length (0: stay silent)."""
         self.multicast = multicast
         n = self._answer(data, n)
-        if multicast and n and (n == 4 and self.response.buf[0] >> 4 == 0x7
-                                or self.response.buf[1] >= _BAD_REQUEST):
-            return 0  # §8.1: no RST and no error response to a multicast request
+        if multicast and n:
+            buf = self.response.buf
+            if n == 4 and buf[0] >> 4 == 0x7 or buf[1] >= _BAD_REQUEST:
+                return 0  # §8.1: no RST and no error response to a multicast request
+            if buf[1] == _CONTENT and not self.response.total:
+                return 0  # nothing to say, e.g. a discovery filter matching no link
         return n
 
     def _answer(self, data, n):

@@ -12,10 +12,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
-from boardsim import BOARD_PATH, MICROPYTHON, ROOT, free_port
+from boardsim import SimulatedBoard, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable
@@ -117,54 +116,26 @@ class Net:
         return [tuple(a) for a in json.loads(r.stdout)]
 
 
-class Board:
+class Board(SimulatedBoard):
     """One simulated board, in a namespace (ns) or not (ns None)."""
 
     def __init__(self, net, i, config):
-        self.net = net
         self.ns = net.board_ns[i] if net.namespaces else None
         v4, v6 = net.board_addresses(i)
         self.address = v4
-        self.config = dict(config, port=net.port, bind=[v4] + ([v6] if v6 else []))
-        self.proc = None
-        self._dir = tempfile.TemporaryDirectory()
-        self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
+        super().__init__(config=dict(config, bind=[v4] + ([v6] if v6 else [])), port=net.port,
+                         prefix=["ip", "netns", "exec", self.ns] if self.ns else (),
+                         # only what the config says: no COAP_RD from whoever runs the tests
+                         environ={k: v for k, v in os.environ.items() if k != "COAP_RD"})
 
     def start(self, timeout=10):
-        cfg = os.path.join(self._dir.name, "config.json")
-        with open(cfg, "w") as f:
-            json.dump(self.config, f)
-        cmd = [MICROPYTHON, os.path.join(ROOT, "firmware", "main.py"), cfg]
-        if self.ns:
-            cmd = ["ip", "netns", "exec", self.ns] + cmd  # exec: the pid is micropython's
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=self._dir.name, env=self._env())
-        deadline = time.monotonic() + timeout
-        while "coap: try" not in self.output():  # the last line start-up prints
+        self.start_timeout = timeout
+        return super().start()
+
+    def wait_ready(self):
+        # A ping from here can't reach a namespace: wait for start-up's last line instead
+        deadline = time.monotonic() + self.start_timeout
+        while "coap: try" not in self.output():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("board did not start:\n" + self.output())
             time.sleep(0.05)
-        return self
-
-    def _env(self):
-        env = {k: v for k, v in os.environ.items() if k != "COAP_RD"}  # only what config says
-        env["MICROPYPATH"] = BOARD_PATH
-        return env
-
-    def output(self):
-        self._log.flush()
-        self._log.seek(0)
-        return self._log.read()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        out = self.output()
-        self._log.close()
-        self._dir.cleanup()
-        return out

@@ -5,7 +5,7 @@ import unittest
 
 import coapmsg as m
 from coap import clock
-from coap.multicast import DEFAULT_LEISURE_MS, Replier, is_ipv6, leisure_ms, says_nothing
+from coap.multicast import DEFAULT_LEISURE_MS, Replier, is_ipv6, leisure_ms
 from sample import make_server
 
 try:
@@ -119,23 +119,6 @@ class Leisure(unittest.TestCase):
         self.assertEqual(DEFAULT_LEISURE_MS, 5000)
         # §8.2: S = 100 bytes, G = 50 servers, R = 1000 bytes/s -> 5 s
         self.assertEqual(leisure_ms(100, 50, 1000), 5000)
-
-
-class NothingToSay(unittest.TestCase):
-    def test_empty_content_is_silence(self):
-        self.assertTrue(says_nothing(m.encode(m.NON, 69, 1, b"\x01", [(12, b"\x28")])))
-        self.assertTrue(says_nothing(m.encode(m.NON, 69, 1)))
-
-    def test_payload_or_other_code_is_an_answer(self):
-        self.assertFalse(says_nothing(ANSWER))
-        self.assertFalse(says_nothing(m.encode(m.NON, 68, 1)))  # 2.04: a PUT was done
-
-    def test_0xff_inside_an_option_is_not_the_payload_marker(self):
-        # one-byte and two-byte extended deltas and lengths, values full of 0xFF
-        opts = [(4, b"\xff\xff"), (12, b"\x28"), (60, b"\xff"), (61, b"\xff" * 20),
-                (2049, b"\xff" * 300)]
-        self.assertTrue(says_nothing(m.encode(m.NON, 69, 1, b"\x01", opts)))
-        self.assertFalse(says_nothing(m.encode(m.NON, 69, 1, b"\x01", opts, b"x")))
 
 
 class Addresses(unittest.TestCase):

@@ -155,6 +155,12 @@ class Multicast(unittest.TestCase):
                     m.encode(m.CON, 0, 5), m.get("sensors/temp", mtype=m.NON) + b"\xff"):
             self.assertEqual(srv.handle(msg, len(msg), True), 0)
 
+    def test_empty_content_is_silence(self):  # RFC 6690 §4.1: no empty discovery answers
+        srv = make_server()
+        msg = m.get(".well-known/core", mtype=m.NON, query=["rt=nothing-like-this"])
+        self.assertEqual(srv.handle(msg, len(msg), True), 0)
+        self.assertTrue(srv.handle(msg, len(msg)) > 0)  # unicast: an empty 2.05
+
     def test_success_is_answered(self):
         srv = make_server()
         msg = m.get(".well-known/core", mtype=m.NON, query=["rt=temp*"])
