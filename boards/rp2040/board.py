@@ -13,6 +13,7 @@ import time
 import dht
 import machine
 import network
+import socket
 import rp2
 
 NAME = "rp2040"
@@ -69,6 +70,10 @@ def adc_to_centi(raw):
     return 2700 - (q * 10 + (r * 2 + _D) // (2 * _D))
 
 
+def _ip4(address):
+    return bytes(int(x) for x in address.split("."))
+
+
 def _opt(d, key, default):
     v = d.get(key)
     return default if v is None else v
@@ -82,8 +87,9 @@ class Board:
         self._clock = clock
         self._start = clock.ticks_ms()
         self._port = _opt(config, "port", 5683)
-        # all interfaces by default: the DHCP address may change, and multicast needs it
-        self._bind = _opt(config, "bind", ["0.0.0.0"])
+        self._bind = config.get("bind")
+        self._multicast = bool(config.get("multicast"))
+        self._ip = None  # the Wi-Fi address, once connected
         self._wifi = _opt(config, "wifi", {})
         self._led = 0
         self._led_pin = machine.Pin(_opt(config, "led_pin", "LED"), machine.Pin.OUT, value=0)
@@ -121,7 +127,28 @@ class Board:
             self._join(wlan, ssid, w.get("password"), log)
         addr = wlan.ifconfig()[0]
         log("wifi: connected to %s as %s" % (ssid, addr))
-        return [(a, self._port) for a in self._bind]
+        self._ip = addr
+        # All interfaces, unless the board joins groups: lwIP refuses a group socket
+        # on a port that a wildcard socket holds, so then the Wi-Fi address itself.
+        bind = self._bind or ([addr] if self._multicast else ["0.0.0.0"])
+        return [(a, self._port) for a in bind]
+
+    def multicast_socket(self, group, port):
+        """A UDP socket bound to group:port that joined the group on the Wi-Fi
+        interface (IPv4 only: the port's lwIP socket has no IPv6 group join)."""
+        if ":" in group:
+            raise OSError("IPv6 groups are not supported on this board")
+        if self._ip is None:
+            raise OSError("the network is not up")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(socket.getaddrinfo(group, port)[0][-1])
+            # struct ip_mreq: the group, then the address of the interface to join on
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, _ip4(group) + _ip4(self._ip))
+        except OSError:
+            s.close()
+            raise
+        return s
 
     def _join(self, wlan, ssid, password, log):
         c = self._clock

@@ -18,6 +18,7 @@ import fake_esp32  # noqa: E402
 import fake_machine  # noqa: E402
 import fake_network  # noqa: E402
 import fake_rp2  # noqa: E402
+import fake_socket  # noqa: E402
 import fake_time  # noqa: E402
 
 try:
@@ -31,6 +32,7 @@ FAKES = {
     "machine": fake_machine,
     "network": fake_network,
     "rp2": fake_rp2,
+    "socket": fake_socket,
 }
 
 
@@ -239,6 +241,28 @@ class BoardCases:
     def test_port_from_config(self):
         b = self.make(wifi={"ssid": "home"}, port=5684)
         self.assertEqual(b.connect(Log()), [("0.0.0.0", 5684)])
+
+    def test_multicast_binds_the_wifi_address(self):
+        # lwIP won't bind a group socket on a port a wildcard socket holds
+        b = self.make(wifi={"ssid": "home"}, multicast=True)
+        self.assertEqual(b.connect(Log()), [("192.168.1.42", 5683)])
+
+    def test_multicast_socket_joins_on_the_wifi_interface(self):
+        b = self.make(wifi={"ssid": "home"}, multicast=True)
+        b.connect(Log())
+        s = b.multicast_socket("224.0.1.187", 5683)
+        self.assertEqual(s.bound, ("224.0.1.187", 5683))
+        # struct ip_mreq: the group, then the address of the interface
+        self.assertEqual(s.options, [(fake_socket.IPPROTO_IP, fake_socket.IP_ADD_MEMBERSHIP,
+                                      bytes([224, 0, 1, 187, 192, 168, 1, 42]))])
+
+    def test_multicast_needs_the_network_and_ipv4(self):
+        b = self.make(wifi={"ssid": "home"}, multicast=True)
+        with self.assertRaises(OSError):
+            b.multicast_socket("224.0.1.187", 5683)  # before connect()
+        b.connect(Log())
+        with self.assertRaises(OSError):
+            b.multicast_socket("ff02::fd", 5683)
 
     def test_bind_from_config(self):
         b = self.make(wifi={"ssid": "home"}, bind=["192.168.1.42", "::"])
