@@ -35,16 +35,22 @@ _INTERNAL_ERROR = const(160)
 _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 
 
+def _discard(line):
+    pass
+
+
 class Server(Dispatcher):
     """A CoAP server over a static resource table.
 
     buffer_size bounds both directions: a request datagram larger than it, or with
-    a payload larger than max_payload, gets 4.13 with Size1 (RFC 7959 §2.9.3);
-    a response larger than it becomes 5.00.
+    a payload larger than max_payload, gets 4.13 with Size1 (RFC 7959 §2.9.3); a
+    GET response larger than a block (1024 bytes) is served block-wise, and any
+    other response that large becomes 5.00. log(str) gets one line per problem;
+    None discards them.
     """
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4, **observe):
-        Dispatcher.__init__(self, check_table(resources), log)
+        Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
         self.request = Request()

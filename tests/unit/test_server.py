@@ -166,3 +166,12 @@ class Multicast(unittest.TestCase):
         msg = m.get(".well-known/core", mtype=m.NON, query=["rt=temp*"])
         n = srv.handle(msg, len(msg), True)
         self.assertEqual(m.decode(bytes(srv.response.buf[:n]))[1], 69)
+
+
+class Logging(unittest.TestCase):
+    def test_log_none_discards_and_keeps_serving(self):
+        from coap import Server
+        from sample import RESOURCES
+        srv = Server(RESOURCES, log=None)
+        self.assertEqual(ask(srv, m.get("boom"))[1], 160)
+        self.assertEqual(ask(srv, m.get("sensors/temp"))[1], 69)
