@@ -171,9 +171,6 @@ class Response:
     def etag(self, v):
         self._set_pending(_P_ETAG, v)
 
-    def observe(self, seq):
-        self._set_pending(_P_OBSERVE, seq)
-
     def block2(self, v):
         self._set_pending(_P_BLOCK2, v)
 
@@ -240,6 +237,14 @@ class Response:
             self._flush(num)
         self._option_header(num, len(value))
         self.buf.extend(value)
+
+    def option_from(self, num, src, off, n):
+        """An option whose value is src[off:off+n], e.g. from the request, copied
+        without slicing."""
+        if self._n_pending:
+            self._flush(num)
+        self._option_header(num, n)
+        self._copy(src, off, off + n)
 
     # --- payload -------------------------------------------------------------
 

@@ -30,6 +30,18 @@ class Writer(unittest.TestCase):
         with self.assertRaises(ValueError):
             w.option(11, b"x")
 
+    def test_option_and_payload_copied_from_another_buffer(self):
+        src = b"..loc/..hello.."
+        w = writer()
+        w.option_from(8, src, 2, 3)
+        w.payload_from(src, 8, 5)
+        self.assertEqual(m.decode(bytes(w.buf))[4:], ([(8, b"loc")], b"hello"))
+
+    def test_set_code(self):
+        w = writer()
+        w.set_code(65)
+        self.assertEqual((w.code(), m.decode(bytes(w.buf))[1]), (65, 65))
+
     def test_uint_is_minimal(self):  # §3.2
         for v, enc in ((0, b""), (1, b"\x01"), (255, b"\xff"), (256, b"\x01\x00"), (70000, b"\x01\x11\x70")):
             w = writer()
