@@ -81,18 +81,11 @@ class Server(Dispatcher):
     # --- protocol ------------------------------------------------------------
 
     def handle(self, data, n, multicast=False):
-        """Answer data[0:n]; returns the response length (0: stay silent)."""
+        """Answer data[0:n]; returns the response length (0: stay silent).
+        multicast: it came in on a group address, so no RST and no error (§8.1)."""
+        # One frame for the whole message layer: a bytecode frame this large
+        # comes from the heap on each call, so fewer of them is faster.
         self.multicast = multicast
-        n = self._answer(data, n)
-        if multicast and n:
-            buf = self.response.buf
-            if n == 4 and buf[0] >> 4 == 0x7 or buf[1] >= _BAD_REQUEST:
-                return 0  # §8.1: no RST and no error response to a multicast request
-            if buf[1] == _CONTENT and not self.response.total:
-                return 0  # nothing to say, e.g. a discovery filter matching no link
-        return n
-
-    def _answer(self, data, n):
         req = self.request
         status = req.parse(data, n)
         if status == _IGNORE:
@@ -103,13 +96,13 @@ class Server(Dispatcher):
             if n > self.buffer_size and req.tkl <= 8 and 0 < code < 32 and t <= _NON:
                 status = _OK  # cut off by the receive size: answered with 4.13 below
             else:
-                return self._reset(data) if t == _CON else 0   # §4.2, §4.3
+                return self._reset(data) if t == _CON and not multicast else 0  # §4.2, §4.3
         if code == 0 and t >= _ACK and self.observers is not None:
             self.observers.on_empty(t, req.mid, req.peer)  # may answer a notification
         if code == 0 or code >> 5:
             # Empty (a CON is a ping, §4.3), or a response/reserved class we never
             # asked for: a CON lacks context and is rejected (§4.2), the rest is silence.
-            return self._reset(data) if t == _CON else 0
+            return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
         if req.bad_option and t == _NON:
@@ -123,6 +116,9 @@ class Server(Dispatcher):
             self._request(req, resp, code, n)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
+        if multicast and (resp.buf[1] >= _BAD_REQUEST
+                          or resp.buf[1] == _CONTENT and not resp.total):
+            return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
         return len(resp.buf)
 
     def _reset(self, data):
