@@ -12,7 +12,6 @@ import select
 
 from .parse import Request
 from .dispatch import Dispatcher, block_size
-from .observe import Observers
 from .resource import check_table
 from .write import Response, ResponseTooLarge
 
@@ -71,6 +70,8 @@ class Server(Dispatcher):
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
         if observers and any(res.obs for res in self.resources):
+            from .observe import Observers  # only a table with observable resources pays for it
+
             self.observers = Observers(self, observers, **observe)
 
     def next_mid(self):
