@@ -18,7 +18,7 @@ DEFAULTS = {
     "seed": 0,             # unix board: phase of the simulated sensors
     "multicast": False,    # join the All-CoAP-Nodes groups (docs/fleet.md)
     "multicast_leisure_ms": 5000,  # RFC 7252 §8.2 DEFAULT_LEISURE
-    "rd": None,            # "coap://host[:port]" of a Resource Directory to register with
+    "rd": None,            # "coap://host[:port]" of a Resource Directory, or "multicast"
     "rd_lifetime_s": 3600,
     "observers": 4,        # Observe table entries (RFC 7641); 0 turns Observe off
     "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
@@ -55,6 +55,9 @@ def _rd(v):
         return True
     if not isinstance(v, str) or len(v) > 100:
         return False
+    if v.startswith("multicast"):  # find it (RFC 9176 §4); a port other than 5683 after ':'
+        port = v[10:]
+        return v == "multicast" or (v[9] == ":" and port.isdigit() and 0 < int(port) < 65536)
     from coap.client import parse_uri  # only a board that uses an RD loads the client
     try:
         parse_uri(v)
@@ -83,7 +86,8 @@ CHECKS = {
     "multicast": (lambda v: v is True or v is False, "true or false"),
     "multicast_leisure_ms": (lambda v: _is_int(v) and 0 <= v <= 60000,
                              "an integer from 0 to 60000 (ms)"),
-    "rd": (_rd, 'null or a URI such as "coap://192.0.2.1" or "coap://[2001:db8::1]:5783"'),
+    "rd": (_rd, 'null or a URI such as "coap://192.0.2.1" or "coap://[2001:db8::1]:5783", '
+                'or "multicast" ("multicast:PORT")'),
     # RFC 9176 asks for at least 60 s; shorter lifetimes are for tests. At most a
     # week: half of it in ms must stay within the ticks range (2**29).
     "rd_lifetime_s": (lambda v: _is_int(v) and 1 <= v <= 604800,

@@ -21,7 +21,7 @@ def start(server, b, cfg, socks, addresses, log):
     if cfg["multicast"]:
         extra = multicast(server, b, cfg, socks, addresses, ticks, log)
     if cfg["rd"]:
-        register(server, cfg, addresses, ticks, log)
+        register(server, b, cfg, addresses, ticks, log)
     return extra, ticks
 
 
@@ -74,35 +74,80 @@ def multicast(server, b, cfg, socks, addresses, ticks, log):
     return joined
 
 
-def register(server, cfg, addresses, ticks, log):
-    """Register the board's links with cfg["rd"] and keep the registration fresh."""
-    from coap.client import parse_uri
+def register(server, b, cfg, addresses, ticks, log):
+    """Register the board's links with cfg["rd"] and keep the registration fresh;
+    "multicast" or "multicast:PORT" finds the RD first (RFC 9176 §4)."""
     from coap.rd import Registration
-    host, port, path = parse_uri(cfg["rd"])  # config.py has checked it
-    try:
-        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
-    except OSError as e:
-        log("rd: can't resolve %s (%s); not registering" % (host, e))
-        return None
-    v6 = ai[0] == socket.AF_INET6
-    own = None
+    links = b",".join(r.link for r in server.resources)
+    ep = cfg["name"].encode()
+    rd = cfg["rd"]
+    if rd.startswith("multicast"):
+        finder = _finder(b, rd, addresses, log)
+        if finder is None:
+            return None
+        reg = Registration(None, ep, links, cfg["rd_lifetime_s"], log=log, finder=finder)
+        log("rd: looking for an RD by multicast as %s" % cfg["name"])
+    else:
+        got = _connect(rd, addresses, log)  # config.py has checked the URI
+        if got is None:
+            return None
+        s, base, path = got
+        reg = Registration(s, ep, links, cfg["rd_lifetime_s"], base, path, log=log)
+        log("rd: registering with %s as %s, base %s" % (rd, cfg["name"], base.decode()))
+    ticks.append(reg.tick)
+    return reg
+
+
+def _own(addresses, v6):
     for h, p in addresses:
         if (":" in h) == v6 and h not in _WILDCARDS:
-            own = (h, p)
-            break
+            return h, p
+    return None
+
+
+def _connect(uri, addresses, log, then="; not registering"):
+    """(socket connect()ed to the RD, base, registration path or None) for an RD
+    URI, or None after a line saying why not (and `then`)."""
+    from coap.client import parse_uri
+    try:
+        host, port, path = parse_uri(uri)
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    except (OSError, ValueError) as e:
+        log("rd: can't use %s (%s)%s" % (uri, e, then))
+        return None
+    v6 = ai[0] == socket.AF_INET6
+    own = _own(addresses, v6)
     if own is None:
         log("rd: no %s address bound to tell the RD where this board is (bind a specific "
-            "one); not registering" % ("IPv6" if v6 else "IPv4"))
+            "one)%s" % ("IPv6" if v6 else "IPv4", then))
         return None
     # Its own socket, so that the RD's answers don't reach the server: hence base=.
     s = socket.socket(ai[0], socket.SOCK_DGRAM)
     s.connect(ai[-1])
     s.setblocking(False)
     h, p = own
-    base = "coap://%s:%d" % ("[%s]" % h if v6 else h, p)
-    links = b",".join(r.link for r in server.resources)
-    reg = Registration(s, cfg["name"].encode(), links, cfg["rd_lifetime_s"], base.encode(),
-                       path, log=log)
-    log("rd: registering with %s as %s, base %s" % (cfg["rd"], cfg["name"], base))
-    ticks.append(reg.tick)
-    return reg
+    return s, ("coap://%s:%d" % ("[%s]" % h if v6 else h, p)).encode(), path
+
+
+def _finder(b, rd, addresses, log):
+    """A coap.rddiscover.Finder asking the All-CoAP-Nodes group of each family
+    the board has a specific address of, from a socket bound to that address."""
+    from coap.multicast import GROUPS
+    from coap.rddiscover import Finder
+    port = int(rd[10:]) if rd[9:10] == ":" else 5683
+    targets = []
+    for group in GROUPS:
+        own = _own(addresses, ":" in group)
+        if own is None:
+            continue
+        dest = getattr(b, "group_address", None)  # a board may pick the interface
+        dest = dest(group, port) if dest else socket.getaddrinfo(group, port)[0][-1]
+        s = socket.socket(socket.AF_INET6 if ":" in group else socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(socket.getaddrinfo(own[0], 0)[0][-1])  # the group's answers come here
+        s.setblocking(False)
+        targets.append((s, dest))
+    if not targets:
+        log("rd: no address bound to look for an RD from (bind a specific one); "
+            "not registering")
+        return None
+    return Finder(targets, lambda uri: _connect(uri, addresses, log, ""), log=log)

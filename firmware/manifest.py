@@ -23,6 +23,7 @@ package(
         "observe.py",
         "parse.py",
         "rd.py",
+        "rddiscover.py",
         "resource.py",
         "server.py",
         "wellknown.py",

@@ -75,6 +75,17 @@ class Board:
     def free_heap(self):
         return gc.mem_free()
 
+    def group_address(self, group, port):
+        """Where to sendto() to reach group:port: for the link-local IPv6 group,
+        on the interface of the board's first bound IPv6 address."""
+        sa = bytearray(socket.getaddrinfo(group, port, 0, socket.SOCK_DGRAM)[0][-1])
+        if ":" in group:
+            for a in self._bind:
+                if ":" in a and a not in _WILDCARDS:
+                    struct.pack_into("I", sa, 24, interface_index(a))
+                    break
+        return sa
+
     def multicast_socket(self, group, port):
         """A UDP socket bound to group:port that has joined the group on the
         interface holding the board's first bound address of that family."""

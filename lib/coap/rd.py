@@ -15,6 +15,10 @@
 # the paths are kept in fixed bytearrays (coap.client.Path), so a refresh
 # allocates only what sock.recv returns. Discovery slices the RD's link payload
 # and log lines are formatted: once per registration or failure, not per refresh.
+#
+# With a finder (coap.rddiscover.Finder, for "rd": "multicast") there is no RD
+# socket at first: the RD is found by multicast (RFC 9176 §4), and found again
+# after any failed exchange, with the same back-off.
 
 from . import clock as _clock
 from .client import RESET, TIMEOUT, Client, Path
@@ -39,7 +43,9 @@ _LINK_FORMAT = const(40)
 _DISCOVER = const(0)
 _REGISTER = const(1)
 _REFRESH = const(2)
-_STEP = ("discovery", "registration", "refresh")
+_FIND = const(3)
+_UNUSABLE = const(-4)  # coap.rddiscover.UNUSABLE: found, but can't be reached
+_STEP = ("discovery", "registration", "refresh", "multicast discovery")
 
 
 def _text(diagnostic):
@@ -56,7 +62,8 @@ class Registration:
     (bytes). links: the board's link-format (bytes, as /.well-known/core has it).
     base: the board's own URI, needed because sock is not the server's socket
     (§5.3: without it the RD would use this socket's port). path: the
-    registration interface's segments, to skip discovery.
+    registration interface's segments, to skip discovery. finder: a
+    coap.rddiscover.Finder that finds the RD (then sock, base and path are None).
     """
 
     #: Back-off after a failed exchange: first delay, doubled up to the maximum.
@@ -64,13 +71,16 @@ class Registration:
     retry_max_ms = 300000
 
     def __init__(self, sock, ep, links, lifetime_s=3600, base=None, path=None,
-                 clock=_clock, log=print):
+                 clock=_clock, log=print, finder=None):
         self.clock = clock
         self.log = log
         self.lifetime_s = lifetime_s
-        self.queries = [b"ep=" + ep, b"lt=%d" % lifetime_s] + ([b"base=" + base] if base else [])
+        self.ep = ep
+        self._base(base)
         self.links = links
-        size = 512 + len(links) + sum(len(q) + 3 for q in self.queries)
+        self.finder = finder
+        # room for the links, the queries and a base of up to 64 bytes
+        size = 576 + len(links) + sum(len(q) + 3 for q in self.queries)
         self.client = Client(sock, size, clock)
         self.dir = Path()       # the registration interface
         self.location = Path()  # this board's registration resource
@@ -79,14 +89,20 @@ class Registration:
             for s in path:
                 self.dir.add(s, 0, len(s))
             self._step = _REGISTER
+        if finder is not None:
+            self._step = _FIND
         self.registered = False
         self.refreshes = 0
         self._retry = self.retry_first_ms
         self._due = clock.ticks_ms()  # the first tick starts
 
+    def _base(self, base):
+        self.queries = [b"ep=" + self.ep, b"lt=%d" % self.lifetime_s] + (
+            [b"base=" + base] if base else [])
+
     def tick(self):
         """Call between datagrams: sends, retransmits and reads the answers."""
-        c = self.client
+        c = self.finder if self._step == _FIND else self.client
         if c.busy:
             r = c.poll()
             if r is not None:
@@ -97,6 +113,11 @@ class Registration:
 
     def _start(self):
         step = self._step
+        if step == _FIND:
+            r = self.finder.send()
+            if r is not None:
+                self._answered(r)
+            return
         msg = self.client.begin(_GET if step == _DISCOVER else _POST)
         if step == _DISCOVER:
             msg.option(_URI_PATH, b".well-known")
@@ -118,8 +139,12 @@ class Registration:
         step = self._step
         now = self.clock.ticks_ms()
         if code < 0:
-            why = "no answer" if code == TIMEOUT else "reset" if code == RESET else "unreachable"
+            why = "no answer" if code == TIMEOUT else "reset" if code == RESET else (
+                "not usable" if code == _UNUSABLE else "unreachable")
             self._failed(why, now)
+            return
+        if step == _FIND:
+            self._found(now)
             return
         c = self.client
         if step == _REGISTER:
@@ -161,8 +186,24 @@ class Registration:
     def _failed(self, why, now, step=None):
         self.log("rd: %s: %s; retrying in %d s" % (
             _STEP[self._step if step is None else step], why, self._retry // 1000))
+        if self.finder is not None:  # the RD may have gone: find one again
+            self.registered = False
+            self._step = _FIND
         self._due = self.clock.ticks_add(now, self._retry)
         self._retry = min(self._retry * 2, self.retry_max_ms)
+
+    def _found(self, now):
+        sock, base, path, uri = self.finder.found
+        old = self.client.sock
+        if old is not None:
+            old.close()
+        self.client.sock = sock
+        self._base(base)
+        self.log("rd: found %s by multicast" % uri)
+        self.dir.clear()
+        for s in path or ():
+            self.dir.add(s, 0, len(s))
+        self._forget(now)
 
     def _discovered(self, payload):
         # The first link of the filtered answer, e.g. </resourcedirectory/>;rt=core.rd

@@ -10,6 +10,7 @@ import time
 
 import coapmsg as m
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 AIOCOAP_RD = os.path.join(os.path.dirname(sys.executable), "aiocoap-rd")
 
 
@@ -97,3 +98,46 @@ def wait_for(predicate, timeout, step=0.2):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(step)
+
+
+class MulticastResourceDirectory(ResourceDirectory):
+    """The same RD listening on the All-CoAP-Nodes groups too (rd_multicast.py),
+    on [::]:port of namespace ns (None: here), joined on `interface`. Its
+    lookups are read from inside ns, by this file run as a script."""
+
+    def __init__(self, net, ns, host, port, interface):
+        super().__init__(host, port)
+        self.net, self.ns, self.interface = net, ns, interface
+
+    def start(self, timeout=20):
+        self._log = tempfile.TemporaryFile("w+")
+        prefix = ["ip", "netns", "exec", self.ns] if self.ns else []
+        self.proc = subprocess.Popen(
+            prefix + [sys.executable, os.path.join(HERE, "rd_multicast.py"), str(self.port),
+                      self.interface], stdout=self._log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + timeout
+        while "ready" not in self._read():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the multicast RD did not start:\n" + self.output)
+            time.sleep(0.1)
+        return self
+
+    def _read(self):
+        self._log.seek(0)
+        return self._log.read()
+
+    def endpoints(self):
+        """The endpoint lookup's links, as text ("" if none; None: no answer)."""
+        r = self.net.run(self.ns, [sys.executable, os.path.abspath(__file__), self.host,
+                                   str(self.port), "endpoint-lookup", ""],
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                             [HERE, os.path.join(HERE, "..", "unit")])))
+        return r.stdout if r.returncode == 0 else None
+
+
+if __name__ == "__main__":  # rdpeer.py HOST PORT SEGMENT...: print a GET's payload
+    r = get(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
+    if r is None or r[0] != 69:
+        sys.exit("no 2.05: %r" % (r,))
+    sys.stdout.write(r[1])

@@ -8,11 +8,13 @@ it refreshes, and disappears once it stops (aiocoap-rd drops a registration
 
 import re
 import time
+import warnings
 
 import pytest
 
 from boardsim import SimulatedBoard, free_port
-from rdpeer import ResourceDirectory, endpoints, resources, wait_for
+from fleetnet import BRIDGE, Board, Net
+from rdpeer import MulticastResourceDirectory, ResourceDirectory, endpoints, resources, wait_for
 
 LIFETIME_S = 2    # RFC 9176 asks for >= 60; aiocoap-rd takes less, which keeps this short
 RD_GRACE_S = 15   # aiocoap-rd's grace period after a lifetime ends (Registration.grace_period)
@@ -83,6 +85,52 @@ def test_unreachable_rd_is_retried_until_it_is_there():
             assert listed, board.output()
 
 
+@pytest.mark.parametrize("family", ["any", "ipv6"])
+def test_rd_found_by_multicast_once_one_answers(family):
+    """RFC 9176 §4: the board asks the All-CoAP-Nodes groups for an RD, retries
+    with back-off while none answers, and registers with the first that does.
+    ipv6: the board has only an IPv6 address, so only ff02::fd is asked."""
+    net = Net(1).up()
+    if not net.namespaces:
+        if family == "ipv6":
+            net.down()
+            pytest.skip("IPv6 multicast needs the namespaces (%s)" % net.why)
+        warnings.warn("fleet: no network namespaces (%s); RD discovery on IPv4 loopback"
+                      % net.why)
+    rd_port = 5683 if net.namespaces else free_port()  # on loopback the board has net.port
+    rd = MulticastResourceDirectory(net, net.client_ns if net.namespaces else None,
+                                    net.client_address(), rd_port,
+                                    BRIDGE if net.namespaces else "lo")
+    rd_cfg = "multicast" if rd_port == 5683 else "multicast:%d" % rd_port
+    board = Board(net, 0, {"name": "fleet-mc", "rd": rd_cfg, "rd_lifetime_s": LIFETIME_S})
+    v4, v6 = net.board_addresses(0)
+    if family == "ipv6":
+        board.config["bind"] = [v6]
+    try:
+        board.start()
+        said = wait_for(lambda: "rd: multicast discovery: no answer; retrying in 5 s"
+                        in board.output(), 10)
+        assert said, board.output()
+        rd.start()
+        listed = wait_for(lambda: 'ep="fleet-mc"' in (rd.endpoints() or ""), 20, step=0.5)
+        assert listed, board.output() + rd.stop()
+        assert wait_for(lambda: "rd: registered as /reg/" in board.output(), 5), board.output()
+        out = board.output()
+        bases = (['base="coap://%s:%d"' % (v4, net.port)] if family == "any" else []) + (
+            ['base="coap://[%s]:%d"' % (v6, net.port)] if v6 else [])
+        assert any(b in rd.endpoints() for b in bases), rd.endpoints()
+        found = re.search(r"rd: found (coap://\S+) by multicast", out)
+        assert found and found.group(1).endswith(":%d/resourcedirectory/" % rd_port), out
+        time.sleep(LIFETIME_S * 2)  # refreshes go to the RD found, and it answers them
+        after = board.output().split("rd: registered as", 1)[1]
+        assert "retrying" not in after and "rd: found" not in after, board.output()
+        assert 'ep="fleet-mc"' in rd.endpoints()
+    finally:
+        board.stop()
+        rd.stop()
+        net.down()
+
+
 BAD = {  # field -> a bad value: named in one line, default used, still serving
     "multicast": "yes",
     "multicast_leisure_ms": -1,
@@ -119,3 +167,16 @@ def test_no_rd_no_multicast_by_default():
     with SimulatedBoard() as board:
         out = board.output()
         assert "multicast:" not in out and "rd:" not in out, out
+
+
+def test_rd_field_values():
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "firmware"))
+    import config
+    check = config.CHECKS["rd"][0]
+    for good in (None, "multicast", "multicast:5783", "coap://127.0.0.1", "coap://[::1]:5783/rd"):
+        assert check(good), good
+    for bad in ("multicast:", "multicast:0", "multicast:65536", "multicast:x", "multicasts",
+                "multicast5683", "Multicast", "coap://", 5683):
+        assert not check(bad), bad

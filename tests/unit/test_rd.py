@@ -6,9 +6,10 @@ import sys
 import unittest
 
 import coapmsg as m
-from coap import client, multicast, numbers, rd
+from coap import client, multicast, numbers, rd, rddiscover
 from coap.client import Client, Path, parse_uri
 from coap.rd import Registration
+from coap.rddiscover import Finder, payload_at, peer, rd_href, resolve
 from test_multicast import Clock, bound
 
 try:
@@ -237,6 +238,142 @@ class Registering(unittest.TestCase):
         self.assertEqual(path_of(self.rd.request()[4]), [b"reg", b"7", b""])
 
 
+class FindingByMulticast(unittest.TestCase):
+    """RFC 9176 §4: a NON GET to the group; the RD answers from its own address.
+    A socket bound here stands for the group; the RD answers from another one."""
+
+    def setUp(self):
+        self.group, self.group_addr = bound()
+        self.group.setblocking(False)
+        self.rd = RD()
+        self.mine, _ = bound()  # the board's discovery socket: unconnected
+        self.mine.setblocking(False)
+        self.clock = Clock()
+        self.log = []
+        self.uris = []
+
+    def tearDown(self):
+        for s in (self.group, self.rd.sock, self.mine):
+            s.close()
+
+    def connect(self, uri):
+        self.uris.append(uri)
+        host, port, path = parse_uri(uri)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect(socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0][-1])
+        s.setblocking(False)
+        return s, b"coap://127.0.0.1:5683", path
+
+    def make(self):
+        finder = Finder([(self.mine, self.group_addr)], self.connect, wait_ms=6000,
+                        clock=self.clock, log=self.log.append)
+        return Registration(None, b"node-1", LINKS, 60, clock=self.clock,
+                            log=self.log.append, finder=finder)
+
+    def asked(self):
+        """The request the group got, checked; the board's address for answers."""
+        try:
+            data, src = self.group.recvfrom(1500)
+        except OSError:
+            return None, None
+        req = m.decode(data)
+        self.assertEqual((req[0], req[1]), (m.NON, 1))
+        self.assertEqual(path_of(req[4]), [b".well-known", b"core"])
+        self.assertEqual(queries(req[4]), [b"rt=core.rd*"])
+        return req, src
+
+    def test_found_registers_there(self):
+        reg = self.make()
+        reg.tick()
+        req, src = self.asked()
+        links = (b'</endpoint-lookup/>;rt="core.rd-lookup-ep",'
+                 b'</rd/>;ct=40;rt="core.rd";title="a, b"')
+        self.rd.peer = src
+        self.rd.answer(req, 69, payload=links, token=b"\x00\x00\x00\x00", mtype=m.NON)
+        self.rd.answer(req, 69, payload=b'</x>;rt="core.rd-lookup-res"', mtype=m.NON)
+        reg.tick()
+        self.assertEqual((self.uris, reg.registered), ([], False))  # neither one will do
+        self.rd.answer(req, 69, payload=links, mtype=m.NON)
+        reg.tick()
+        rd_port = peer(self.rd.addr)[1]
+        self.assertEqual(self.uris, ["coap://127.0.0.1:%d/rd/" % rd_port])
+        self.assertEqual(self.log, ["rd: found %s by multicast" % self.uris[0]])
+        reg.tick()
+        post = self.rd.request()  # straight to the registration interface found
+        self.assertEqual((post[0], post[1], path_of(post[4])), (m.CON, 2, [b"rd", b""]))
+        self.assertEqual(queries(post[4]), [b"ep=node-1", b"lt=60", b"base=coap://127.0.0.1:5683"])
+        self.rd.answer(post, 65, [(8, b"reg"), (8, b"1")])
+        reg.tick()
+        self.assertTrue(reg.registered)
+        reg.client.sock.close()
+
+    def test_nothing_answers_backs_off_then_an_rd_fails_so_find_again(self):
+        reg = self.make()
+        for delay in (5, 10):
+            reg.tick()
+            self.assertTrue(self.asked()[0] is not None)
+            self.clock.advance(6000 - 1)
+            reg.tick()
+            self.assertEqual(len(self.log), delay // 10)  # still listening
+            self.clock.advance(1)
+            reg.tick()
+            self.assertEqual(self.log[-1],
+                             "rd: multicast discovery: no answer; retrying in %d s" % delay)
+            self.clock.advance(delay * 1000 - 1)
+            reg.tick()
+            self.assertIsNone(self.asked()[0])  # not before the back-off ends
+            self.clock.advance(1)
+        reg.tick()
+        req, src = self.asked()
+        self.rd.peer = src
+        self.rd.answer(req, 69, payload=b"</rd>;rt=core.rd", mtype=m.NON)
+        reg.tick()
+        reg.tick()
+        self.rd.answer(self.rd.request(), 0, mtype=m.RST)  # that RD won't have it
+        reg.tick()
+        self.assertEqual(self.log[-1], "rd: registration: reset; retrying in 20 s")
+        self.clock.advance(20000)
+        reg.tick()
+        self.assertTrue(self.asked()[0] is not None)  # the group is asked again
+        reg.client.sock.close()
+
+
+class Resolving(unittest.TestCase):
+    def test_hrefs_against_the_answers_source(self):
+        for href, want in (
+                (b"/rd", "coap://192.0.2.1:5683/rd"),
+                (b"rd/x/", "coap://192.0.2.1:5683/rd/x/"),   # the base's path is empty
+                (b"/a/../b/./c", "coap://192.0.2.1:5683/b/c"),
+                (b"/rd?d=x#f", "coap://192.0.2.1:5683/rd"),
+                (b"//rd.example:61616/rd", "coap://rd.example:61616/rd"),
+                (b"coap://[2001:db8::1]:5783/resourcedirectory/",
+                 "coap://[2001:db8::1]:5783/resourcedirectory/"),
+                (b"coaps://192.0.2.9/rd", None),
+                (b"http://192.0.2.9/rd", None)):
+            self.assertEqual(resolve(href, "192.0.2.1", 5683), want, href)
+        self.assertEqual(resolve(b"/rd", "fd00::1", 61616), "coap://[fd00::1]:61616/rd")
+
+    def test_the_link_with_rt_core_rd(self):
+        self.assertEqual(rd_href(b'</x>;rt="core.rd-lookup-ep",</d,"x">;title="<a>, <b>";'
+                                 b'rt="core.rd-group core.rd",</y>;rt=core.rd'), b'/d,"x"')
+        self.assertEqual(rd_href(b"</y>;if=core.rd,</z>;rt=core.rd"), b"/z")
+        for none in (b"", b"</x>;rt=core.rd-lookup-res", b"</x", b"rt=core.rd"):
+            self.assertIsNone(rd_href(none), none)
+
+    def test_peer_of_tuples_and_raw_sockaddrs(self):
+        self.assertEqual(peer(("192.0.2.1", 5683)), ("192.0.2.1", 5683))
+        raw4 = b"\x02\x00\x16\x33" + bytes([192, 0, 2, 1]) + bytes(8)
+        self.assertEqual(peer(raw4), ("192.0.2.1", 5683))
+        raw6 = b"\x0a\x00\xf0\x50" + bytes(4) + b"\xfd" + bytes(14) + b"\x01" + bytes(4)
+        self.assertEqual(peer(raw6), ("fd00::1", 61520))
+
+    def test_payload_at_skips_extended_options(self):
+        msg = m.encode(m.NON, 69, 1, b"abcd", [(11, b"x" * 20), (300, b"y" * 300)], b"P")
+        self.assertEqual(bytes(msg[payload_at(msg):]), b"P")
+        msg = m.encode(m.NON, 69, 1, b"abcd", [(11, b"x")])
+        self.assertEqual(payload_at(msg), len(msg))
+
+
 class Uris(unittest.TestCase):
     def test_parse(self):
         self.assertEqual(parse_uri("coap://127.0.0.1"), ("127.0.0.1", 5683, None))
@@ -294,7 +431,7 @@ class Constants(unittest.TestCase):
         if sys.implementation.name == "micropython":
             raise unittest.SkipTest("MicroPython compiles const() away: checked under CPython")
         checked = 0
-        for mod in (client, multicast, rd):
+        for mod in (client, multicast, rd, rddiscover):
             for k in dir(mod):
                 v = getattr(mod, k)
                 name = k[1:]

@@ -1,0 +1,210 @@
+# Finding a Resource Directory by multicast (RFC 9176 §4), driven like
+# coap.client.Client: send(), then poll() between datagrams until it says how
+# it went. coap.rd.Registration uses it when the config says "rd": "multicast".
+#
+#     f = Finder([(sock4, group4_sockaddr)], connect, wait_ms=6000)
+#     f.send()
+#     ...  r = f.poll()  # None: still listening; FOUND (f.found); or < 0
+#
+# Each socket is bound to one of the board's own unicast addresses (port 0) and
+# not connected, so the RD's unicast answer from any address reaches it. A NON
+# GET /.well-known/core?rt=core.rd* goes to the group through each; the first
+# 2.05 with a link whose rt is core.rd wins. Its href is resolved against the
+# answer's source (RFC 6690 §2.1: the context is the origin coap://host:port;
+# RFC 3986 §5.2) and connect(uri) opens the socket to register through.
+# Discovery happens once per registration or failure, so it may allocate.
+
+from random import getrandbits
+
+from . import clock as _clock
+from .client import TIMEOUT, UNREACHABLE
+from .write import Response
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+FOUND = const(0)
+UNUSABLE = const(-4)  # an RD answered, but connect() could not use it (see `why`)
+
+_NON = const(1)
+_GET = const(1)
+_CONTENT = const(69)
+_URI_PATH = const(11)
+_URI_QUERY = const(15)
+_EAGAIN = const(11)
+_TKL = const(4)
+_WAIT_MS = const(6000)  # past the 5 s DEFAULT_LEISURE an RD may wait (RFC 7252 §8.2)
+
+
+def peer(addr):
+    """(host, port) of a recvfrom address: a tuple, or on the unix port a raw
+    sockaddr (16 bytes for IPv4, 28 for IPv6)."""
+    if isinstance(addr, tuple):
+        return addr[0], addr[1]
+    import socket
+    a = bytes(addr)
+    v6 = len(a) > 16
+    host = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, a[8:24] if v6 else a[4:8])
+    return host, (a[2] << 8) | a[3]
+
+
+def payload_at(d):
+    """Where the payload of the CoAP message d starts (len(d) if none)."""
+    n = len(d)
+    p = 4 + (d[0] & 15)
+    while p < n:
+        b = d[p]
+        if b == 0xFF:
+            return p + 1
+        p += 1
+        for nibble in (b >> 4, b & 15):  # delta, then length; extended bytes follow
+            if nibble == 13:
+                p += 1
+            elif nibble == 14:
+                p += 2
+        length = b & 15
+        if length == 13:
+            length = d[p - 1] + 13
+        elif length == 14:
+            length = ((d[p - 2] << 8) | d[p - 1]) + 269
+        p += length
+    return n
+
+
+def rd_href(payload):
+    """The href of the first link whose rt includes core.rd, or None."""
+    p = bytes(payload)
+    i = 0
+    while True:
+        start = p.find(b"<", i)
+        end = p.find(b">", start + 1)
+        if start < 0 or end < 0:
+            return None
+        i = end + 1  # the link's attributes run to the next ',' outside quotes
+        quoted = False
+        while i < len(p) and (quoted or p[i] != 44):  # ','
+            quoted ^= p[i] == 34  # '"'
+            i += 1
+        for attr in p[end + 1:i].split(b";"):
+            if attr.strip().startswith(b"rt="):
+                if b"core.rd" in attr.strip()[3:].strip(b'"').split(b" "):
+                    return p[start + 1:end]
+
+
+def _dots(path):
+    # RFC 3986 §5.2.4 remove_dot_segments, on a path starting with "/"
+    out = []
+    segs = path.split("/")[1:]
+    for k, s in enumerate(segs):
+        last = k == len(segs) - 1
+        if s == "..":
+            if out:
+                out.pop()
+        if s in (".", ".."):
+            if last:
+                out.append("")
+            continue
+        out.append(s)
+    return "/" + "/".join(out)
+
+
+def resolve(href, host, port):
+    """The absolute coap:// URI of href as found in an answer from host:port, or
+    None for another scheme. Query and fragment are dropped: a registration
+    interface is addressed by its path."""
+    href = href.decode() if isinstance(href, (bytes, bytearray)) else href
+    for cut in "#?":
+        href = href.split(cut)[0]
+    if ":" in href.split("/")[0]:  # it has a scheme (RFC 3986 §4.3)
+        return href if href[:7].lower() == "coap://" else None
+    if href.startswith("//"):  # a network-path reference
+        return "coap:" + href
+    origin = "coap://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+    # the base's path is empty: a relative path gets "/" before it (§5.2.3)
+    return origin + _dots(href if href.startswith("/") else "/" + href)
+
+
+class Finder:
+    """One multicast discovery at a time. targets: (socket, group sockaddr)
+    pairs. connect(uri): the (socket, base, path) to register through, or None
+    when it can't (then it has logged why)."""
+
+    def __init__(self, targets, connect, wait_ms=_WAIT_MS, clock=_clock, log=print):
+        self.targets = targets
+        self.connect = connect
+        self.wait_ms = wait_ms
+        self.clock = clock
+        self.log = log
+        self.msg = Response(64, 64)
+        self.busy = False
+        self.found = None  # (socket, base, path, uri) after FOUND
+        self._token = bytearray(getrandbits(8) for _ in range(_TKL))
+        self._mid = getrandbits(16)
+        self._due = 0
+        self._unusable = False
+
+    def send(self):
+        """Ask the groups; None, or UNREACHABLE when no group could be sent to."""
+        self._mid = (self._mid + 1) & 0xFFFF
+        self._token[_TKL - 1] = (self._token[_TKL - 1] + 1) & 0xFF
+        m = self.msg
+        m.begin(_NON, _GET, self._mid, self._token, 0, _TKL)
+        m.option(_URI_PATH, b".well-known")
+        m.option(_URI_PATH, b"core")
+        m.option(_URI_QUERY, b"rt=core.rd*")
+        sent = 0
+        for sock, group in self.targets:
+            try:
+                sock.sendto(m.buf, group)
+                sent += 1
+            except OSError as e:
+                self.log("rd: multicast discovery: can't send: %s" % e)
+        if not sent:
+            return UNREACHABLE
+        self.busy = True
+        self._unusable = False
+        self._due = self.clock.ticks_add(self.clock.ticks_ms(), self.wait_ms)
+        return None
+
+    def poll(self):
+        """None while listening; then FOUND, TIMEOUT or UNUSABLE."""
+        if not self.busy:
+            return None
+        for sock, _ in self.targets:
+            for _ in range(4):
+                try:
+                    data, addr = sock.recvfrom(1152)
+                except OSError as e:
+                    if e.args[0] != _EAGAIN:  # e.g. an ICMP error: others may answer
+                        continue
+                    break
+                uri = self._answer(data, addr)
+                got = None if uri is None else self.connect(uri)
+                self._unusable |= uri is not None and got is None  # another may do
+                if got is not None:
+                    self.busy = False
+                    self.found = got + (uri,)
+                    return FOUND
+        if self.clock.ticks_diff(self.clock.ticks_ms(), self._due) >= 0:
+            self.busy = False
+            return UNUSABLE if self._unusable else TIMEOUT
+        return None
+
+    def _answer(self, d, addr):
+        # The resolved URI of the RD's registration interface, or None
+        if len(d) < 4 + _TKL or d[0] >> 6 != 1 or d[0] & 15 != _TKL or d[1] != _CONTENT:
+            return None
+        for i in range(_TKL):
+            if d[4 + i] != self._token[i]:
+                return None
+        try:
+            href = rd_href(d[payload_at(d):])
+        except IndexError:  # options running past the end: not a message
+            return None
+        if href is None:
+            return None
+        host, port = peer(addr)
+        return resolve(href, host, port)
