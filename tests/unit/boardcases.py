@@ -138,7 +138,7 @@ class BoardCases:
         self.assertEqual((pin.v, b.led()), (0, 0))
 
     def test_uptime_across_tick_wrap(self):
-        fake_time.reset((1 << 30) - 100)
+        fake_time.reset(fake_time.before_wrap(100))
         b = self.make()
         fake_time.advance(250)
         self.assertEqual(b.uptime_ms(), 250)
@@ -299,7 +299,7 @@ class BoardCases:
                       log.lines[0])
 
     def test_timeout_across_tick_wrap(self):
-        fake_time.reset((1 << 30) - 500)
+        fake_time.reset(fake_time.before_wrap(500))
         fake_network.reset(self.GOT_IP, self.IDLE)
         fake_network.scripts.append([(0, self.CONNECTING)])
         with self.assertRaises(self.board.NetworkDown):
