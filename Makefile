@@ -12,7 +12,7 @@ DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:lib
 
-.PHONY: setup peers run test unit pytest build deploy flash bench bench-quick size clean
+.PHONY: setup peers run test unit unit32 pytest build deploy flash bench bench-quick size clean
 
 setup:
 	@tools/setup.sh
@@ -26,11 +26,16 @@ run: setup
 unit: setup
 	$(MPY) tests/unit/run.py
 
+# The same unit tests on a 32-bit (wasm32) MicroPython, as the boards run them
+unit32: setup peers
+	node tests/unit/run32.mjs
+
 pytest: setup peers
 	$(PY) -m pytest tests
 
 test: setup peers
 	$(MPY) tests/unit/run.py
+	node tests/unit/run32.mjs
 	$(PY) -m pytest tests
 
 build: setup

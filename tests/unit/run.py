@@ -6,6 +6,7 @@ _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 _root = _here + "/../.."
 sys.path.insert(0, _here + "/compat")
 sys.path.insert(0, _here)
+sys.path.insert(0, _here + "/fakes")
 sys.path.insert(0, _root + "/lib")
 sys.path.insert(0, _root)
 
@@ -18,10 +19,10 @@ def test_modules():
     return sorted(f[:-3] for f in os.listdir(_here) if f.startswith("test_") and f.endswith(".py"))
 
 
-def main():
-    only = sys.argv[1:]
-    mods = [__import__(n) for n in test_modules() if not only or n in only]
-    sys.exit(0 if unittest.main(mods) else 1)
+def main(only=()):
+    """Run the named test modules (all when none are named); True when all passed."""
+    return unittest.main([__import__(n) for n in test_modules() if not only or n in only])
 
 
-main()
+if __name__ == "__main__":
+    sys.exit(0 if main(sys.argv[1:]) else 1)
