@@ -11,9 +11,14 @@ import resources
 from coap import Server
 from logring import LogRing
 
+_EAFNOSUPPORT = 97
 _EADDRINUSE = 98
 _EADDRNOTAVAIL = 99
 _RETRY_MAX_S = 60
+# <netinet/in.h>: an IPv6 wildcard socket takes only IPv6, so "0.0.0.0" and "::"
+# can share a port (Linux's default would take IPv4 too and collide).
+_IPPROTO_IPV6 = 41
+_IPV6_V6ONLY = 26
 
 
 class StartupError(Exception):
@@ -32,28 +37,61 @@ def bring_up(b, log, sleep=time.sleep):
             delay = min(delay * 2, _RETRY_MAX_S)
 
 
-def bind(addresses):
-    socks = []
+def _bind_one(host, port):
+    try:
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    except OSError:
+        raise StartupError("can't bind %s port %d: not an address" % (host, port))
+    try:
+        s = socket.socket(ai[0], socket.SOCK_DGRAM)
+    except OSError as e:
+        raise StartupError("can't bind %s port %d: %s" % (host, port, _why(e)), e.args[0])
+    try:
+        if ":" in host:
+            try:
+                s.setsockopt(_IPPROTO_IPV6, getattr(socket, "IPV6_V6ONLY", _IPV6_V6ONLY), 1)
+            except OSError:
+                pass  # a stack without the option: the board binds one family anyway
+        s.bind(ai[-1])
+    except OSError as e:
+        s.close()
+        raise StartupError("can't bind %s port %d: %s" % (host, port, _why(e)), e.args[0])
+    return s
+
+
+def _why(e):
+    return {_EADDRINUSE: "address already in use (another server running?)",
+            _EADDRNOTAVAIL: "address not available on this machine",
+            _EAFNOSUPPORT: "address family not supported on this machine"}.get(
+                e.args[0], "error %s" % e.args[0])
+
+
+def bind(addresses, optional=False, log=print):
+    """(sockets, the addresses bound). With optional (the board's own defaults,
+    no "bind" configured) an address this machine doesn't have (::1 on a host
+    without IPv6) is skipped with one line, as long as one address binds; a
+    configured address that fails stops start-up."""
+    socks, bound, skipped = [], [], []
     try:
         for host, port in addresses:
             try:
-                ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
-            except OSError:
-                raise StartupError("can't bind %s port %d: not an address" % (host, port))
-            s = socket.socket(ai[0], socket.SOCK_DGRAM)
-            socks.append(s)
-            try:
-                s.bind(ai[-1])
-            except OSError as e:
-                why = {_EADDRINUSE: "address already in use (another server running?)",
-                       _EADDRNOTAVAIL: "address not available on this machine"}.get(
-                           e.args[0], "error %s" % e.args[0])
-                raise StartupError("can't bind %s port %d: %s" % (host, port, why))
+                socks.append(_bind_one(host, port))
+                bound.append((host, port))
+            except StartupError as e:
+                errno = e.args[1] if len(e.args) > 1 else None
+                if errno == _EAFNOSUPPORT or (optional and errno == _EADDRNOTAVAIL):
+                    skipped.append(e.args[0])
+                else:
+                    raise StartupError(e.args[0])
+        if not socks:
+            raise StartupError(skipped[0] if skipped else "no address to bind")
     except StartupError:
         for s in socks:
             s.close()
         raise
-    return socks
+    for line in skipped:
+        log("coap: skipped " + line[len("can't bind "):])
+    return socks, bound
 
 
 def _uri(host, port):
@@ -61,12 +99,39 @@ def _uri(host, port):
     return "coap://%s%s" % (host, "" if port == 5683 else ":%d" % port)
 
 
-def start(config_path=board_config.PATH, log=None):
+def make_board(cfg, log):
+    """The board for cfg. A pin the board refuses (no GPIO 45 on an ESP32, no
+    "LED" but on a Pico W) falls back to its default with one line, never a
+    crash loop: config.py can't know every board's pins, the board's machine.Pin can."""
+    try:
+        return board.Board(cfg)
+    except (ValueError, TypeError):
+        pass
+    for key in board_config.PIN_FIELDS:
+        if cfg[key] == board_config.DEFAULTS[key]:
+            continue
+        alone = dict(cfg)
+        for other in board_config.PIN_FIELDS:
+            if other != key:
+                alone[other] = board_config.DEFAULTS[other]
+        try:
+            board.Board(alone)
+            continue
+        except (ValueError, TypeError) as e:
+            log("config: %s: the %s board refuses %s (%s); using %s"
+                % (key, board.NAME, board_config.shown(key, cfg[key]), e,
+                   board_config.shown(key, board_config.DEFAULTS[key])))
+        cfg[key] = board_config.DEFAULTS[key]
+    return board.Board(cfg)
+
+
+def start(config_path=board_config.PATH, log=None, required=False):
     log = log or LogRing()
-    cfg, problems = board_config.load(config_path)
+    cfg, problems = board_config.load(config_path, required)
     for p in problems:
         log(p)
-    b = board.Board(cfg)
+    b = make_board(cfg, log)
+    b.log = log  # one log path: what the board says reaches /board/log too
     handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None)
     table = resources.table(handlers, cfg)
     server = Server(table, log=log, observers=cfg["observers"],
@@ -75,7 +140,7 @@ def start(config_path=board_config.PATH, log=None):
     watch = resources.ChangeWatch(server, b, table, cfg["observe_threshold"])
     server.tick = watch.tick
     addresses = bring_up(b, log)
-    socks = bind(addresses)
+    socks, addresses = bind(addresses, optional=cfg["bind"] is None, log=log)
     # fleet: multicast discovery and RD registration (docs/fleet.md)
     extra, ticks = fleet.start(server, b, cfg, socks, addresses, log)
     socks += extra
@@ -83,21 +148,36 @@ def start(config_path=board_config.PATH, log=None):
     return server, socks, addresses, log
 
 
-def main(config_path=board_config.PATH):
+def main(config_path=board_config.PATH, required=False):
+    """Start and serve until Ctrl-C. required: config_path was named on the
+    command line, so a missing file is an error (a board without config.json
+    runs on defaults)."""
     try:
-        server, socks, addresses, log = start(config_path)
-    except (StartupError, ValueError) as e:  # ValueError: a bad resource table
+        run(config_path, required)
+    except KeyboardInterrupt:
+        # One line and back to the REPL (a board) or the shell (unix, exit 0)
+        print("coap: stopped (Ctrl-C)")
+
+
+def run(config_path, required):
+    try:
+        server, socks, addresses, log = start(config_path, required=required)
+    except (StartupError, ValueError, board_config.Missing) as e:  # ValueError: a bad table
         print("coap: " + str(e))
         sys.exit(1)
     for host, port in addresses:
         log("coap: serving on %s" % _uri(host, port))
     host, port = addresses[0]
     log("coap: try  coap-client-notls -m get %s/.well-known/core" % _uri(host, port))
-    while True:
-        try:
-            server.serve(*socks)
-        except KeyboardInterrupt:
-            raise
-        except Exception as e:  # never let the board go down: log and serve again
-            log("coap: serve loop error %r; continuing" % (e,))
-            time.sleep(1)
+    try:
+        while True:
+            try:
+                server.serve(*socks)
+            except KeyboardInterrupt:
+                raise
+            except Exception as e:  # never let the board go down: log and serve again
+                log("coap: serve loop error %r; continuing" % (e,))
+                time.sleep(1)
+    finally:
+        for s in socks:
+            s.close()

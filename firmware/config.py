@@ -6,6 +6,19 @@ import json
 
 PATH = "config.json"
 
+#: The most config.json may hold: read more and the parser runs the board out of
+#: RAM before it serves (a board has ~100 KB); a real config is well under 1 KB.
+MAX_BYTES = 4096
+
+#: Fields whose value may hold a secret (a Wi-Fi password, OSCORE keys): a
+#: problem line names the field and never shows its value. Any field whose
+#: value has a key from SECRET_KEYS (at any depth) is treated the same way.
+SECRET_FIELDS = ("wifi", "oscore")
+SECRET_KEYS = ("password", "secret", "salt", "key", "psk")
+
+#: Fields that name a GPIO pin, checked again by the board (app.make_board).
+PIN_FIELDS = ("led_pin", "dht_pin", "adc_pins")
+
 DEFAULTS = {
     "name": "coap-board",
     "port": 5683,
@@ -31,6 +44,39 @@ _WIFI_FIELDS = {"ssid": str, "password": str, "country": str, "timeout_ms": int,
 
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _printable(s):
+    # /board serves the name inside a JSON string: no control characters (RFC 8259 §7)
+    for c in s:
+        if ord(c) < 0x20 or ord(c) == 0x7F or c == '"' or c == "\\":
+            return False
+    return True
+
+
+def _has_secret(v, depth=0):
+    if depth > 8:
+        return True  # too deep to look through: don't show it
+    if isinstance(v, dict):
+        for k, val in v.items():
+            if k in SECRET_KEYS or _has_secret(val, depth + 1):
+                return True
+    elif isinstance(v, list):
+        for val in v:
+            if _has_secret(val, depth + 1):
+                return True
+    return False
+
+
+def shown(key, value):
+    """How a problem line shows a field's value: never a secret, never a page."""
+    if key in SECRET_FIELDS or _has_secret(value):
+        return "a value not shown (it may hold a secret)"
+    try:
+        text = json.dumps(value)
+    except Exception:  # RuntimeError: nested too deep to print
+        return "a value too deeply nested to show"
+    return text if len(text) <= 60 else "a value of %d characters" % len(text)
 
 
 def _pin(v):
@@ -68,8 +114,8 @@ def _rd(v):
 
 # field: (check, what was expected)
 CHECKS = {
-    "name": (lambda v: isinstance(v, str) and 0 < len(v) <= 32 and '"' not in v and "\\" not in v,
-             "a name of 1-32 characters without quotes or backslashes"),
+    "name": (lambda v: isinstance(v, str) and 0 < len(v) <= 32 and _printable(v),
+             "a name of 1-32 characters without quotes, backslashes or control characters"),
     "port": (lambda v: _is_int(v) and 0 < v < 65536, "an integer from 1 to 65535"),
     "bind": (lambda v: v is None or (isinstance(v, list) and len(v) > 0
                                      and all(isinstance(a, str) and a for a in v)),
@@ -113,21 +159,33 @@ def validate(raw):
             config[key] = value
         else:
             problems.append("config: %s: expected %s, got %s; using %s"
-                            % (key, check[1], json.dumps(value), json.dumps(DEFAULTS[key])))
+                            % (key, check[1], shown(key, value), json.dumps(DEFAULTS[key])))
     return config, problems
 
 
-def load(path=PATH):
-    """Read and validate path. A missing file means defaults; so does bad JSON."""
+class Missing(OSError):
+    """A config file named on the command line that is not there."""
+
+
+def load(path=PATH, required=False):
+    """Read and validate path. A missing file means defaults (unless required:
+    then Missing); so do bad JSON and a file over MAX_BYTES."""
     try:
         with open(path) as f:
-            text = f.read()
+            text = f.read(MAX_BYTES + 1)
     except OSError:
+        if required:
+            raise Missing("config file %s not found" % path)
         return dict(DEFAULTS), ["config: %s not found; using defaults" % path]
+    if len(text) > MAX_BYTES:
+        return dict(DEFAULTS), ["config: %s is larger than %d bytes; using defaults"
+                                % (path, MAX_BYTES)]
     try:
         raw = json.loads(text)
     except ValueError as e:
         return dict(DEFAULTS), ["config: %s is not valid JSON (%s); using defaults" % (path, e)]
+    except (MemoryError, RuntimeError):  # nested deeper than the parser's stack allows
+        return dict(DEFAULTS), ["config: %s is nested too deeply to read; using defaults" % path]
     return validate(raw)
 
 
@@ -148,5 +206,5 @@ def from_env(config, getenv):
             config[key] = value
         else:
             problems.append("config: %s: expected %s, got %s; using %s"
-                            % (name, CHECKS[key][1], json.dumps(value), json.dumps(config[key])))
+                            % (name, CHECKS[key][1], shown(key, value), json.dumps(config[key])))
     return problems

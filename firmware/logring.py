@@ -1,6 +1,10 @@
 # The last console lines, kept in one preallocated ring for /board/log.
 # Writing a line allocates (it is the console, not the request path); serving
 # the ring copies it out in two runs and allocates nothing.
+#
+# A line identical to the one before is counted, not written: a flood of one
+# message (a peer sending the same bad datagram) must not wipe the ring. The
+# count is written when another line comes, and at every power of ten.
 
 
 class LogRing:
@@ -10,9 +14,23 @@ class LogRing:
         self.end = 0        # where the next byte goes
         self.full = False
         self.echo = echo
+        self.last = None    # the last line written
+        self.repeats = 0    # how often it came again since
 
     def __call__(self, line):
         """Log one line: print it and keep it."""
+        if line == self.last:
+            self.repeats += 1
+            if _power_of_ten(self.repeats):  # say that it is still going on
+                self._write("(last line repeated %d times)" % self.repeats)
+            return
+        if self.repeats and not _power_of_ten(self.repeats):
+            self._write("(last line repeated %d times)" % self.repeats)
+        self.last = line
+        self.repeats = 0
+        self._write(line)
+
+    def _write(self, line):
         self.echo(line)
         data = line.encode() + b"\n"
         if len(data) > self.size:
@@ -29,3 +47,12 @@ class LogRing:
         if self.full:
             resp.payload_from(self.buf, self.end, self.size - self.end)
         resp.payload_from(self.buf, 0, self.end)
+
+
+def _power_of_ten(n):
+    """10, 100, 1000 ..."""
+    if n < 10:
+        return False
+    while n % 10 == 0:
+        n //= 10
+    return n == 1

@@ -6,4 +6,8 @@ if "lib" not in sys.path:
 
 import app  # noqa: E402
 
-app.main(sys.argv[1] if len(sys.argv) > 1 else app.board_config.PATH)
+# A config file named on the command line must exist; a board's own config.json may not
+if len(sys.argv) > 1:
+    app.main(sys.argv[1], required=True)
+else:
+    app.main()

@@ -40,7 +40,10 @@ def test_bad_field_is_named_and_board_serves_on_defaults(field):
         lines = [line for line in board.output().splitlines() if line.startswith("config:")]
         assert len(lines) == 1, lines
         assert lines[0].startswith("config: %s: expected " % field), lines[0]
-        assert "got %s" % json.dumps(BAD_FIELDS[field]) in lines[0]
+        if field == "wifi":  # it may hold a password: named, never shown
+            assert "got a value not shown" in lines[0]
+        else:
+            assert "got %s" % json.dumps(BAD_FIELDS[field]) in lines[0]
         assert "using " in lines[0]
         assert _coap_get(port, "sensors/temp")  # still serving
         info = json.loads(_coap_get(port, "board"))
@@ -75,3 +78,117 @@ def test_invalid_json_falls_back_to_defaults(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=5)
     assert "config: %s is not valid JSON" % cfg in out
+
+
+def _run_main(args, timeout=20, cwd=None):
+    """Run the firmware's main.py with args until it exits; (status, output)."""
+    import os
+    from boardsim import BOARD_PATH, MICROPYTHON, ROOT
+    proc = subprocess.run([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py")] + args,
+                          env=dict(os.environ, MICROPYPATH=BOARD_PATH), cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("wifi", [
+    {"ssid": "home", "password": "hunter2-s3cret", "country": "UK1"},
+    {"ssid": "home", "password": "hunter2-s3cret", "retries": "3"},
+    "hunter2-s3cret",
+])
+def test_a_bad_wifi_field_never_shows_the_password(wifi):
+    port = free_port()
+    with SimulatedBoard(config={"port": port, "wifi": wifi}, port=port) as board:
+        ring = _coap_get(port, "board/log")
+        out = board.output()
+    lines = [line for line in out.splitlines() if line.startswith("config:")]
+    assert len(lines) == 1 and lines[0].startswith("config: wifi: expected "), lines
+    assert "config: wifi:" in ring  # the line reached /board/log ...
+    assert "hunter2" not in out and "hunter2" not in ring  # ... without the secret
+
+
+def test_a_secret_under_any_field_is_never_shown():
+    # A field added later (OSCORE keys) is covered by its key names alone
+    port = free_port()
+    bad = {"port": port, "sensors": [{"secret": "0123456789abcdef-oscore"}]}
+    with SimulatedBoard(config=bad, port=port) as board:
+        out = board.output()
+    assert "config: sensors: expected " in out
+    assert "0123456789abcdef" not in out
+
+
+def test_a_name_with_control_characters_is_refused_and_board_is_valid_json():
+    port = free_port()
+    with SimulatedBoard(config={"port": port, "name": "a\u0000b\nc"}, port=port) as board:
+        info = json.loads(_coap_get(port, "board"))
+        out = board.output()
+    assert info["name"] == "coap-board"
+    assert "config: name: expected " in out
+
+
+def test_a_name_with_unicode_is_kept():
+    port = free_port()
+    with SimulatedBoard(config={"port": port, "name": "Küche ☀"}, port=port):
+        assert json.loads(_coap_get(port, "board"))["name"] == "Küche ☀"
+
+
+def test_board_log_has_what_the_board_prints():
+    port = free_port()
+    with SimulatedBoard(config={"port": port}, port=port) as board:
+        subprocess.run(["coap-client-notls", "-B", "3", "-m", "put", "-e", "on",
+                        "coap://127.0.0.1:%d/actuators/led" % port],
+                       capture_output=True, timeout=20)
+        ring = _coap_get(port, "board/log")
+        assert "board: LED on" in board.output()
+    assert "board: LED on" in ring
+
+
+@pytest.mark.parametrize("text", [
+    '{"name": "%s"}' % ("x" * (1 << 20)),                   # 1 MB
+    "[" * 200000 + "]" * 200000,                             # deeply nested
+    '{"sensors": ' + "[" * 2000 + "]" * 2000 + "}",         # nested, but small
+], ids=["1MB", "nested-400KB", "nested-4KB"])
+def test_huge_or_deep_config_means_defaults_and_one_line(tmp_path, text):
+    # config.load on the simulated board with a board's heap (256 KB), where
+    # reading it all would run out of memory
+    import os
+    from boardsim import BOARD_PATH, MICROPYTHON
+    cfg = tmp_path / "config.json"
+    cfg.write_text(text)
+    script = tmp_path / "load.py"
+    script.write_text("import config\n"
+                      "cfg, problems = config.load(%r)\n"
+                      "print(cfg == config.DEFAULTS)\n"
+                      "for p in problems:\n    print(p)\n" % str(cfg))
+    out = subprocess.run([MICROPYTHON, "-X", "heapsize=256K", str(script)],
+                         env=dict(os.environ, MICROPYPATH=BOARD_PATH),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "True", lines
+    assert len(lines) == 2 and lines[1].startswith("config: ") and len(lines[1]) < 200, lines
+
+
+def test_a_config_named_on_the_command_line_must_exist(tmp_path):
+    status, out = _run_main([str(tmp_path / "typo.json")])
+    assert status == 1
+    assert out.strip().splitlines() == ["coap: config file %s not found"
+                                        % (tmp_path / "typo.json")]
+
+
+def test_on_a_board_a_missing_config_json_means_defaults(tmp_path):
+    # As on a board: main.py with no argument and no config.json beside it
+    import os
+    from boardsim import BOARD_PATH, MICROPYTHON, ROOT
+    assert not ping("127.0.0.1", 5683), "port 5683 is taken; can't check the default"
+    proc = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py")],
+                            env=dict(os.environ, MICROPYPATH=BOARD_PATH), cwd=str(tmp_path),
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            if ping("127.0.0.1", 5683):
+                break
+        assert ping("127.0.0.1", 5683)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=5)
+    assert "config: config.json not found; using defaults" in out
