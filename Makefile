@@ -21,7 +21,7 @@ peers:
 	@tools/setup.sh --peers
 
 run: setup
-	MICROPYPATH=$(BOARD_PATH) $(MPY) firmware/main.py $(CONFIG)
+	MICROPYPATH=$(BOARD_PATH) exec $(MPY) firmware/main.py $(CONFIG)
 
 unit: setup
 	$(MPY) tests/unit/run.py

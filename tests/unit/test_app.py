@@ -46,3 +46,47 @@ class Bind(unittest.TestCase):
         with self.assertRaises(app.StartupError) as ctx:
             app.bind([("no such host.invalid", 5683)])
         self.assertIn("not an address", str(ctx.exception))
+
+
+class InvalidPin(unittest.TestCase):
+    """A pin the board's machine.Pin refuses: one line, the default, and a board."""
+
+    def setUp(self):
+        from boardcases import fake_machine, load
+        self.machine = fake_machine
+        fake_machine.reset()
+        fake_machine.invalid.update((45, "LED", 40))
+        self.saved = app.board
+        app.board = load("esp32")
+
+    def tearDown(self):
+        app.board = self.saved
+        self.machine.reset()
+
+    def config(self, **fields):
+        import config
+        cfg = dict(config.DEFAULTS)
+        cfg.update(fields)
+        return cfg
+
+    def test_led_pin_the_board_lacks_falls_back_to_the_default(self):
+        for bad in (45, "LED"):
+            lines = []
+            b = app.make_board(self.config(led_pin=bad, dht_pin=4), lines.append)
+            self.assertEqual(len(lines), 1, lines)
+            self.assertTrue(lines[0].startswith("config: led_pin: the esp32 board refuses "),
+                            lines[0])
+            self.assertIn("invalid pin", lines[0])
+            self.assertEqual(b._led_pin.id, 2)  # the ESP32 default LED
+            self.assertTrue(b.has_humidity)    # the good dht_pin is kept
+
+    def test_two_bad_pin_fields_two_lines(self):
+        lines = []
+        b = app.make_board(self.config(led_pin=45, adc_pins=[34, 40]), lines.append)
+        self.assertEqual([ln.split(":")[1] for ln in lines], [" led_pin", " adc_pins"])
+        self.assertEqual(b._adcs, [])
+
+    def test_good_pins_say_nothing(self):
+        lines = []
+        app.make_board(self.config(led_pin=5, adc_pins=[34]), lines.append)
+        self.assertEqual(lines, [])

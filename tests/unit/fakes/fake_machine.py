@@ -12,11 +12,14 @@ events = []
 trace = False
 #: interrupts disabled now?
 irq_off = False
+#: pin ids Pin() refuses, as a board's machine.Pin does a GPIO it doesn't have
+invalid = set()
 
 
 def reset():
     global trace, irq_off
     pins.clear()
+    invalid.clear()
     adcs.clear()
     u16.clear()
     uv.clear()
@@ -50,6 +53,8 @@ class Pin:
     PULL_DOWN = 2
 
     def __init__(self, id, mode=None, pull=None, value=None, alt=None):
+        if id in invalid:
+            raise ValueError("invalid pin")
         self.id = id
         self.mode = None  # None: never configured
         self.pull = None
