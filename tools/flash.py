@@ -39,6 +39,9 @@ from .common import Refused, run_cli, venv_tool
 #: Offset of MicroPython's combined image (bootloader first), by esptool chip name.
 ESP32_OFFSETS = {"esp32": 0x1000, "esp32s2": 0x1000,
                  "esp32s3": 0x0, "esp32c3": 0x0, "esp32c6": 0x0}
+#: The chip id in bytes 12-13 of an ESP image's extended header (esptool's
+#: IMAGE_CHIP_ID): an image for another chip is refused before anything is erased.
+ESP32_CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32c3": 5, "esp32s3": 9, "esp32c6": 13}
 #: Where desktop Linux mounts the Pico's BOOTSEL drive.
 DRIVE_GLOBS = ["/media/*/RPI-RP2", "/run/media/*/RPI-RP2", "/media/RPI-RP2"]
 
@@ -64,13 +67,33 @@ def check_image(board, path):
         raise Refused("no such firmware image %s" % p)
     if board == "esp32":
         with open(p, "rb") as f:
-            data = f.read(1)
+            data = f.read(16)
         if not data or data[0] != _ESP_IMAGE_MAGIC:
             raise Refused("%s does not start like an ESP32 image "
                           "(first byte 0x%02x, expected 0xe9)" % (p, data[0] if data else 0))
+        if len(data) < 16:
+            raise Refused("%s is too short for an ESP32 image (%d bytes)" % (p, len(data)))
     else:
         check_uf2(p, p.read_bytes())
     return p
+
+
+def normal_chip(chip):
+    """esptool's chip name: "ESP32-S3" and "esp32s3" are the same chip."""
+    return chip.lower().replace("-", "").replace("_", "") if chip else chip
+
+
+def check_chip_id(image, chip):
+    """Refuse an image built for another chip than the one it is about to erase."""
+    with open(image, "rb") as f:
+        header = f.read(16)
+    got, = struct.unpack_from("<H", header, 12)
+    want = ESP32_CHIP_IDS[chip]
+    if got != want:
+        names = [name for name, cid in ESP32_CHIP_IDS.items() if cid == got]
+        raise Refused("%s is an image for %s (chip id %d in its header), not for %s (chip id "
+                      "%d); nothing was erased" % (image, names[0] if names else "another chip",
+                                                   got, chip, want))
 
 
 def check_uf2(p, data):
@@ -160,8 +183,9 @@ def flash(board, firmware, port=None, chip=None, baud=460800, drive=None, dry_ru
         if chip is None and dry_run:
             raise Refused("a dry run does not open the port, so it needs --chip (%s): "
                           "the offset depends on it" % ", ".join(sorted(ESP32_OFFSETS)))
-        chip = chip or detect_chip(port)
+        chip = normal_chip(chip) or detect_chip(port)
         commands = esp32_commands(port, image, chip, baud)
+        check_chip_id(image, chip)
     else:
         target = find_drive(drive)
         picotool = shutil.which("picotool")
@@ -169,6 +193,11 @@ def flash(board, firmware, port=None, chip=None, baud=460800, drive=None, dry_ru
             commands = [["cp", str(image), str(target / image.name)]]
         elif picotool:
             commands = [[picotool, "load", "-x", str(image)]]
+        elif dry_run:
+            # Nothing to write to, but a dry run only says what it would do
+            say("flash: no RPI-RP2 drive mounted now (looked in %s); hold BOOTSEL while "
+                "plugging in the Pico, then:" % ", ".join(DRIVE_GLOBS))
+            commands = [["cp", str(image), "RPI-RP2/" + image.name]]
         else:
             raise Refused("no RPI-RP2 drive mounted (looked in %s) and no picotool: hold "
                           "BOOTSEL while plugging in the Pico, or pass --drive PATH"

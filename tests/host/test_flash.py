@@ -9,7 +9,16 @@ from hostutil import BIN, one_line_error, run_tool
 from tools import flash
 from tools.common import run_cli
 
-ESP_IMAGE = b"\xe9\x03\x02\x20" + bytes(60)  # an ESP image header: magic 0xE9 first
+CHIP_IDS = {"esp32": 0, "esp32s2": 2, "esp32c3": 5, "esp32s3": 9, "esp32c6": 13}
+
+
+def esp_image(chip="esp32"):
+    """An ESP image header: magic 0xE9 first, the chip id in bytes 12-13 (esptool's
+    image format), then padding."""
+    return b"\xe9\x03\x02\x20" + bytes(8) + struct.pack("<H", CHIP_IDS[chip]) + bytes(50)
+
+
+ESP_IMAGE = esp_image("esp32")
 
 
 def uf2(blocks=2, family=0xE48BFF56, flags=0x2000):
@@ -42,7 +51,7 @@ def call(capsys, *argv):
     ("esp32", "0x1000"), ("esp32s2", "0x1000"),
     ("esp32s3", "0x0"), ("esp32c3", "0x0"), ("esp32c6", "0x0")])
 def test_esp32_dry_run_commands(quiet_pty, image, chip, offset):
-    fw = image("ESP32_GENERIC-v1.29.0.bin", ESP_IMAGE)
+    fw = image("ESP32_GENERIC-v1.29.0.bin", esp_image(chip))
     result = run_tool("flash", "--board", "esp32", "--port", quiet_pty, "--firmware", fw,
                       "--chip", chip, "--dry-run")
     assert result.returncode == 0, result.stderr
@@ -58,7 +67,7 @@ def test_esp32_runs_erase_then_write(quiet_pty, image, tmp_path, capsys, monkeyp
     fake.write_text('#!/bin/sh\necho "$@" >> %s\n' % log)
     fake.chmod(0o755)
     monkeypatch.setattr(flash, "venv_tool", lambda name: str(fake))
-    fw = image("fw.bin", ESP_IMAGE)
+    fw = image("fw.bin", esp_image("esp32s3"))
     status, out, err = call(capsys, "--board", "esp32", "--port", quiet_pty, "--firmware", fw,
                             "--chip", "esp32s3", "--baud", "921600")
     assert (status, err) == (0, [])
@@ -97,6 +106,33 @@ def test_esp32_refusals(quiet_pty, image, tmp_path, argv, message):
     port = [] if "--port" in argv else ["--port", quiet_pty]
     line = one_line_error(run_tool("flash", "--board", "esp32", *port, *argv))
     assert line.startswith(message.replace("{tmp}", str(tmp_path))), line
+
+
+def test_esp32_image_for_another_chip_erases_nothing(quiet_pty, image, tmp_path, capsys,
+                                                     monkeypatch):
+    # An ESP32-S3 image with CHIP=esp32: erasing first would leave a blank board
+    log = tmp_path / "esptool.log"
+    fake = tmp_path / "esptool"
+    fake.write_text('#!/bin/sh\necho "$@" >> %s\n' % log)
+    fake.chmod(0o755)
+    monkeypatch.setattr(flash, "venv_tool", lambda name: str(fake))
+    fw = image("fw.bin", esp_image("esp32s3"))
+    status, out, err = call(capsys, "--board", "esp32", "--port", quiet_pty, "--firmware", fw,
+                            "--chip", "esp32")
+    assert status == 1 and out == [] and len(err) == 1
+    assert err[0] == ("flash: %s is an image for esp32s3 (chip id 9 in its header), not for "
+                      "esp32 (chip id 0); nothing was erased" % fw)
+    assert not log.exists()  # esptool never ran
+
+
+@pytest.mark.parametrize("chip", ["ESP32", "ESP32-S3", "esp32-c3"])
+def test_esp32_chip_names_as_printed_on_the_module(quiet_pty, image, chip):
+    want = chip.lower().replace("-", "")
+    fw = image("fw.bin", esp_image(want))
+    result = run_tool("flash", "--board", "esp32", "--port", quiet_pty, "--firmware", fw,
+                      "--chip", chip, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "--chip %s " % want in result.stdout.splitlines()[0]
 
 
 def test_esp32_chip_not_answering(quiet_pty, image):
@@ -175,6 +211,22 @@ def test_rp2040_refusals(image, tmp_path, capsys, monkeypatch):
     status, out, err = call(capsys, "--board", "rp2040", "--firmware", fw)
     assert status == 1 and out == [] and len(err) == 1
     assert err[0].startswith("flash: no RPI-RP2 drive mounted")
+
+
+def test_rp2040_dry_run_without_a_drive_says_what_it_would_do(image, tmp_path):
+    fw = image("fw.uf2", uf2())
+    env_path = str(tmp_path / "empty")  # no picotool either
+    import os
+    import subprocess
+    import sys
+    from hostutil import ROOT
+    result = subprocess.run([sys.executable, "-m", "tools.flash", "--board", "rp2040",
+                             "--firmware", str(fw), "--dry-run"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env=dict(os.environ, PATH=env_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("flash: no RPI-RP2 drive mounted now")
+    assert lines[1:] == ["cp %s RPI-RP2/fw.uf2" % fw, "flash: dry run, nothing written"]
 
 
 def test_unix_has_nothing_to_flash(image):
