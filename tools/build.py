@@ -9,6 +9,7 @@ on stderr, an unknown board, a missing mpy-cross, an mpy-cross that emits anothe
 """
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -69,9 +70,36 @@ def _shown(path, src):
 MARKER = ".tools-build"
 
 
-def _check_replaceable(out):
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
+def _check_replaceable(out, default):
+    # The default output (SRC/build/BOARD) is always the tool's own: a build
+    # interrupted by an older version, marker gone, is replaced too.
+    if out.exists() and not default and any(out.iterdir()) and not (out / MARKER).is_file():
         raise Refused("%s is not empty and not a build directory; choose another --out" % out)
+
+
+def _swap_in(staging, out):
+    """Put the finished build at out in two renames on one filesystem: out is
+    the old build or the new one, never half of either."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix="." + out.name + ".new-", dir=out.parent))
+    old = new.with_name(new.name.replace(".new-", ".old-"))
+    try:
+        shutil.copytree(staging, new, dirs_exist_ok=True)
+        if out.exists():
+            os.rename(out, old)
+        try:
+            os.rename(new, out)
+        except OSError:
+            if old.exists():
+                os.rename(old, out)  # put the old build back
+            raise
+    except OSError as e:
+        shutil.rmtree(new, ignore_errors=True)
+        raise Refused("cannot write the build to %s: %s; the previous build is unchanged"
+                      % (out, e.strerror or e))
+    shutil.rmtree(old, ignore_errors=True)
+    for stale in out.parent.glob("." + out.name + ".*-*"):  # left by a killed build
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def build(board, src=ROOT, out=None, mpy_cross=None):
@@ -79,12 +107,13 @@ def build(board, src=ROOT, out=None, mpy_cross=None):
     [(destination, source bytes, built bytes or None when kept as source)]."""
     check_board(board)
     src = Path(src).resolve()
-    out = Path(out) if out else src / "build" / board
+    default = src / "build" / board
+    out = Path(out) if out else default
     files = files_for(board, src)
     for source, _ in files:
         if not source.is_file():
             raise Refused("%s is missing" % _shown(source, src))
-    _check_replaceable(out)
+    _check_replaceable(out, out.resolve() == default)
     exe = find_mpy_cross(mpy_cross)
     arch = BOARDS[board]
     rows = []
@@ -104,10 +133,7 @@ def build(board, src=ROOT, out=None, mpy_cross=None):
                 rows.append((compiled(dest), source.stat().st_size, target.stat().st_size))
         (staging / MARKER).write_text(board + "\n")
         # Replace the whole output only once everything compiled: no stale or half builds.
-        if out.exists():
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(staging, out)
+        _swap_in(staging, out)
     return rows
 
 

