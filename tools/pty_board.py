@@ -7,9 +7,13 @@ the unix port's stdin/stdout are the slave side of another, and this process
 forwards bytes between the two masters. Two ptys, not one, because mpremote and
 micropython both open a slave: on a single pty they would read each other's input.
 
-DIR is the board's filesystem: micropython runs with it as cwd. The board has
-no soft reset (Ctrl-D at its friendly REPL ends the process), so talk to it with
-`mpremote connect PORT resume ...`. The bridge stops when the board exits or on SIGTERM.
+DIR is the board's filesystem: micropython runs with it as cwd. Like a board:
+- Ctrl-C from the port interrupts a running program (a raw pty sends no SIGINT,
+  so the bridge sends it), and is passed on as a byte at a prompt;
+- a soft reset (Ctrl-D at the friendly REPL ends the unix port) prints
+  "MPY: soft reboot" and starts it again, running main.py when there is one,
+  then the REPL (`micropython -i main.py`); so is any other exit (a reset).
+So deploy works on it as on a board, any number of times. The bridge stops on SIGTERM.
 """
 
 import os
@@ -17,6 +21,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 import tty
 from pathlib import Path
 
@@ -24,17 +29,38 @@ MICROPYTHON = Path(sys.executable).parent / "micropython"
 PROMPT = b">>> "
 
 
-def _forward(board_fd, port_fd, proc):
+SOFT_REBOOT = b"MPY: soft reboot\r\n"
+_CTRL_C = 3
+
+
+def _idle(tail):
+    # At a prompt (friendly ">>> " or "... ", raw REPL ">"): nothing to interrupt
+    return tail.endswith(b">>> ") or tail.endswith(b"... ") or tail.endswith(b">")
+
+
+def _forward(board_fd, port_fd, proc, tail):
+    """Bytes both ways until the board's process ends; Ctrl-C to a busy board
+    becomes SIGINT. Returns False when the port side went away."""
     while proc.poll() is None:
-        ready, _, _ = select.select([board_fd, port_fd], [], [], 0.5)
+        ready, _, _ = select.select([board_fd, port_fd], [], [], 0.1)
         for fd in ready:
             try:
                 data = os.read(fd, 4096)
             except OSError:  # EIO: the other side of that pty has gone
-                return
-            out = port_fd if fd == board_fd else board_fd
+                if fd == port_fd:
+                    return False
+                continue
+            if fd == board_fd:
+                tail = (tail + data)[-8:]
+                out = port_fd
+            else:
+                out = board_fd
+                if _CTRL_C in data and not _idle(tail):
+                    os.kill(proc.pid, signal.SIGINT)
+                    tail = b""
             while data:
                 data = data[os.write(out, data):]
+    return True
 
 
 def _wait_for_prompt(board_fd, proc):
@@ -47,6 +73,16 @@ def _wait_for_prompt(board_fd, proc):
         seen += os.read(board_fd, 4096)
 
 
+def _start(root, micropython, board_slave):
+    env = dict(os.environ)
+    env.pop("MICROPYPATH", None)  # the board sees only its own filesystem
+    cmd = [str(micropython)]
+    if (Path(root) / "main.py").is_file():
+        cmd += ["-i", "main.py"]  # as a board: main.py, then the REPL
+    return subprocess.Popen(cmd, stdin=board_slave, stdout=board_slave, stderr=board_slave,
+                            cwd=root, env=env, start_new_session=True)
+
+
 def run(root, micropython=MICROPYTHON, announce=print):
     board_master, board_slave = os.openpty()
     port_master, port_slave = os.openpty()
@@ -54,17 +90,22 @@ def run(root, micropython=MICROPYTHON, announce=print):
     # on its way between mpremote and the board.
     tty.setraw(board_slave)
     tty.setraw(port_slave)
-    env = dict(os.environ)
-    env.pop("MICROPYPATH", None)  # the board sees only its own filesystem
-    proc = subprocess.Popen([str(micropython)], stdin=board_slave, stdout=board_slave,
-                            stderr=board_slave, cwd=root, env=env, start_new_session=True)
-    os.close(board_slave)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # board_slave stays open here: each (re)started micropython gets it.
+    proc = _start(root, micropython, board_slave)
     try:
-        _wait_for_prompt(board_master, proc)
+        tail = b""
+        if not (Path(root) / "main.py").is_file():
+            _wait_for_prompt(board_master, proc)
+            tail = PROMPT
         announce(os.ttyname(port_slave))
         # port_slave stays open here so the port outlives each mpremote run.
-        _forward(board_master, port_master, proc)
+        while _forward(board_master, port_master, proc, tail):
+            proc.wait()
+            os.write(port_master, SOFT_REBOOT)  # a reset: start again, as a board does
+            time.sleep(0.1)
+            proc = _start(root, micropython, board_slave)
+            tail = b""
     finally:
         if proc.poll() is None:
             proc.kill()

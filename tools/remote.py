@@ -44,6 +44,41 @@ for _d in %r:
         pass
 """
 
+#: Files are copied under this suffix, checked, then renamed into place: a copy
+#: cut short leaves only a temporary file the board never imports.
+PART = ".part"
+
+# Run on the board after the copies: check every temporary file's sha256, then
+# rename them all into place and delete what is to go; or, if one differs,
+# delete the temporary files and touch nothing else.
+_COMMIT = """\
+import os, hashlib, binascii
+def _h(p):
+    d = hashlib.sha256()
+    with open(p, 'rb') as f:
+        while True:
+            b = f.read(512)
+            if not b:
+                break
+            d.update(b)
+    return binascii.hexlify(d.digest()).decode()
+_bad = [_t for _t, _d, _s in %r if _h(_t) != _s]
+if _bad:
+    for _t, _d, _s in %r:
+        os.remove(_t)
+    print('deploy-bad', _bad[0])
+else:
+    for _t, _d, _s in %r:
+        try:
+            os.rename(_t, _d)
+        except OSError:  # FAT renames onto no existing file
+            os.remove(_d)
+            os.rename(_t, _d)
+    for _d in %r:
+        os.remove(_d)
+    print('deploy-ok')
+"""
+
 
 def check_port(port):
     """Refuse a port that is missing, not a terminal, or held by another program."""
@@ -100,9 +135,11 @@ class Mpremote:
     def _failure(self, text):
         full = re.search(r"cp: (\S+): No space left on device", text)
         if full:
+            name = full.group(1)
+            name = name[:-len(PART)] if name.endswith(PART) else name
             return ("board on %s is full: no space left writing %s (ENOSPC); "
-                    "that file is now incomplete, free some space and deploy again"
-                    % (self.port, full.group(1)))
+                    "nothing was replaced, free some space and deploy again"
+                    % (self.port, name))
         if "could not enter raw repl" in text:
             return self._no_answer(self.timeout)
         if "failed to access" in text:
@@ -124,15 +161,24 @@ class Mpremote:
                           % (self.port, missing[0], out[-200:]))
         return found
 
-    def copy(self, copies, removals, timeout):
-        """Copy [(local, dest)] and delete [dest] in one mpremote run."""
+    def copy(self, copies, removals, timeout, hashes):
+        """Copy [(local, dest)] and delete [dest] in one mpremote run: each file
+        under a temporary name first, its sha256 (hashes[dest]) checked on the
+        board, then all renamed into place. Killed at any point, every file on
+        the board is the old one or the new one."""
         dirs = sorted({d for _, dest in copies for d in _parents(dest)}, key=len)
         args = ["exec", _MKDIRS % (dirs,)]
         for local, dest in copies:
-            args += ["+", "fs", "cp", "-f", str(local), ":" + dest]
-        for dest in removals:
-            args += ["+", "fs", "rm", ":" + dest]
-        self.run(args, timeout)
+            args += ["+", "fs", "cp", "-f", str(local), ":" + dest + PART]
+        commit = [(dest + PART, dest, hashes[dest]) for _, dest in copies]
+        args += ["+", "exec", _COMMIT % (commit, commit, commit, list(removals))]
+        out = self.run(args, timeout)
+        if "deploy-ok" not in out:
+            bad = re.search(r"deploy-bad (\S+)", out)
+            raise Refused("board on %s holds a different %s than was sent; nothing was "
+                          "replaced, deploy again" % (self.port, bad.group(1)[:-len(PART)])
+                          if bad else "board on %s did not confirm the copy: %r"
+                          % (self.port, out[-200:]))
 
 
 def _parents(dest):

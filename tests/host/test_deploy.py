@@ -50,6 +50,18 @@ def coap_get(port, path):
     return m.group(1), m.group(2)
 
 
+def wait_coap(port, path="sensors/temp", tries=100):
+    """The first 2.05 reply from the board's CoAP server, retrying while it starts."""
+    for _ in range(tries):
+        out = subprocess.run(["coap-client-notls", "-v", "6", "-B", "1", "-m", "get",
+                              "coap://127.0.0.1:%d/%s" % (port, path)],
+                             capture_output=True, text=True, timeout=30)
+        m = re.search(r"t:ACK c:(\d\.\d\d) .*:: '([^']*)'", out.stdout + out.stderr)
+        if m:
+            return m.group(1), m.group(2)
+    raise AssertionError("no CoAP reply on port %d" % port)
+
+
 def test_deploy_end_to_end(pty_board, tmp_path):
     board = pty_board()
     coap_port = free_udp_port()
@@ -61,33 +73,32 @@ def test_deploy_end_to_end(pty_board, tmp_path):
     expected = {compiled(dest) for _, dest in files_for("unix")} | {"config.json"}
     assert rows(first.stdout) == {dest: "new" for dest in expected}
     landed = board_files(board.root)
-    assert set(landed) == expected
+    assert set(landed) == expected  # and no temporary .part file left
     for dest, path in landed.items():
         local = config if dest == "config.json" else ROOT / "build" / "unix" / dest
         assert path.read_bytes() == local.read_bytes(), dest
+    # Soft-reset like a board: the deployed main.py now runs on the simulated board
+    assert "deploy: soft reset: main.py is starting" in first.stdout
+    code, payload = wait_coap(coap_port)
+    assert code == "2.05"
+    assert re.fullmatch(r"-?\d+\.\d\d", payload), payload
 
+    # Again, with main.py running: deploy interrupts it as on a board
     stamps = {dest: p.stat().st_mtime_ns for dest, p in landed.items()}
     second = deploy(board.port, "--config", config)
     assert second.returncode == 0, second.stderr
     assert rows(second.stdout) == {dest: "unchanged" for dest in expected}
     assert "nothing to copy" in second.stdout
     assert {d: p.stat().st_mtime_ns for d, p in board_files(board.root).items()} == stamps
+    assert wait_coap(coap_port)[0] == "2.05"
 
-    # The deployed firmware, run as the board runs it: main.py from the board's root.
-    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-    server = subprocess.Popen([str(BIN / "micropython"), "main.py"], cwd=board.root, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        said = []
-        while not any("serving on" in line for line in said):
-            said.append(server.stdout.readline())
-            assert said[-1], "firmware exited: %s" % "".join(said)
-        code, payload = coap_get(coap_port, "sensors/temp")
-    finally:
-        server.kill()
-        server.communicate()
-    assert code == "2.05"
-    assert re.fullmatch(r"-?\d+\.\d\d", payload), payload
+    # And a third time with a changed config: the board comes back on the new port
+    new_port = free_udp_port()
+    config.write_text(json.dumps({"port": new_port, "bind": ["127.0.0.1"]}))
+    third = deploy(board.port, "--config", config)
+    assert third.returncode == 0, third.stderr
+    assert rows(third.stdout)["config.json"] == "changed"
+    assert wait_coap(new_port)[0] == "2.05"
 
 
 def test_changed_files_and_the_other_form_of_a_module(pty_board):
@@ -135,7 +146,7 @@ def test_board_not_answering(quiet_pty):
 def test_board_full(pty_board, tmp_path):
     root = tmp_path / "full"
     root.mkdir()
-    (root / "main.py").symlink_to("/dev/full")  # every write there fails with ENOSPC
+    (root / "main.py.part").symlink_to("/dev/full")  # every write there fails with ENOSPC
     board = pty_board(root)
     line = one_line_error(deploy(board.port, "--source"))
     assert line.startswith("deploy: board on %s is full: no space left writing main.py (ENOSPC)"
