@@ -175,6 +175,8 @@ def _dry_run(board, port, config, source, timeout, src, mpy_cross, say, out):
         return []
     _report(files, rows, copies, removals, source, board, port, say)
     say("deploy: dry run, nothing copied: %s" % _counts(files, copies, removals))
+    say("deploy: dry run, no reset: reading the hashes stopped the board's program "
+        "(press its reset button to restart main.py)")
     return rows
 
 

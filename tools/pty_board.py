@@ -33,8 +33,27 @@ SOFT_REBOOT = b"MPY: soft reboot\r\n"
 _CTRL_C = 3
 
 
-def _idle(tail):
-    # At a prompt (friendly ">>> " or "... ", raw REPL ">"): nothing to interrupt
+#: read(2)'s number, to see in /proc/PID/syscall that the board waits on stdin
+_READ = {"x86_64": 0, "aarch64": 63, "i686": 3, "i386": 3, "armv7l": 3}.get(os.uname().machine)
+
+
+def _idle(pid, tail):
+    """True when the board waits at a prompt for input: nothing to interrupt.
+    A SIGINT then would end the unix port, as it only catches one while it runs code."""
+    try:
+        for _ in range(5):  # between two reads it is briefly elsewhere: look a few times
+            with open("/proc/%d/syscall" % pid) as f:
+                fields = f.read().split()
+            if _READ is not None and fields[:2] == [str(_READ), "0x0"]:
+                return True
+            time.sleep(0.005)
+        return _READ is None and _at_prompt(tail)
+    except (OSError, IndexError):
+        return _at_prompt(tail)
+
+
+def _at_prompt(tail):
+    # friendly ">>> " or "... ", raw REPL ">"
     return tail.endswith(b">>> ") or tail.endswith(b"... ") or tail.endswith(b">")
 
 
@@ -55,7 +74,7 @@ def _forward(board_fd, port_fd, proc, tail):
                 out = port_fd
             else:
                 out = board_fd
-                if _CTRL_C in data and not _idle(tail):
+                if _CTRL_C in data and not _idle(proc.pid, tail):
                     os.kill(proc.pid, signal.SIGINT)
                     tail = b""
             while data:

@@ -3,8 +3,10 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 
 import pytest
 import serial
@@ -215,3 +217,91 @@ def test_package_manifests_list_what_deploy_copies():
 def test_board_manifest_freezes_what_deploy_copies(board):
     manifest = ROOT / "boards" / board / "manifest.py"
     assert _manifest_sources(manifest) == {src.resolve() for src, _ in files_for(board)}
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('{"port": NaN}', "is not valid JSON"),               # CPython's parser takes NaN
+    ('{"port": 1e400}', "port: expected an integer"),
+    ('{"port": 70000}', "port: expected an integer from 1 to 65535"),
+    ('{"wifi": {"ssid": "home", "password": "hunter2-s3cret", "country": "UK1"}}',
+     "wifi: expected "),
+])
+def test_a_config_the_board_would_reject_is_refused_before_copying(tmp_path, text, problem):
+    cfg = tmp_path / "config.json"
+    cfg.write_text(text)
+    line = one_line_error(deploy("/dev/no-such-port", "--config", cfg))
+    assert line.startswith("deploy: config %s: the board would not take it: " % cfg), line
+    assert problem in line
+    assert "hunter2" not in line
+
+
+def test_dry_run_without_a_board_says_what_it_would_compare(tmp_path):
+    build_dir = ROOT / "build" / "unix"
+    before = {p: p.stat().st_mtime_ns for p in build_dir.rglob("*")} if build_dir.exists() else {}
+    for port in (["--port", "/dev/no-such-port"], []):
+        result = run_tool("deploy", "--board", "unix", *port, "--dry-run")
+        assert result.returncode == 0, result.stderr
+        listed = {m.group(1) for m in re.finditer(r"^  compare\s+(\S+)$", result.stdout, re.M)}
+        assert listed == {compiled(dest) for _, dest in files_for("unix")}
+        assert "deploy: dry run, no board" in result.stdout
+    after = {p: p.stat().st_mtime_ns for p in build_dir.rglob("*")} if build_dir.exists() else {}
+    assert after == before  # not even the build folder changed
+
+
+def test_dry_run_does_not_reset_the_board(pty_board, tmp_path):
+    root = tmp_path / "running"
+    root.mkdir()
+    (root / "main.py").write_text("import time\nprint('main started')\nwhile True:\n"
+                                  "    time.sleep(0.05)\n")
+    board = pty_board(root)
+    # a hardware board (the unix one was never reset): compared, not reset
+    result = run_tool("deploy", "--board", "esp32", "--port", board.port, "--source",
+                      "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert rows(result.stdout)["main.py"] == "changed"
+    assert "soft reset" not in result.stdout
+    assert sorted(board_files(board.root)) == ["main.py"]
+
+
+def _kill_mid_copy(port, root, local_sizes):
+    """Start a deploy and SIGKILL it (mpremote too) the moment a file on the
+    board is half-written: (what was on the board then)."""
+    proc = subprocess.Popen([sys.executable, "-m", "tools.deploy", "--board", "unix",
+                             "--port", port], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        for _ in range(200000):
+            for p in root.rglob("*"):
+                name = str(p.relative_to(root))
+                want = local_sizes.get(name.removesuffix(".part"))
+                if p.is_file() and want is not None and 0 < p.stat().st_size < want:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    return name
+            if proc.poll() is not None:
+                break
+        return None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_a_deploy_killed_mid_copy_leaves_old_or_new_files_and_deploys_again(pty_board):
+    board = pty_board()
+    assert deploy(board.port, "--source").returncode == 0  # the old firmware: .py sources
+    old = {d: p.read_bytes() for d, p in board_files(board.root).items()}
+    run_tool("build", "--board", "unix")
+    new = {compiled(dest): (ROOT / "build" / "unix" / compiled(dest)).read_bytes()
+           for _, dest in files_for("unix")}
+    caught = _kill_mid_copy(board.port, board.root, {d: len(b) for d, b in new.items()})
+    assert caught, "the deploy finished before a half-written file was seen"
+    for dest, path in board_files(board.root).items():
+        if dest.endswith(".part"):
+            continue  # a temporary file the board never imports
+        assert path.read_bytes() in (old.get(dest), new.get(dest)), dest
+    again = deploy(board.port)
+    assert again.returncode == 0, again.stderr
+    landed = board_files(board.root)
+    assert {d: p.read_bytes() for d, p in landed.items()} == new
