@@ -6,9 +6,9 @@
 Builds first (tools.build) and copies the .mpy files, or with --source the .py files.
 Each local file's sha256 is compared with the one the board computes itself, and
 only new and changed files are copied; a module's other form (x.py beside a new
-x.mpy, or the reverse) is removed, since the board would import the .py. A real
-board is then soft-reset so main.py restarts; the unix board is not (a soft reset
-ends the unix port).
+x.mpy, or the reverse) is removed, since the board would import the .py. The
+board is then soft-reset so main.py restarts (tools/pty_board restarts the unix
+port as a board would).
 
 Each file goes to the board under a temporary name (x.mpy.part), every one is
 checked against its sha256 on the board, and only then are they renamed into

@@ -1,8 +1,8 @@
 """Talking to a board's REPL over its serial port: mpremote runs, hashes, soft reset.
 
 Every mpremote run uses `resume`: mpremote then interrupts the running program with
-Ctrl-C and enters the raw REPL without a soft reset. That keeps the unix port alive
-(a soft reset ends it) and keeps boot.py (Wi-Fi) out of a deploy on real boards.
+Ctrl-C and enters the raw REPL without a soft reset. That keeps boot.py (Wi-Fi) out
+of a deploy on real boards.
 """
 
 import errno
