@@ -15,6 +15,7 @@ package(
     "coap",
     files=(
         "__init__.py",
+        "aes.py",
         "client.py",
         "clock.py",
         "dispatch.py",
