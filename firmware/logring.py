@@ -14,27 +14,46 @@ class LogRing:
         self.end = 0        # where the next byte goes
         self.full = False
         self.echo = echo
-        self.last = None    # the last line written
+        # The last line is found in the ring itself (where it starts, how long):
+        # keeping the str would hold heap that /board's free_heap would show.
+        self.last_start = 0
+        self.last_len = 0
         self.repeats = 0    # how often it came again since
 
     def __call__(self, line):
         """Log one line: print it and keep it."""
-        if line == self.last:
+        data = line.encode() + b"\n"
+        if len(data) > self.size:
+            data = data[-self.size:]
+        if self._is_last(data):
             self.repeats += 1
             if _power_of_ten(self.repeats):  # say that it is still going on
                 self._write("(last line repeated %d times)" % self.repeats)
             return
         if self.repeats and not _power_of_ten(self.repeats):
             self._write("(last line repeated %d times)" % self.repeats)
-        self.last = line
         self.repeats = 0
-        self._write(line)
+        self.last_start = self.end
+        self.last_len = len(data)
+        self._write(line, data)
 
-    def _write(self, line):
+    def _is_last(self, data):
+        n = self.last_len
+        if n != len(data):
+            return False
+        i = self.last_start
+        for b in data:
+            if self.buf[i] != b:
+                return False  # another line, or the last one overwritten since
+            i += 1
+            if i == self.size:
+                i = 0
+        return True
+
+    def _write(self, line, data=None):
         self.echo(line)
-        data = line.encode() + b"\n"
-        if len(data) > self.size:
-            data = data[-self.size:]
+        if data is None:
+            data = line.encode() + b"\n"
         for b in data:
             self.buf[self.end] = b
             self.end += 1

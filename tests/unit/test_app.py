@@ -52,12 +52,21 @@ class InvalidPin(unittest.TestCase):
     """A pin the board's machine.Pin refuses: one line, the default, and a board."""
 
     def setUp(self):
-        from boardcases import fake_machine, load
+        from boardcases import fake_machine, fake_time, load
         self.machine = fake_machine
         fake_machine.reset()
         fake_machine.invalid.update((45, "LED", 40))
         self.saved = app.board
-        app.board = load("esp32")
+        esp32 = load("esp32")
+
+        class OnFakeClock:  # the ESP32 board module, its Board on the tests' clock
+            NAME = esp32.NAME
+
+            @staticmethod
+            def Board(cfg):
+                return esp32.Board(cfg, clock=fake_time)
+
+        app.board = OnFakeClock
 
     def tearDown(self):
         app.board = self.saved
