@@ -157,6 +157,9 @@ def main(config_path=board_config.PATH, required=False):
     except KeyboardInterrupt:
         # One line and back to the REPL (a board) or the shell (unix, exit 0)
         print("coap: stopped (Ctrl-C)")
+        # Under `make run` make has the same SIGINT: exiting at once races its
+        # handler's wait for us ("make: *** wait: No child processes").
+        time.sleep_ms(200)
 
 
 def run(config_path, required):
