@@ -56,7 +56,8 @@ def test_a_host_without_ipv6_serves_on_ipv4_and_says_what_it_skipped():
         if why:
             pytest.skip("can't make a network namespace without IPv6 here: " + why)
         port = free_port()
-        board = SimulatedBoard(config={"port": port}, port=port, prefix=["ip", "netns", "exec", ns])
+        board = SimulatedBoard(config={"port": port}, port=port,
+                               prefix=["ip", "netns", "exec", ns])
         board.start(wait=False)
         try:
             answered = False
