@@ -69,8 +69,9 @@ def _why(e):
 def bind(addresses, optional=False, log=print):
     """(sockets, the addresses bound). With optional (the board's own defaults,
     no "bind" configured) an address this machine doesn't have (::1 on a host
-    without IPv6) is skipped with one line, as long as one address binds; a
-    configured address that fails stops start-up."""
+    without IPv6) is skipped with one line, as long as one address binds; so
+    is, always, one of a family the host lacks (EAFNOSUPPORT). Any other
+    failure stops start-up."""
     socks, bound, skipped = [], [], []
     try:
         for host, port in addresses:
