@@ -38,6 +38,7 @@ _ACCEPT = const(17)
 _BLOCK2 = const(23)
 _PROXY_URI = const(35)
 _PROXY_SCHEME = const(39)
+_ECHO = const(252)
 
 
 def _uint(buf, off, n):
@@ -64,6 +65,7 @@ class Request:
         self.buf = b""
         self.length = 0
         self.peer = None  # the sender's address, as recvfrom gave it
+        self.verified = False  # it came with a valid Echo (set by the server, RFC 9175 §2.4)
         self.type = 0
         self.tkl = 0
         self.code = 0
@@ -83,6 +85,8 @@ class Request:
         self.block2 = -1
         self.bad_option = 0      # first unrecognised critical option (§5.4.1), 0 = none
         self.proxy = False       # Proxy-Uri or Proxy-Scheme present (§5.10.2)
+        self.echo_off = 0        # the Echo option's value (RFC 9175 §2.2.1), 0 bytes: absent
+        self.echo_len = 0
         self.payload_off = 0
         self.payload_len = 0
 
@@ -214,6 +218,12 @@ class Request:
                 self._unrecognised(num)
             else:
                 self.proxy = True
+        elif num == _ECHO:
+            # elective: a repeat (§5.4.5) or a length outside 1..40 (RFC 9175
+            # §2.2.1, §5.4.3) is ignored
+            if not repeated and 0 < olen <= 40:
+                self.echo_off = off
+                self.echo_len = olen
         elif num & 1:
             self._unrecognised(num)
 

@@ -85,6 +85,7 @@ class Response:
         self.buf[0:] = _EMPTY  # keep the capacity, start empty
         self.format = -1      # Content-Format the server negotiated for this request
         self._scratch = bytearray(24)
+        self._late = bytearray(48)  # one option inserted late: header and value
         self._pending = [-1] * len(_PENDING_NUMBERS)
         self._n_pending = 0
         self._header_end = 0
@@ -246,7 +247,43 @@ class Response:
         self._option_header(num, n)
         self._copy(src, off, off + n)
 
+    def last_option(self):
+        """Number of the last option written (0: none)."""
+        return self._last
+
+    def option_late(self, num, value):
+        """Insert an option numbered above every one written, before a payload
+        already written (how the server offers an Echo after a handler ran)."""
+        if num < self._last or len(value) > 40:
+            raise ValueError("a late option goes last and has at most 40 bytes")
+        if self._n_pending and not self._in_payload:
+            self._flush(num)
+        late = self._late
+        late[0:] = _EMPTY
+        n = len(value)
+        delta = num - self._last
+        dn = _nibble(delta)
+        late.append((dn << 4) | _nibble(n))
+        if dn == 13:
+            late.append(delta - 13)
+        elif dn == 14:
+            late.append((delta - 269) >> 8)
+            late.append((delta - 269) & 0xFF)
+        if n >= 13:
+            late.append(n - 13)
+        late.extend(value)
+        self._room(len(late))
+        at = self._payload_start - 1 if self._in_payload else len(self.buf)
+        self.buf[at:at] = late  # within the buffer's capacity: no reallocation
+        if self._in_payload:
+            self._payload_start += len(late)
+        self._last = num
+
     # --- payload -------------------------------------------------------------
+
+    def payload_kept(self):
+        """Payload bytes in the buffer (the block kept, not the whole representation)."""
+        return len(self.buf) - self._payload_start if self._in_payload else 0
 
     def _start_payload(self, n):
         if not self._in_payload:
