@@ -3,6 +3,7 @@
 # pass and then the pass that keeps the block asked for. The Server (server.py)
 # adds the message layer and the socket.
 
+from . import amplify
 from .resource import Resource
 from .wellknown import write_links
 from .write import ResponseTooLarge
@@ -29,6 +30,7 @@ _INTERNAL_ERROR = const(160)
 _PROXYING_NOT_SUPPORTED = const(165)
 _LINK_FORMAT = const(40)
 _SIZE1 = const(60)
+_VERIFIED = const(0)  # echo.VERIFIED
 
 # Response code a handler starts with, by method code
 _DEFAULT_CODE = (0, _CONTENT, _CHANGED, _CHANGED, _DELETED, _CONTENT, _CHANGED, _CHANGED)
@@ -60,10 +62,17 @@ class Dispatcher:
         self.log = log
         self.observers = None  # an observe.Observers when a resource is observable
         self.multicast = False  # the request came in on a group address: never observed
+        self.echo = None  # an echo.Echo when the amplification limit or a fresh resource needs one
+        self.amplification_limit = False  # RFC 9175 §2.4: 3x to unverified peers
         # /.well-known/core is served like any resource, but not listed in itself
         self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
 
     def _request(self, req, resp, code, n):
+        echo = self.echo
+        # RFC 9175 §2.4: an Echo this server made for this address and port, recently
+        req.verified = (echo is not None and req.echo_len > 0 and echo.check(
+            req.peer, req.buf, req.echo_off, req.echo_len) == _VERIFIED)
+        limit = 0 if req.verified or not self.amplification_limit else amplify.RATIO * n
         if n > self.buffer_size or req.payload_len > self.max_payload:
             resp.reset(_TOO_LARGE)
             resp.option_uint(_SIZE1, self.max_payload)
@@ -96,12 +105,22 @@ class Dispatcher:
                 and req.content_format not in res.accepts):
             resp.reset(_UNSUPPORTED_FORMAT)  # §5.10.3
             return
+        safe = code == _GET or code == _FETCH
+        if res.fresh and not safe and not (req.verified and echo.age <= res.fresh):
+            amplify.unauthorized(echo, req, resp, limit or 0xFFFF)  # RFC 9175 §2.3
+            return
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
+            if limit and req.observe == 0:
+                # a spoofed registration must not become a stream to a victim
+                amplify.unauthorized(echo, req, resp, limit)
+                return
             seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
         if seq >= 0 and resp.code() >= _BAD_REQUEST:
             self.observers.remove_request(req)  # an error ends the observation (§4.2)
+        if limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
+            amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
 
     def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """Run the handler into resp (begun), block-wise when needed."""

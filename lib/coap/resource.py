@@ -43,11 +43,14 @@ class Resource:
     ct:      Content-Formats the handler can produce, default first (int or tuple).
     accepts: Content-Formats a PUT/POST/FETCH payload may have; None takes any.
     rt, if_, title: link attributes (RFC 6690 §3); obs: the resource is observable.
+    fresh:   PUT/POST/DELETE/PATCH need an Echo the server made at most this many
+             seconds ago (True: 10), so a recorded request can't be replayed
+             later (RFC 9175 §2.3); False: no such check.
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False):
+                 title=None, obs=False, fresh=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -69,6 +72,11 @@ class Resource:
         self.if_ = None if if_ is None else _text(if_)
         self.ct_text = b" ".join(_text(f) for f in self.formats) if self.formats else None
         self.obs = obs
+        if fresh is True:
+            fresh = 10
+        if fresh is not False and (not isinstance(fresh, int) or fresh <= 0):
+            raise ValueError("fresh of %s: True or seconds > 0" % self.href.decode())
+        self.fresh = fresh or 0
         self.link = self._link(title)
 
     def _link(self, title):

@@ -10,6 +10,8 @@ import gc
 import os
 import select
 
+from . import amplify
+from .echo import Echo, port_of
 from .parse import Request
 from .dispatch import Dispatcher, block_size
 from .resource import check_table
@@ -46,9 +48,14 @@ class Server(Dispatcher):
     GET response larger than a block (1024 bytes) is served block-wise, and any
     other response that large becomes 5.00. log(str) gets one line per problem;
     None discards them.
+
+    amplification_limit: answers to a peer not verified by an Echo are at most
+    3x its request (coap/amplify.py, RFC 9175 §2.4); echo_lifetime_s: how long
+    an Echo value verifies its peer (coap/echo.py).
     """
 
-    def __init__(self, resources, buffer_size=1152, log=print, observers=4, **observe):
+    def __init__(self, resources, buffer_size=1152, log=print, observers=4,
+                 amplification_limit=True, echo_lifetime_s=300, **observe):
         Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
@@ -67,6 +74,9 @@ class Server(Dispatcher):
         #: far (measured: 2.3x the throughput on the unix port, see bench/).
         self.collect_every = 64
         self.sock = None  # the socket the datagram being answered came in on
+        self.amplification_limit = amplification_limit
+        if amplification_limit or any(res.fresh for res in self.resources):
+            self.echo = Echo(echo_lifetime_s)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
         if observers and any(res.obs for res in self.resources):
@@ -117,6 +127,9 @@ class Server(Dispatcher):
             self._request(req, resp, code, n)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
+        if (self.amplification_limit and not req.verified
+                and len(resp.buf) > amplify.RATIO * n):
+            amplify.shorten(self, req, resp, amplify.RATIO * n)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
                           or resp.buf[1] == _CONTENT and not resp.total):
             return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
@@ -137,6 +150,8 @@ class Server(Dispatcher):
             if e.args[0] == 11:  # EAGAIN: nothing to read on a non-blocking socket
                 return False
             raise
+        if port_of(addr) == 0:
+            return True  # nothing can answer port 0; a send would only fail (and log)
         self.request.peer = addr
         self.sock = sock
         if self.multicast_socks and sock in self.multicast_socks:

@@ -25,6 +25,8 @@ class FakeSock:
 
 def server(**kw):
     kw.setdefault("ack_timeout_ms", 0)  # retransmit at the next tick: no waiting in tests
+    # registrations as from verified peers; test_amplify.py has the unverified ones
+    kw.setdefault("amplification_limit", False)
     return Server(RESOURCES, log=lambda s: None, **kw)
 
 

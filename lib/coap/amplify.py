@@ -1,0 +1,85 @@
+# The amplification limit (RFC 9175 §2.4, the rule QUIC uses too): to a peer
+# whose address is not verified, no response is more than three times the size
+# of the datagram that caused it. A spoofed request can then make the server
+# send a victim at most 3x what the attacker sent.
+#
+# A peer is verified for one request by an Echo value (coap/echo.py) that the
+# server made for that address and port within the Echo lifetime. Everything
+# else goes out within the rule:
+#   - a large GET/FETCH answer: in blocks small enough to fit (RFC 7959 §2.4
+#     lets the server pick a smaller SZX), with an Echo offered alongside, so
+#     block-wise clients read everything and Echo-keeping clients get full
+#     answers from their next request on;
+#   - where even a 16-byte block can't fit, and for any other success too
+#     large: 4.01 with an Echo (RFC 9175 §2.2.1);
+#   - an error: its code without the diagnostic.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+RATIO = const(3)
+_UNAUTHORIZED = const(129)
+_BAD_REQUEST = const(128)
+_ECHO = const(252)
+_BLOCK_EXTRA = const(11)  # ETag (4) + Block2 (up to 4) + Size2 (up to 3) a single answer lacks
+
+
+def echo_option_size(last, n):
+    """Bytes of an Echo option of n (< 13) value bytes after option number last."""
+    delta = _ECHO - last
+    return 1 + n + (0 if delta < 13 else 1)
+
+
+def unauthorized(echo, req, resp, limit):
+    """4.01 with a fresh Echo for the peer; without it when even that is too large."""
+    resp.reset(_UNAUTHORIZED)
+    n = echo.make(req.peer)
+    if len(resp.buf) + echo_option_size(0, n) <= limit:
+        resp.option(_ECHO, echo.value)
+
+
+def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
+    """Re-answer a GET/FETCH whose answer broke the limit in smaller blocks,
+    starting at the byte the client asked for, with an Echo offered."""
+    echo = d.echo
+    size = echo.make(req.peer)
+    block2 = req.block2
+    szx = 6  # the server's own block size (SZX 6 = 1024 bytes at most)
+    while (16 << szx) > resp.block_size:
+        szx -= 1
+    start = 0
+    if block2 >= 0:
+        if (block2 & 7) < szx:
+            szx = block2 & 7
+        start = (block2 >> 4) * (16 << (block2 & 7))
+    blockwise = resp.total > resp.window_end - resp.window_start or block2 >= 0
+    overhead = len(resp.buf) - resp.payload_kept() + echo_option_size(0, size)
+    if not blockwise:
+        overhead += _BLOCK_EXTRA
+    room = limit - overhead
+    while szx > 0 and (16 << szx) > room:
+        szx -= 1
+    while room >= 16:
+        d._block_request(res, handler, req, resp, code, fmt, ((start >> (4 + szx)) << 4) | szx, -1)
+        if resp.code() >= _BAD_REQUEST:
+            return  # e.g. a block past the end: the server's generic check shortens it
+        if len(resp.buf) + echo_option_size(resp.last_option(), size) <= limit:
+            resp.option_late(_ECHO, echo.value)
+            return
+        if szx == 0:
+            break
+        szx -= 1
+    unauthorized(echo, req, resp, limit)
+
+
+def shorten(d, req, resp, limit):
+    """Bring any other answer within the limit: a success becomes 4.01 with an
+    Echo, an error keeps its code and loses its diagnostic."""
+    code = resp.code()
+    if code < _BAD_REQUEST:
+        unauthorized(d.echo, req, resp, limit)
+    else:
+        resp.reset(code)
