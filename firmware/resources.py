@@ -26,6 +26,9 @@ class SensorBoard:
         self.name_json = _json_string(config["name"])
         self.log_ring = log_ring
         self.server = None  # set once the server exists: /board reports its observers
+        self.uptime_ms = 0  # the figures /board last read, for the request with this MID
+        self.read_mid = -1
+        self.free_heap = 0
 
     def temperature(self, req, resp):
         v = self.board.temperature_centi()
@@ -57,10 +60,18 @@ class SensorBoard:
             resp.error(_BAD_REQUEST, b"payload must be on, off, 1 or 0")
 
     def info(self, req, resp):
-        # free_heap after a collection, so that it reads the same before and after
-        # any amount of traffic: anything else would be a leak.
-        gc.collect()
         b = self.board
+        if req.block2 < 16 and req.mid != self.read_mid:
+            # A new read, not a later block of one nor another pass over the same
+            # request: fresh figures. Later blocks show the same ones, so a client
+            # reading block-wise (as peers without an Echo must, RFC 9175 §2.4)
+            # gets one representation (RFC 7959 §2.4: one ETag).
+            self.read_mid = req.mid
+            # free_heap after a collection, so that it reads the same before and
+            # after any amount of traffic: anything else would be a leak.
+            gc.collect()
+            self.uptime_ms = b.uptime_ms()
+            self.free_heap = b.free_heap()
         resp.payload(b'{"name":')
         resp.payload(self.name_json)
         resp.payload(b',"board":"')
@@ -68,9 +79,9 @@ class SensorBoard:
         resp.payload(b'","firmware":"')
         resp.payload(VERSION)
         resp.payload(b'","uptime_ms":')
-        resp.payload_int(b.uptime_ms())
+        resp.payload_int(self.uptime_ms)
         resp.payload(b',"free_heap":')
-        resp.payload_int(b.free_heap())
+        resp.payload_int(self.free_heap)
         resp.payload(b',"observers":')
         obs = self.server.observers if self.server is not None else None
         resp.payload_int(obs.count() if obs is not None else 0)

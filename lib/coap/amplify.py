@@ -10,8 +10,10 @@
 #     lets the server pick a smaller SZX), with an Echo offered alongside, so
 #     block-wise clients read everything and Echo-keeping clients get full
 #     answers from their next request on;
-#   - where even a 16-byte block can't fit, and for any other success too
-#     large: 4.01 with an Echo (RFC 9175 §2.2.1);
+#   - where a 16-byte block fits only without the Echo, without it (clients
+#     that don't keep Echo values, like aiocoap 0.4, still read everything);
+#   - where even that can't fit, and for any other success too large: 4.01
+#     with an Echo (RFC 9175 §2.2.1);
 #   - an error: its code without the diagnostic.
 
 try:
@@ -62,16 +64,22 @@ def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
     room = limit - overhead
     while szx > 0 and (16 << szx) > room:
         szx -= 1
-    while room >= 16:
+    offered = True
+    while True:
         d._block_request(res, handler, req, resp, code, fmt, ((start >> (4 + szx)) << 4) | szx, -1)
         if resp.code() >= _BAD_REQUEST:
             return  # e.g. a block past the end: the server's generic check shortens it
-        if len(resp.buf) + echo_option_size(resp.last_option(), size) <= limit:
-            resp.option_late(_ECHO, echo.value)
+        extra = echo_option_size(resp.last_option(), size) if offered else 0
+        if len(resp.buf) + extra <= limit:
+            if offered:
+                resp.option_late(_ECHO, echo.value)
             return
-        if szx == 0:
+        if szx > 0:
+            szx -= 1
+        elif offered:
+            offered = False  # a client without Echo support still reads it all in 16-byte blocks
+        else:
             break
-        szx -= 1
     unauthorized(echo, req, resp, limit)
 
 
