@@ -67,6 +67,7 @@ SIZE2 = const(28)
 PROXY_URI = const(35)
 PROXY_SCHEME = const(39)
 SIZE1 = const(60)
+ECHO = const(252)                         # RFC 9175
 
 # Content-Formats (§12.3, RFC 6690, RFC 7049)
 TEXT_PLAIN = const(0)

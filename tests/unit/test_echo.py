@@ -1,0 +1,136 @@
+# Stateless Echo values (RFC 9175): bound to address and port, limited in
+# age, checked against an independent AES-CBC, and allocation-free.
+import os
+import sys
+import unittest
+
+from coap import aes
+from coap.echo import BOGUS, EXPIRED, SIZE, VERIFIED, Echo, port_of
+
+try:
+    import micropython
+except ImportError:
+    micropython = None
+
+V4 = bytes([2, 0, 0x16, 0x33, 192, 168, 1, 20]) + bytes(8)           # sockaddr_in, port 5683
+V4_OTHER_ADDR = bytes([2, 0, 0x16, 0x33, 192, 168, 1, 21]) + bytes(8)
+V4_OTHER_PORT = bytes([2, 0, 0x16, 0x34, 192, 168, 1, 20]) + bytes(8)
+V6 = bytes([10, 0, 0x16, 0x33]) + bytes(4) + bytes([0xFE, 0x80] + [0] * 13 + [1]) + bytes(4)
+LWIP = ("192.168.1.20", 5683)
+LWIP6 = ("fe80::1", 5683, 0, 0)
+PEERS = (V4, V6, LWIP, LWIP6)
+
+
+def made(echo, peer, now):
+    echo.make(peer, now)
+    return bytes(echo.value)
+
+
+def cbc_mac_reference(key, msg):
+    """The last block of AES-128-CBC with a zero IV, from another implementation."""
+    if sys.implementation.name == "micropython":
+        import cryptolib
+        out = bytearray(len(msg))
+        cryptolib.aes(key, 2, bytes(16)).encrypt(msg, out)
+        return bytes(out[-16:])
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    enc = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    return (enc.update(msg) + enc.finalize())[-16:]
+
+
+class EchoValues(unittest.TestCase):
+    def setUp(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        self.echo = Echo(lifetime_s=300)
+
+    def test_value_verifies_its_own_peer(self):
+        for peer in PEERS:
+            v = made(self.echo, peer, 1000)
+            self.assertEqual(len(v), SIZE)
+            self.assertEqual(self.echo.check(peer, v, 0, len(v), 1007), VERIFIED)
+            self.assertEqual(self.echo.age, 7)
+
+    def test_value_read_in_place_from_a_datagram(self):
+        v = made(self.echo, V4, 50)
+        datagram = b"\x40\x01\x12\x34" + v + b"tail"
+        self.assertEqual(self.echo.check(V4, datagram, 4, SIZE, 50), VERIFIED)
+
+    def test_another_address_or_port_verifies_nothing(self):
+        v = made(self.echo, V4, 1000)
+        for other in (V4_OTHER_ADDR, V4_OTHER_PORT, V6, ("192.168.1.21", 5683),
+                      ("192.168.1.20", 5684), ("192.168.1.2", 5683)):
+            self.assertEqual(self.echo.check(other, v, 0, SIZE, 1000), BOGUS, other)
+        v = made(self.echo, LWIP, 1000)
+        self.assertEqual(self.echo.check(("192.168.1.200", 5683), v, 0, SIZE, 1000), BOGUS)
+
+    def test_expired_after_the_lifetime(self):
+        v = made(self.echo, V4, 1000)
+        self.assertEqual(self.echo.check(V4, v, 0, SIZE, 1300), VERIFIED)
+        self.assertEqual(self.echo.check(V4, v, 0, SIZE, 1301), EXPIRED)
+        self.assertEqual(self.echo.age, -1)
+        # from the future (a value made after `now`) is far "older" modulo the wrap
+        self.assertEqual(self.echo.check(V4, v, 0, SIZE, 999), EXPIRED)
+
+    def test_timestamps_wrap_and_stay_small_ints(self):
+        top = (1 << 30) - 10
+        v = made(self.echo, V4, top)
+        self.assertEqual(self.echo.check(V4, v, 0, SIZE, 20), VERIFIED)  # 30 s later, wrapped
+        self.assertEqual(self.echo.age, 30)
+
+    def test_bogus_values(self):
+        v = made(self.echo, V4, 1000)
+        cases = [b"", bytes(41), v[:11], v + b"x", os.urandom(SIZE),
+                 bytes([v[0], v[1], v[2], v[3] ^ 1]) + v[4:],       # timestamp moved
+                 v[:11] + bytes([v[11] ^ 0x80])]                     # tag changed
+        for bad in cases:
+            self.assertEqual(self.echo.check(V4, bad, 0, len(bad), 1000), BOGUS, bad)
+
+    def test_another_key_verifies_nothing(self):
+        v = made(self.echo, V4, 1000)
+        self.assertEqual(Echo().check(V4, v, 0, SIZE, 1000), BOGUS)  # e.g. after a reboot
+
+    def test_tag_is_aes_cbc_mac_of_the_documented_layout(self):
+        key = bytes(range(16))
+        echo = Echo(key=key)
+        v = made(echo, V4, 0x01020304)
+        msg = bytearray(64)
+        msg[0:4] = b"\x01\x02\x03\x04"
+        msg[4:6] = b"\x16\x33"      # port 5683
+        msg[6] = 1                  # raw address bytes
+        msg[7] = 4
+        msg[8:12] = bytes([192, 168, 1, 20])
+        self.assertEqual(v, b"\x01\x02\x03\x04" + cbc_mac_reference(key, bytes(msg))[:8])
+        v = made(echo, ("10.0.0.7", 40000), 5)
+        msg = bytearray(64)
+        msg[3] = 5
+        msg[4:6] = bytes([40000 >> 8, 40000 & 0xFF])
+        msg[6] = 2                  # address text, one code per character
+        msg[7] = 8
+        msg[8:16] = bytes([1, 0, 10, 0, 10, 0, 10, 7])  # "10.0.0.7": digits 0-9, "." is 10
+        self.assertEqual(v[4:], cbc_mac_reference(key, bytes(msg))[:8])
+
+    def test_port_of_each_address_shape(self):
+        self.assertEqual([port_of(p) for p in PEERS], [5683] * 4)
+        self.assertEqual(port_of(bytes([2, 0, 0, 0, 1, 2, 3, 4]) + bytes(8)), 0)
+        self.assertEqual(port_of(("1.2.3.4", 0)), 0)
+        self.assertEqual(port_of(None), -1)
+
+    def test_seconds_is_a_small_int(self):
+        s = self.echo.seconds()
+        self.assertTrue(0 <= s < (1 << 30))
+
+    def test_make_and_check_allocate_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock is MicroPython's")
+        for peer in PEERS:
+            v = made(self.echo, peer, 77)
+            self.echo.check(peer, v, 0, SIZE, 77)  # warm-up
+            micropython.heap_lock()
+            try:
+                self.echo.make(peer, 78)
+                got = self.echo.check(peer, self.echo.value, 0, SIZE, 80)
+                self.echo.seconds()
+            finally:
+                micropython.heap_unlock()
+            self.assertEqual(got, VERIFIED)
