@@ -82,13 +82,18 @@ def test_every_method_on_every_resource(client, path, method, non):
         assert code_text(resp.code) == allowed.get(method, "4.05")
         if resp.code == codes.CONTENT:
             assert re.fullmatch(body, resp.payload.decode())
+    # Read block-wise (to an unverified peer, RFC 9175 §2.4): aiocoap hands back the
+    # assembled answer with the last block's MID and token; single answers show ours.
+    single = resp.opt.block2 is None
     if non:
         with check("NON request answered with a NON response echoing the token",
                    "RFC 7252 §5.2.3", PEER):
-            assert (msg.mtype, resp.mtype, resp.token) == (NON, NON, msg.token)
+            assert (msg.mtype, resp.mtype) == (NON, NON)
+            assert resp.token == msg.token or not single
     else:
         with check("Piggybacked response: an ACK echoing MID and token", "RFC 7252 §5.2.1", PEER):
-            assert (resp.mtype, resp.mid, resp.token) == (aiocoap.ACK, msg.mid, msg.token)
+            assert resp.mtype == aiocoap.ACK
+            assert (resp.mid, resp.token) == (msg.mid, msg.token) or not single
 
 
 @pytest.mark.parametrize("path,accept,code", [
