@@ -1,0 +1,183 @@
+"""Amplification (RFC 9175 §2.4) measured from outside, as an attacker would.
+
+A minimal request for every resource in the board's table, from a fresh
+source port each, and every datagram that comes back within a while: bytes
+out / bytes in must be at most 3. Then the Echo: a value the board offered
+gets the same address a full answer, and nothing from another port; bogus
+values are answered within the rule. And the peers people use, with no
+special flags, still read everything (libcoap keeps the Echo, aiocoap reads
+block-wise).
+
+    .venv/bin/python -m pytest -s tests/interop/test_amplification.py   # prints the figures
+"""
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+
+import pytest
+
+import coapmsg as m
+import links
+from conformance import check
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AIOCOAP_CLIENT = os.path.join(ROOT, ".venv", "bin", "aiocoap-client")
+ECHO = 252
+RULE = "Answers to an unverified peer at most 3x its request"
+SECTION = "RFC 9175 §2.4"
+
+
+def exchange(port, msg, quiet=0.5, first=3.0, sock=None):
+    """Send msg from a fresh source port (or sock); every datagram back until
+    `quiet` seconds pass without one. The waits bound collection only."""
+    own = sock is None
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(msg, ("127.0.0.1", port))
+        got = []
+        wait = first
+        while select.select([s], [], [], wait)[0]:
+            got.append(s.recv(2048))
+            wait = quiet
+        return got
+    finally:
+        if own:
+            s.close()
+
+
+def board_paths(port):
+    """The board's table, as /.well-known/core lists it (read block-wise, unverified)."""
+    body, num, szx = b"", 0, None
+    while True:
+        opts = [] if szx is None else [(23, m.uint(num << 4 | szx))]
+        r = m.decode(exchange(port, m.get(".well-known/core", token=b"w", options=opts))[0])
+        assert r[1] == 69, r
+        body += r[5]
+        b2 = m.option(r[4], 23)
+        if b2 is None or not m.to_uint(b2) & 8:
+            return [href.lstrip("/") for href, _ in links.parse(body)]
+        v = m.to_uint(b2)
+        num, szx = (v >> 4) + 1, v & 7
+
+
+def minimal_requests(paths):
+    """(label, datagram): the smallest request an attacker can send for each."""
+    out = [("/" + p, m.get(p, token=b"")) for p in paths]
+    out += [("/.well-known/core", m.get(".well-known/core", token=b"")),
+            ("/.well-known/core?rt=temperature-c",
+             m.get(".well-known/core", token=b"", query=["rt=temperature-c"])),
+            ("/.well-known/core?href=/board*", m.get(".well-known/core", token=b"", query=["href=/board*"]))]
+    return out
+
+
+def test_every_resource_within_3x(board):
+    paths = board_paths(board.port)
+    assert {"board", "board/log", "sensors/temp", "actuators/led"} <= set(paths)
+    worst = 0
+    print()
+    for label, msg in minimal_requests(paths):
+        got = exchange(board.port, msg)
+        assert got, label
+        factor = sum(len(d) for d in got) / len(msg)
+        print("amplification %-36s %3d bytes in, %4d out in %d datagram(s): %.2fx"
+              % (label, len(msg), sum(len(d) for d in got), len(got), factor))
+        worst = max(worst, factor)
+        with check(RULE, SECTION, "raw"):
+            assert factor <= 3, label
+    print("amplification worst: %.2fx" % worst)
+
+
+def test_spoofed_observe_registration_is_no_stream(board):
+    # One registration from a peer that never proved its address: one small answer,
+    # no notifications (the board's temperature moves 0.10 °C a second)
+    for path in ("sensors/temp", "sensors/humidity"):
+        msg = m.get(path, token=b"", options=[(6, b"")])
+        got = exchange(board.port, msg, quiet=4.0)
+        total = sum(len(d) for d in got)
+        print("\namplification Observe /%s: %d bytes in, %d out in %d datagram(s): %.2fx"
+              % (path, len(msg), total, len(got), total / len(msg)))
+        with check("Observe registration from an unverified peer: 4.01 with Echo, no stream",
+                   SECTION, "raw"):
+            assert len(got) == 1 and total <= 3 * len(msg)
+            r = m.decode(got[0])
+            assert r[1] == 129 and len(m.option(r[4], ECHO)) == 12
+
+
+def test_echo_gets_its_address_a_full_answer_and_no_other(board):
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        first = m.decode(exchange(board.port, m.get("board", token=b"12345678"), sock=a)[0])
+        echo = m.option(first[4], ECHO)
+        assert first[1] in (69, 129) and echo is not None and len(echo) == 12
+        msg = m.get("board", token=b"12345678", options=[(ECHO, echo)])
+        with check("A valid Echo from the same address and port: the full answer",
+                   "RFC 9175 §2.4", "raw"):
+            got = exchange(board.port, msg, sock=a)
+            r = m.decode(got[0])
+            assert (len(got), r[1], m.option(r[4], 23)) == (1, 69, None)
+            assert json.loads(r[5])["name"] == "coap-board"
+        with check("The same Echo from another port: answered within 3x", "RFC 9175 §2.4", "raw"):
+            got = exchange(board.port, msg, sock=b)
+            assert sum(len(d) for d in got) <= 3 * len(msg)
+            r = m.decode(got[0])
+            assert m.option(r[4], ECHO) != echo  # one for that port instead
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("value", [b"", bytes(41), os.urandom(12), os.urandom(40)],
+                         ids=["0 bytes", "41 bytes", "12 random", "40 random"])
+def test_bogus_echo_answered_within_3x(board, value):
+    msg = m.get("board/log", token=b"", options=[(ECHO, value)])
+    with check("Bogus Echo values (0, 41 bytes, random): within 3x, no crash", SECTION, "raw"):
+        got = exchange(board.port, msg)
+        assert got and sum(len(d) for d in got) <= 3 * len(msg)
+        assert m.decode(exchange(board.port, m.get("sensors/temp"))[0])[1] == 69  # still serving
+
+
+def verified_read(port, path):
+    """The whole representation in one datagram, as a verified peer gets it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        r = m.decode(exchange(port, m.get(path, token=b"12345678"), sock=s)[0])
+        echo = m.option(r[4], ECHO)
+        r = m.decode(exchange(port, m.get(path, token=b"12345678", options=[(ECHO, echo)]), sock=s)[0])
+        assert r[1] == 69 and m.option(r[4], 23) is None
+        return r[5]
+    finally:
+        s.close()
+
+
+def cli(argv):
+    proc = subprocess.run(argv, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+@pytest.mark.parametrize("peer", ["libcoap", "aiocoap"])
+@pytest.mark.parametrize("path", [".well-known/core", "board", "board/log"])
+def test_clients_read_everything(board, peer, path):
+    uri = "coap://127.0.0.1:%d/%s" % (board.port, path)
+    if peer == "libcoap":
+        out = cli(["coap-client-notls", "-B", "10", "-m", "get", uri])
+    else:
+        out = cli([AIOCOAP_CLIENT, uri])
+    out = out[:-1] if out.endswith(b"\n") else out  # both end what they print with a newline
+    with check("Clients without special flags read large answers in full under the 3x rule",
+               SECTION, peer):
+        if path == "board":
+            info = json.loads(out)
+            assert info["name"] == "coap-board" and "uptime_ms" in info and "free_heap" in info
+        elif path == "board/log":
+            # (aiocoap-client adds no newline to a payload that ends in one)
+            assert out.rstrip(b"\n") == verified_read(board.port, path).rstrip(b"\n")
+            assert b"coap: serving on" in out
+        else:
+            assert links.missing_board_links(links.parse(out)) == []
+            assert out == verified_read(board.port, path)
