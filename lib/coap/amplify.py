@@ -36,8 +36,11 @@ def echo_option_size(last, n):
 
 
 def unauthorized(echo, req, resp, limit):
-    """4.01 with a fresh Echo for the peer; without it when even that is too large."""
+    """4.01 with a fresh Echo for the peer; without it when even that is too
+    large, or when there is no Echo (a port without AES)."""
     resp.reset(_UNAUTHORIZED)
+    if echo is None:
+        return
     n = echo.make(req.peer)
     if len(resp.buf) + echo_option_size(0, n) <= limit:
         resp.option(_ECHO, echo.value)
@@ -47,7 +50,7 @@ def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
     """Re-answer a GET/FETCH whose answer broke the limit in smaller blocks,
     starting at the byte the client asked for, with an Echo offered."""
     echo = d.echo
-    size = echo.make(req.peer)
+    size = 0 if echo is None else echo.make(req.peer)
     block2 = req.block2
     szx = 6  # the server's own block size (SZX 6 = 1024 bytes at most)
     while (16 << szx) > resp.block_size:
@@ -64,7 +67,7 @@ def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
     room = limit - overhead
     while szx > 0 and (16 << szx) > room:
         szx -= 1
-    offered = True
+    offered = echo is not None
     while True:
         d._block_request(res, handler, req, resp, code, fmt, ((start >> (4 + szx)) << 4) | szx, -1)
         if resp.code() >= _BAD_REQUEST:

@@ -10,7 +10,7 @@ import gc
 import os
 import select
 
-from . import amplify
+from . import aes, amplify
 from .echo import Echo, port_of
 from .parse import Request
 from .dispatch import Dispatcher, block_size
@@ -75,7 +75,11 @@ class Server(Dispatcher):
         self.collect_every = 64
         self.sock = None  # the socket the datagram being answered came in on
         self.amplification_limit = amplification_limit
-        if amplification_limit or any(res.fresh for res in self.resources):
+        fresh = any(res.fresh for res in self.resources)
+        if fresh and not aes.available():
+            raise ValueError("fresh resources need AES for Echo values (cryptolib)")
+        if (amplification_limit or fresh) and aes.available():
+            # (without AES the limit still holds; only no peer can be verified)
             self.echo = Echo(echo_lifetime_s)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]

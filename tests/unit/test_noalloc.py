@@ -3,6 +3,7 @@
 import unittest
 
 import coapmsg as m
+from coap import aes
 from sample import make_server
 
 try:
@@ -87,6 +88,8 @@ class NoAlloc(unittest.TestCase):
 
     def test_echo_check_with_the_amplification_limit(self):
         # A valid Echo from the same peer: checked (an AES CBC-MAC) and answered in full
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib: no Echo values")
         srv = make_server()
         for peer in PEERS:
             srv.request.peer = peer
