@@ -38,11 +38,31 @@ def cbc_mac_reference(key, msg):
     return (enc.update(msg) + enc.finalize())[-16:]
 
 
+class StandIn:
+    """A keyed byte mixer, NOT a cipher: lets the 32-bit test builds, which have no
+    cryptolib, run the Echo arithmetic and allocation checks."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def encrypt_block(self, src, dst):
+        k = self.key
+        acc = 0
+        for i in range(16):  # every output byte depends on every input byte
+            acc = (acc * 31 + src[i] + k[i]) & 0xFFFF
+        for i in range(16):
+            acc = (acc * 31 + src[i] + k[i]) & 0xFFFF
+            dst[i] = acc & 0xFF
+
+
+def new_echo(**kw):
+    return Echo(**kw) if aes.available() else Echo(cipher=StandIn, **kw)
+
+
 class EchoValues(unittest.TestCase):
+    # With AES where the port has it, else with a stand-in (see StandIn)
     def setUp(self):
-        if not aes.available():
-            raise unittest.SkipTest("this port has no cryptolib")
-        self.echo = Echo(lifetime_s=300)
+        self.echo = new_echo(lifetime_s=300)
 
     def test_value_verifies_its_own_peer(self):
         for peer in PEERS:
@@ -88,9 +108,11 @@ class EchoValues(unittest.TestCase):
 
     def test_another_key_verifies_nothing(self):
         v = made(self.echo, V4, 1000)
-        self.assertEqual(Echo().check(V4, v, 0, SIZE, 1000), BOGUS)  # e.g. after a reboot
+        self.assertEqual(new_echo().check(V4, v, 0, SIZE, 1000), BOGUS)  # e.g. after a reboot
 
     def test_tag_is_aes_cbc_mac_of_the_documented_layout(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
         key = bytes(range(16))
         echo = Echo(key=key)
         v = made(echo, V4, 0x01020304)

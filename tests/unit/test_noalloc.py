@@ -4,6 +4,7 @@ import unittest
 
 import coapmsg as m
 from coap import aes
+from coap.echo import Echo
 from sample import make_server
 
 try:
@@ -88,9 +89,10 @@ class NoAlloc(unittest.TestCase):
 
     def test_echo_check_with_the_amplification_limit(self):
         # A valid Echo from the same peer: checked (an AES CBC-MAC) and answered in full
-        if not aes.available():
-            raise unittest.SkipTest("this port has no cryptolib: no Echo values")
         srv = make_server()
+        if not aes.available():  # the 32-bit test builds: the stand-in, for the arithmetic
+            from test_echo import StandIn
+            srv.echo = Echo(cipher=StandIn)
         for peer in PEERS:
             srv.request.peer = peer
             srv.echo.make(peer)
