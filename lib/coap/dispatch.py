@@ -111,16 +111,20 @@ class Dispatcher:
             return
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
-            if limit and req.observe == 0:
-                # a spoofed registration must not become a stream to a victim
-                amplify.unauthorized(echo, req, resp, limit)
-                return
             seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
-        if seq >= 0 and resp.code() >= _BAD_REQUEST:
-            self.observers.remove_request(req)  # an error ends the observation (§4.2)
         if limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
             amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
+            if seq >= 0:  # answered without Observe: not registered after all (§4.1)
+                self.observers.remove_request(req)
+                seq = -1
+        if seq >= 0:
+            if resp.code() >= _BAD_REQUEST:
+                self.observers.remove_request(req)  # an error ends the observation (§4.2)
+            elif limit:
+                # notifications count too: together with this answer, within 3x
+                # until the observer acknowledges one (RFC 9175 §2.4)
+                self.observers.limit_request(req, limit - len(resp.buf))
 
     def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """Run the handler into resp (begun), block-wise when needed."""

@@ -60,6 +60,9 @@ class Observers:
         self.con_at = [0] * size
         self.since_con = [0] * size
         self.dirty = [False] * size
+        #: bytes the observer's address may still get before it proves it is there
+        #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
+        self.budget = [-1] * size
         self.seq = 0
 
     def count(self):
@@ -106,11 +109,19 @@ class Observers:
         self.fmt[i] = fmt
         self.tries[i] = 0
         self.dirty[i] = False
+        self.budget[i] = -1
         now = ticks_ms()
         self.sent_at[i] = now
         self.con_at[i] = now
         self.since_con[i] = 0
         return self.next_seq()
+
+    def limit_request(self, req, budget):
+        """The observer registered by req is not verified: its notifications must
+        fit in budget bytes in all until it acknowledges one (see _send)."""
+        i = self._find(req.peer, req.buf, 4, req.tkl)
+        if i >= 0:
+            self.budget[i] = budget if budget > 0 else 0
 
     def remove_request(self, req):
         i = self._find(req.peer, req.buf, 4, req.tkl)
@@ -134,6 +145,7 @@ class Observers:
                     self.remove(i)  # the client rejected the notification (§3.6)
                 else:
                     self.tries[i] = 0  # the CON notification arrived
+                    self.budget[i] = -1  # and its unguessable MID came back: verified
                 return
 
     # --- notifications -------------------------------------------------------
@@ -151,12 +163,12 @@ class Observers:
                 continue
             if self.tries[i]:
                 if ticks_diff(now, self.retry_at[i]) >= 0:
-                    if self.tries[i] > self.max_retransmit:
+                    if self.tries[i] > self.max_retransmit or self.budget[i] >= 0:
                         self.remove(i)  # the observer went silent (§4.5)
                     else:
                         self._send(i, now, True, False)
             elif self.dirty[i] or ticks_diff(now, self.sent_at[i]) >= self.refresh_ms:
-                con = (self.since_con[i] + 1 >= self.con_every
+                con = (self.since_con[i] + 1 >= self.con_every or self.budget[i] >= 0
                        or ticks_diff(now, self.con_at[i]) >= _DAY_MS)
                 self._send(i, now, con, True)
 
@@ -166,9 +178,19 @@ class Observers:
         res = self.res[i]
         if fresh:
             self.mid[i] = srv.next_mid()
+            if self.budget[i] >= 0 and srv.echo is not None:
+                # an unverified observer: a MID the registering peer can't predict
+                # from its own notifications, so only the real address can ACK it
+                srv.echo.make(self.addr[i])
+                self.mid[i] = (srv.echo.value[4] << 8) | srv.echo.value[5]
         resp.begin(_CON if con else _NON, _CONTENT, self.mid[i], self.token[i], 0, self.tkl[i])
         srv.respond(res, res.handlers[_GET], srv.request, resp, _GET, self.fmt[i], -1,
                     self.next_seq())
+        if self.budget[i] >= 0:
+            if len(resp.buf) > self.budget[i]:
+                self.remove(i)  # over what the rule allows an unverified address
+                return
+            self.budget[i] = 0  # one notification, one chance to acknowledge it
         self.dirty[i] = False
         self.sent_at[i] = now
         if con:

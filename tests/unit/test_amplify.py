@@ -152,24 +152,81 @@ class Limit(unittest.TestCase):
         self.assertEqual((r[1], len(r[5])), (69, 1024))
 
 
+class FakeSock:
+    def __init__(self, datagram=b"", addr=None):
+        self.datagram, self.addr, self.sent = datagram, addr, []
+
+    def recvfrom(self, n):
+        return self.datagram, self.addr
+
+    def sendto(self, buf, addr):
+        self.sent.append(m.decode(bytes(buf)))
+
+
 class Observe(unittest.TestCase):
+    # An unverified registration: the answer and the notifications together stay
+    # within 3x of it until the observer acknowledges a CON notification whose MID
+    # it could only know by receiving it.
     def setUp(self):
         if not aes.available():
             raise unittest.SkipTest("this port has no cryptolib")
-        self.srv = Server(RESOURCES, log=lambda s: None)
+        self.srv = Server(RESOURCES, log=lambda s: None, ack_timeout_ms=0)
+        self.sock = FakeSock()
+        board.temp_centi = 2312
 
-    def test_unverified_registration_is_4_01_with_echo(self):
+    def tearDown(self):
+        board.temp_centi = 2312  # shared with the other tests
+
+    def register(self, echo=None):
         msg = m.get("sensors/temp", token=b"ob", options=[(6, b"")])
+        if echo is not None:
+            msg = with_echo(msg, echo)
+        self.srv.sock = self.sock
         r, n = ask(self.srv, msg)
-        self.assertEqual((r[1], len(opt(r, ECHO))), (129, 12))
-        self.assertEqual(self.srv.observers.count(), 0)  # no stream to a spoofed address
-        r, _ = ask(self.srv, with_echo(msg, opt(r, ECHO)))
-        self.assertEqual((r[1], opt(r, 6) is not None, r[5]), (69, True, b"23.12"))
-        self.assertEqual(self.srv.observers.count(), 1)
+        return msg, r, n
 
-    def test_plain_get_of_an_observable_resource_needs_no_echo(self):
-        r, _ = ask(self.srv, m.get("sensors/temp"))
-        self.assertEqual((r[1], r[5]), (69, b"23.12"))
+    def notify(self):
+        board.temp_centi += 50
+        self.srv.observers.changed(self.srv.resources[0])
+        self.srv.observers.tick()
+
+    def test_spoofed_registration_gets_one_notification_then_nothing(self):
+        msg, r, n = self.register()
+        self.assertEqual((r[1], opt(r, 6) is not None), (69, True))
+        self.notify()
+        self.assertEqual(len(self.sock.sent), 1)
+        note = self.sock.sent[0]
+        self.assertEqual(note[0], m.CON)  # needs an acknowledgement
+        self.assertTrue(n + sum(len(m.encode(*x)) for x in self.sock.sent) <= 3 * len(msg))
+        self.srv.observers.tick()          # no ACK by the retry time: removed, not resent
+        self.notify()
+        self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (1, 0))
+
+    def test_acknowledged_notification_verifies_the_observer(self):
+        self.register()
+        self.notify()
+        mid = self.sock.sent[0][2]
+        self.assertNotEqual(mid, (self.srv._mid + 1) & 0xFFFF)  # not the counter's next
+        ask(self.srv, m.encode(m.ACK, 0, mid))
+        for _ in range(3):
+            self.notify()
+        self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (4, 1))
+
+    def test_ack_with_another_mid_verifies_nothing(self):
+        self.register()
+        self.notify()
+        ask(self.srv, m.encode(m.ACK, 0, (self.sock.sent[0][2] + 1) & 0xFFFF))
+        self.srv.observers.tick()
+        self.assertEqual(self.srv.observers.count(), 0)
+
+    def test_registration_with_echo_is_verified_at_once(self):
+        self.srv.echo.make(PEER)  # as offered with an earlier answer
+        self.register(bytes(self.srv.echo.value))
+        self.assertTrue(self.srv.request.verified)
+        for _ in range(3):
+            self.notify()
+        self.assertEqual(len(self.sock.sent), 3)
+        self.assertEqual(self.srv.observers.count(), 1)
 
 
 class Freshness(unittest.TestCase):
@@ -204,17 +261,6 @@ class Freshness(unittest.TestCase):
         with self.assertRaises(ValueError):
             Resource("x", put=lambda q, r: None, fresh=-1)
         self.assertEqual(Resource("x", put=lambda q, r: None, fresh=30).fresh, 30)
-
-
-class FakeSock:
-    def __init__(self, datagram, addr):
-        self.datagram, self.addr, self.sent = datagram, addr, []
-
-    def recvfrom(self, n):
-        return self.datagram, self.addr
-
-    def sendto(self, buf, addr):
-        self.sent.append(bytes(buf))
 
 
 class PortZero(unittest.TestCase):

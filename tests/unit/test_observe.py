@@ -210,3 +210,29 @@ class NoAlloc(unittest.TestCase):
         self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
         self.assertEqual(srv.observers.count(), 0)
+
+    def test_unverified_observer_under_heap_lock(self):
+        # The amplification limit on: the registration gets a budget, the first
+        # notification a MID made from the Echo key (RFC 9175 §2.4), without allocating
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        srv = server(amplification_limit=True)
+        if srv.echo is None:  # the 32-bit test builds have no cryptolib
+            from coap.echo import Echo
+            from test_echo import StandIn
+            srv.echo = Echo(cipher=StandIn)
+        sock = FakeSock(keep=False)
+        peer = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)
+        reg, dereg, res = observe(0), observe(1), RESOURCES[0]
+        _cycle(srv, sock, reg, dereg, peer, res)  # warm-up
+        before = sock.count
+        micropython.heap_lock()
+        try:
+            _cycle(srv, sock, reg, dereg, peer, res)
+            ok = True
+        except MemoryError:
+            ok = False
+        finally:
+            micropython.heap_unlock()
+        self.assertTrue(ok, "allocated")
+        self.assertEqual(sock.count, before + 1)
