@@ -136,7 +136,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None)
     table = resources.table(handlers, cfg)
     server = Server(table, log=log, observers=cfg["observers"],
-                    con_every=cfg["observe_con_every"])
+                    con_every=cfg["observe_con_every"],
+                    amplification_limit=cfg["amplification_limit"])
     handlers.server = server
     watch = resources.ChangeWatch(server, b, table, cfg["observe_threshold"])
     server.tick = watch.tick

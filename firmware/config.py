@@ -36,6 +36,7 @@ DEFAULTS = {
     "observers": 4,        # Observe table entries (RFC 7641); 0 turns Observe off
     "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
     "observe_con_every": 20,  # every Nth notification is confirmable: finds gone clients
+    "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
 }
 
 SENSORS = ("temperature", "humidity")
@@ -142,6 +143,7 @@ CHECKS = {
     "observe_threshold": (lambda v: _is_int(v) and 1 <= v <= 10000,
                           "an integer from 1 to 10000 (hundredths of a unit)"),
     "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
+    "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 

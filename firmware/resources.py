@@ -26,8 +26,8 @@ class SensorBoard:
         self.name_json = _json_string(config["name"])
         self.log_ring = log_ring
         self.server = None  # set once the server exists: /board reports its observers
-        self.uptime_ms = 0  # the figures /board last read, for the request with this MID
-        self.read_mid = -1
+        self.uptime_ms = 0  # the figures /board last read, for the datagram read_serial
+        self.read_serial = -1
         self.free_heap = 0
 
     def temperature(self, req, resp):
@@ -61,12 +61,12 @@ class SensorBoard:
 
     def info(self, req, resp):
         b = self.board
-        if req.block2 < 16 and req.mid != self.read_mid:
+        if req.block2 < 16 and req.serial != self.read_serial:
             # A new read, not a later block of one nor another pass over the same
             # request: fresh figures. Later blocks show the same ones, so a client
             # reading block-wise (as peers without an Echo must, RFC 9175 §2.4)
             # gets one representation (RFC 7959 §2.4: one ETag).
-            self.read_mid = req.mid
+            self.read_serial = req.serial
             # free_heap after a collection, so that it reads the same before and
             # after any amount of traffic: anything else would be a leak.
             gc.collect()

@@ -66,6 +66,9 @@ class Request:
         self.length = 0
         self.peer = None  # the sender's address, as recvfrom gave it
         self.verified = False  # it came with a valid Echo (set by the server, RFC 9175 §2.4)
+        #: changes with every datagram parsed: a handler run more than once for one
+        #: request (block-wise passes) can tell the runs of one request from a new one
+        self.serial = 0
         self.type = 0
         self.tkl = 0
         self.code = 0
@@ -94,6 +97,7 @@ class Request:
         """Read the header, token and options of buf[0:n]; OK or an error status."""
         self.buf = buf
         self.length = n
+        self.serial = (self.serial + 1) & 0x3FFFFFFF
         self._clear()
         if n < 4:
             return IGNORE

@@ -65,8 +65,14 @@ class Peer:
         return coapmsg.decode(answers[0])
 
     def free_heap(self):
-        mtype, code, mid, token, opts, payload = self.request("board")
+        # In one datagram: with the Echo the board offers (RFC 9175 §2.4, 3x rule)
+        mtype, code, mid, token, opts, payload = self.request("board", token=b"12345678")
+        echo = coapmsg.option(opts, 252)
+        if echo is not None:
+            mtype, code, mid, token, opts, payload = self.request(
+                "board", token=b"12345678", options=[(252, echo)])
         assert code == 69, "GET /board answered %d.%02d" % (code >> 5, code & 31)
+        assert coapmsg.option(opts, 23) is None, "GET /board with an Echo came block-wise"
         return json.loads(payload)["free_heap"]
 
     def close(self):

@@ -5,12 +5,23 @@ import collections
 import re
 
 import coapmsg
+import pytest
+from boardsim import SimulatedBoard
 import conformance
 import links
 from gen_corpus import generate
 from rawcoap import Peer
 
 BATCH = 32  # silent cases sent back to back before one sentinel ping
+
+
+@pytest.fixture(scope="module")
+def board():
+    # The corpus checks RFC 7252's answers in full (diagnostics, links, blocks of the
+    # size asked for), as a verified peer gets them; test_amplification.py checks
+    # what unverified peers get (RFC 9175 §2.4).
+    with SimulatedBoard(config={"amplification_limit": False}) as b:
+        yield b
 ECHO_RULES = (
     ("ACK", "Piggybacked response: an ACK echoing MID and token", "RFC 7252 §5.2.1"),
     ("NON", "NON request answered with a NON response echoing the token", "RFC 7252 §5.2.3"))
