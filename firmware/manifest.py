@@ -16,9 +16,11 @@ package(
     files=(
         "__init__.py",
         "aes.py",
+        "amplify.py",
         "client.py",
         "clock.py",
         "dispatch.py",
+        "echo.py",
         "multicast.py",
         "numbers.py",
         "observe.py",
