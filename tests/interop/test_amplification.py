@@ -182,3 +182,23 @@ def test_clients_read_everything(board, peer, path):
         else:
             assert links.missing_board_links(links.parse(out)) == []
             assert out == verified_read(board.port, path)
+
+
+def test_echo_option_through_aiocoaps_codec(board):
+    # The Echo option (252) as another implementation encodes and decodes it
+    from aiocoap import CON, GET, Message
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        def ask(mid, **opts):
+            msg = Message(code=GET, uri_path=("board",), **opts)
+            msg.mtype, msg.mid, msg.token = CON, mid, b"aiocoap!"
+            return Message.decode(exchange(board.port, msg.encode(), sock=s)[0])
+        first = ask(0x3001)
+        with check("A valid Echo from the same address and port: the full answer",
+                   "RFC 9175 §2.4", "aiocoap"):
+            assert first.opt.echo is not None and len(first.opt.echo) == 12
+            full = ask(0x3002, echo=first.opt.echo)
+            assert (str(full.code), full.opt.block2) == ("2.05 Content", None)
+            assert json.loads(full.payload)["name"] == "coap-board"
+    finally:
+        s.close()
