@@ -23,6 +23,7 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+_EAGAIN = const(11)  # errno
 _OK = const(0)
 _IGNORE = const(-1)
 _FORMAT_ERROR = const(-2)
@@ -151,7 +152,7 @@ class Server(Dispatcher):
         try:
             data, addr = sock.recvfrom(self.buffer_size + 1)  # +1 tells "too large" apart
         except OSError as e:
-            if e.args[0] == 11:  # EAGAIN: nothing to read on a non-blocking socket
+            if e.args[0] == _EAGAIN:  # nothing to read on a non-blocking socket
                 return False
             raise
         if port_of(addr) == 0:
