@@ -3,8 +3,9 @@
 # handle() turns a received datagram into a response in self.response.buf and
 # returns its length (0: send nothing). poll() and serve() move datagrams between
 # a UDP socket and handle(). Nothing is remembered between datagrams except the
-# Message ID counter for NON responses (RFC 7252 §4.4), so a retransmitted CON is
-# handled again: handlers must be idempotent.
+# Message ID counter for NON responses (RFC 7252 §4.4) and the Echo key (one for
+# all peers, coap/echo.py), so a retransmitted CON is handled again: handlers
+# must be idempotent.
 
 import gc
 import os
