@@ -45,7 +45,7 @@ class Resource:
     rt, if_, title: link attributes (RFC 6690 §3); obs: the resource is observable.
     fresh:   PUT/POST/DELETE/PATCH need an Echo the server made at most this many
              seconds ago (True: 10), so a recorded request can't be replayed
-             later (RFC 9175 §2.3); False: no such check.
+             later (RFC 9175 §2.3); False (or 0): no such check.
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
@@ -74,9 +74,11 @@ class Resource:
         self.obs = obs
         if fresh is True:
             fresh = 10
-        if fresh is not False and (not isinstance(fresh, int) or fresh <= 0):
-            raise ValueError("fresh of %s: True or seconds > 0" % self.href.decode())
-        self.fresh = fresh or 0
+        elif not fresh:
+            fresh = 0  # False, None or 0: no freshness check
+        elif not isinstance(fresh, int) or fresh < 0:
+            raise ValueError("fresh of %s: True, False or seconds" % self.href.decode())
+        self.fresh = fresh
         self.link = self._link(title)
 
     def _link(self, title):

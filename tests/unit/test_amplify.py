@@ -260,7 +260,10 @@ class Freshness(unittest.TestCase):
     def test_fresh_must_be_true_or_seconds(self):
         with self.assertRaises(ValueError):
             Resource("x", put=lambda q, r: None, fresh=-1)
+        with self.assertRaises(ValueError):
+            Resource("x", put=lambda q, r: None, fresh="10")
         self.assertEqual(Resource("x", put=lambda q, r: None, fresh=30).fresh, 30)
+        self.assertEqual(Resource("x", put=lambda q, r: None, fresh=0).fresh, 0)
 
 
 class PortZero(unittest.TestCase):
