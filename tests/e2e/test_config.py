@@ -18,6 +18,7 @@ BAD_FIELDS = {
     "dht_pin": [4],
     "adc_pins": "34",
     "seed": -1,
+    "amplification_limit": "off",
 }
 
 
