@@ -202,3 +202,44 @@ def test_echo_option_through_aiocoaps_codec(board):
             assert json.loads(full.payload)["name"] == "coap-board"
     finally:
         s.close()
+
+
+def test_libcoap_repeats_a_put_with_the_echo_of_a_fresh_resource():
+    # RFC 9175 §2.3 against a real client: the library on CPython serving a
+    # resource with fresh=True; coap-client answers the 4.01 by sending the PUT
+    # again with the Echo, and the handler runs once, for that second PUT.
+    import threading
+
+    from coap import Resource, Server
+    puts = []
+    table = (Resource("led", put=lambda req, resp: puts.append(req.payload_is(b"on")),
+                      get=lambda req, resp: resp.payload(b"x"), fresh=True),)
+    srv = Server(table, log=print)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.2)
+    stop = []
+
+    def serve():
+        while not stop:
+            try:
+                srv.poll(s)
+            except OSError:
+                pass  # the timeout: look at stop again
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        out = subprocess.run(["coap-client-notls", "-v", "7", "-B", "5", "-m", "put", "-e", "on",
+                              "coap://127.0.0.1:%d/led" % s.getsockname()[1]],
+                             capture_output=True, text=True, timeout=30).stdout
+    finally:
+        stop.append(True)
+        t.join()
+        s.close()
+    pdus = [line[line.index("v:1 "):] for line in out.splitlines() if "v:1 " in line]
+    with check("Unsafe method on a fresh resource: 4.01 with Echo, then served with it",
+               "RFC 9175 §2.3", "libcoap"):
+        assert any("c:4.01" in p and "Echo:" in p for p in pdus), out
+        assert any("c:PUT" in p and "Echo:" in p for p in pdus), out
+        assert "c:2.04" in pdus[-1], out
+        assert puts == [True]  # not for the PUT without a fresh Echo
