@@ -212,6 +212,8 @@ class Server(Dispatcher):
                 self.observers.tick()
             if tick:
                 tick()
+                if self.echo is not None:
+                    self.echo.seconds()  # keeps the Echo clock exact through idle days
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered
