@@ -142,6 +142,33 @@ class EchoValues(unittest.TestCase):
         s = self.echo.seconds()
         self.assertTrue(0 <= s < (1 << 30))
 
+    def test_seconds_follow_ticks_across_their_wrap(self):
+        # A board's clock: ticks_ms wraps at 2**30 (the 64-bit unix port's does not)
+        from coap import echo as echo_module
+        period = 1 << 30
+        now = [period - 1500]  # 1.5 s before ticks_ms wraps
+        saved = (echo_module.ticks_ms, echo_module.ticks_diff, echo_module.ticks_add)
+
+        def diff(a, b):
+            d = (a - b) % period
+            return d - period if d >= period // 2 else d
+        echo_module.ticks_ms = lambda: now[0]
+        echo_module.ticks_diff = diff
+        echo_module.ticks_add = lambda t, d: (t + d) % period
+        try:
+            e = new_echo()
+            start = e.seconds()
+            v = made(e, V4, start)
+            now[0] = 2500  # 4 s later, past the wrap
+            self.assertEqual((e.seconds() - start) & 0x3FFFFFFF, 4)
+            self.assertEqual(e.check(V4, v, 0, SIZE), VERIFIED)
+            self.assertEqual(e.age, 4)
+            now[0] = 1500  # 12.4 days minus 1 s later: ticks_diff says "the past"
+            e.seconds()  # the age of old values is unknown now: a new key
+            self.assertEqual(e.check(V4, v, 0, SIZE), BOGUS)
+        finally:
+            echo_module.ticks_ms, echo_module.ticks_diff, echo_module.ticks_add = saved
+
     def test_make_and_check_allocate_nothing(self):
         if micropython is None:
             raise unittest.SkipTest("heap_lock is MicroPython's")
