@@ -5,8 +5,8 @@ source port each, and every datagram that comes back within a while: bytes
 out / bytes in must be at most 3. Then the Echo: a value the board offered
 gets the same address a full answer, and nothing from another port; bogus
 values are answered within the rule. And the peers people use, with no
-special flags, still read everything (libcoap keeps the Echo, aiocoap reads
-block-wise).
+special flags, still read everything (libcoap keeps the Echo, aiocoap and
+node-coap read block-wise).
 
     .venv/bin/python -m pytest -s tests/interop/test_amplification.py   # prints the figures
 """
