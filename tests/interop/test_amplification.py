@@ -251,3 +251,20 @@ def test_libcoap_repeats_a_put_with_the_echo_of_a_fresh_resource():
         assert any("c:PUT" in p and "Echo:" in p for p in pdus), out
         assert "c:2.04" in pdus[-1], out
         assert puts == [True]  # not for the PUT without a fresh Echo
+
+
+def test_echo_over_ipv6(board):
+    # sockaddr_in6 on the unix port: the address and scope are what the tag covers
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(3)
+        s.sendto(m.get("board", token=b"12345678"), ("::1", board.port))
+        first = m.decode(s.recv(2048))
+        echo = m.option(first[4], ECHO)
+        assert echo is not None and len(first[5]) == 16
+        s.sendto(m.get("board", token=b"12345678", options=[(ECHO, echo)]), ("::1", board.port))
+        r = m.decode(s.recv(2048))
+        assert (r[1], m.option(r[4], 23)) == (69, None)
+        assert json.loads(r[5])["name"] == "coap-board"
+    finally:
+        s.close()
