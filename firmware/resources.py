@@ -28,6 +28,7 @@ class SensorBoard:
         self.server = None  # set once the server exists: /board reports its observers
         self.uptime_ms = 0  # the figures /board last read, for the datagram read_serial
         self.read_serial = -1
+        self.observers = 0
         self.free_heap = 0
 
     def temperature(self, req, resp):
@@ -72,6 +73,8 @@ class SensorBoard:
             gc.collect()
             self.uptime_ms = b.uptime_ms()
             self.free_heap = b.free_heap()
+            obs = self.server.observers if self.server is not None else None
+            self.observers = obs.count() if obs is not None else 0
         resp.payload(b'{"name":')
         resp.payload(self.name_json)
         resp.payload(b',"board":"')
@@ -83,8 +86,7 @@ class SensorBoard:
         resp.payload(b',"free_heap":')
         resp.payload_int(self.free_heap)
         resp.payload(b',"observers":')
-        obs = self.server.observers if self.server is not None else None
-        resp.payload_int(obs.count() if obs is not None else 0)
+        resp.payload_int(self.observers)
         resp.payload(b"}")
 
     def log(self, req, resp):

@@ -99,3 +99,38 @@ class InvalidPin(unittest.TestCase):
         lines = []
         app.make_board(self.config(led_pin=5, adc_pins=[34]), lines.append)
         self.assertEqual(lines, [])
+
+
+class BoardInfoBlockWise(unittest.TestCase):
+    # /board read block-wise, as a peer without an Echo must (RFC 9175 §2.4): one
+    # representation across the blocks although uptime, heap and observers move
+    def test_later_blocks_repeat_the_first_blocks_figures(self):
+        import config
+        import coapmsg as m
+        import resources
+        from coap import Server
+
+        cfg = dict(config.DEFAULTS)
+        b = board.Board(cfg)
+        handlers = resources.SensorBoard(b, cfg)
+        srv = Server(resources.table(handlers, cfg), log=lambda s: None)
+        handlers.server = srv
+        peer = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)
+        body, etags, num, szx = b"", set(), 0, 0
+        while True:
+            opts = [(23, m.uint(num << 4 | szx))] if num else []
+            srv.request.peer = peer
+            msg = m.get("board", token=b"12345678", mid=num, options=opts)
+            r = m.decode(bytes(srv.response.buf[:srv.handle(msg, len(msg))]))
+            self.assertEqual(r[1], 69)
+            body += r[5]
+            etags.add(m.option(r[4], 4))
+            v = m.to_uint(m.option(r[4], 23))
+            if not v & 8:
+                break
+            num, szx = (v >> 4) + 1, v & 7
+            srv.observers.addr[0] = peer  # an observer arrives between blocks
+            srv.observers.res[0] = srv.resources[-1]
+        self.assertEqual(len(etags), 1)
+        self.assertTrue(body.startswith(b'{"name":"coap-board"') and body.endswith(b"}"), body)
+        self.assertIn(b'"observers":0}', body)
