@@ -1,0 +1,53 @@
+# One request path of the sensor board, N times, for an instruction counter.
+#
+#   MICROPYPATH=firmware:boards/unix:lib micropython bench/count_board.py PATH N CONFIG
+#
+# Starts the board as `make run` does (app.start with CONFIG, which gives only
+# a free port: both loopback sockets, the change watch, Observe), then answers N CON GETs of PATH
+# queued on its IPv4 socket through Server.poll() (recvfrom, handle, sendto).
+# bench/instructions.py runs this under callgrind for two values of N: the
+# difference divided by the difference in N is the cost of one request, with
+# start-up cancelled out.
+import socket
+import sys
+
+import app
+
+BATCH = 32
+
+
+def request(path, mid):
+    msg = bytearray(b"\x42\x01\x00\x00\xbe\xef")
+    msg[2] = mid >> 8
+    msg[3] = mid & 0xFF
+    last = 0
+    for seg in path.strip("/").split("/"):
+        seg = seg.encode()
+        msg.append(((11 - last) << 4) | len(seg))  # segments of 1-12 bytes
+        msg.extend(seg)
+        last = 11
+    return bytes(msg)
+
+
+def main():
+    path, n = sys.argv[1], int(sys.argv[2])
+    server, socks, addresses, log = app.start(sys.argv[3], log=lambda line: None)
+    sock = socks[0]
+    to = socket.getaddrinfo(addresses[0][0], addresses[0][1])[0][-1]
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.bind(socket.getaddrinfo("127.0.0.1", 0)[0][-1])
+    req = request(path, 0x1234)
+    done = 0
+    while done < n:
+        k = min(BATCH, n - done)
+        for _ in range(k):
+            client.sendto(req, to)
+        for _ in range(k):
+            server.poll(sock)
+        for _ in range(k):
+            client.recvfrom(1200)
+        done += k
+    print("answered", done)
+
+
+main()

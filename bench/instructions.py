@@ -1,0 +1,62 @@
+"""Instructions per request of the sensor board, counted by callgrind: a figure
+that does not move with the machine's load, to judge a change by.
+
+    python bench/instructions.py [PATH ...]      (default: the three bench paths)
+
+For each PATH, runs bench/count_board.py under `valgrind --tool=callgrind` for
+N=1000 and N=3000 requests and prints one JSON line: user-space instructions
+per request (recvfrom, handle, sendto and the Python around them; the kernel's
+part is not counted). Needs valgrind (Debian `valgrind`).
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+PATHS = ("/sensors/temp", "/actuators/led", "/board")
+COUNTS = (1000, 3000)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def collected(path, n, config):
+    env = {**os.environ, "MICROPYPATH": "firmware:boards/unix:lib"}
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                          str(MICROPYTHON), "bench/count_board.py", path, str(n), config],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    m = re.search(r"Collected : (\d+)", out.stderr)
+    if out.returncode != 0 or not m or "answered %d" % n not in out.stdout:
+        raise RuntimeError("callgrind run failed for %s: %s" % (path, out.stderr[-500:]))
+    return int(m.group(1))
+
+
+def per_request(path):
+    with tempfile.TemporaryDirectory() as tmp:
+        config = os.path.join(tmp, "config.json")
+        with open(config, "w") as f:
+            json.dump({"port": free_port()}, f)
+        a, b = (collected(path, n, config) for n in COUNTS)
+    return (b - a) / (COUNTS[1] - COUNTS[0])
+
+
+def main():
+    if not shutil.which("valgrind"):
+        sys.exit("instructions: valgrind not found (Debian package valgrind)")
+    paths = sys.argv[1:] or PATHS
+    print(json.dumps({p: round(per_request(p)) for p in paths}))
+
+
+if __name__ == "__main__":
+    main()
