@@ -17,6 +17,7 @@ from .parse import Request
 from .dispatch import Dispatcher, block_size
 from .resource import check_table
 from .write import Response, ResponseTooLarge
+from .clock import ticks_add, ticks_diff, ticks_ms
 
 try:
     from micropython import const
@@ -170,21 +171,15 @@ class Server(Dispatcher):
 
     def serve(self, *socks):
         """Answer datagrams on the sockets until interrupted. A failed send (the
-        peer's network went away) is logged and serving goes on."""
-        if len(socks) == 1 and self.tick is None and self.observers is None:
-            sock = socks[0]
-            polls = 0
-            while True:
-                try:
-                    self.poll(sock)
-                except OSError as e:
-                    self.log("coap: socket error %s" % e)
-                polls += 1
-                if polls == self.collect_every:  # 0: never, leave it to the GC
-                    polls = 0
-                    gc.collect()
+        peer's network went away) is logged and serving goes on.
+
+        One loop for every configuration: poll, then drain each readable socket
+        without blocking until it has nothing left (EAGAIN), so a burst costs one
+        poll; run the tick (observers, then self.tick) only once its deadline has
+        passed, not once per datagram; collect garbage every collect_every datagrams."""
         poller = select.poll()
         for s in socks:
+            s.setblocking(False)  # the drain below stops at EAGAIN instead of waiting
             poller.register(s, select.POLLIN)
         # MicroPython's ipoll() reuses its result tuple (no garbage) and yields the
         # socket; CPython's poll() yields file descriptors.
@@ -194,26 +189,37 @@ class Server(Dispatcher):
             wait = poller.poll
             by_fd = {s.fileno(): s for s in socks}
         polls = 0
+        due = ticks_add(ticks_ms(), self.tick_ms)
         while True:
-            tick = self.tick
-            timed = tick is not None or self.observers is not None
-            for s, _ in wait(self.tick_ms if timed else -1):
+            timed = self.tick is not None or self.observers is not None
+            if timed:
+                left = ticks_diff(due, ticks_ms())
+                if left <= 0:
+                    if self.observers is not None:
+                        self.observers.tick()
+                    if self.tick is not None:
+                        self.tick()
+                    if self.echo is not None:
+                        self.echo.seconds()  # keeps the Echo clock exact through idle days
+                    due = ticks_add(ticks_ms(), self.tick_ms)
+                    left = self.tick_ms
+            for s, _ in wait(left if timed else -1):
                 if isinstance(s, int):
                     s = by_fd[s]
-                try:
-                    self.poll(s)
-                except OSError as e:
-                    self.log("coap: socket error %s" % e)
-                polls += 1
-                if polls == self.collect_every:
-                    polls = 0
-                    gc.collect()
-            if self.observers is not None:
-                self.observers.tick()
-            if tick:
-                tick()
-                if self.echo is not None:
-                    self.echo.seconds()  # keeps the Echo clock exact through idle days
+                while True:
+                    try:
+                        if not self.poll(s):
+                            break  # drained
+                    except OSError as e:
+                        self.log("coap: socket error %s" % e)
+                        break
+                    polls += 1
+                    if polls >= self.collect_every:  # 0: never, leave it to the GC
+                        if self.collect_every:
+                            gc.collect()
+                        polls = 0
+                        if timed and ticks_diff(due, ticks_ms()) <= 0:
+                            break  # a flood must not hold the tick back for ever
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered
