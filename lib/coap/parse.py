@@ -15,6 +15,12 @@
 # Nothing is copied: the request keeps int offsets into the datagram, in lists
 # allocated once. parse() never raises on bad input; it returns a status.
 
+from array import array
+
+from .loops import same, uint, walk
+from .loops_py import (S_LEN, S_NEXT, S_NUM, S_OFF, S_PATH_LEN, S_PATH_OFF, S_PATHS,
+                       S_PAYLOAD, S_REPEAT, STATE_SIZE)
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -41,22 +47,16 @@ _PROXY_SCHEME = const(39)
 _ECHO = const(252)
 
 
-def _uint(buf, off, n):
-    v = 0
-    for i in range(off, off + n):
-        v = (v << 8) | buf[i]
-    return v
-
-
-def equals(buf, off, n, s):
-    """True when buf[off:off+n] == s, compared without making a slice."""
-    return n == len(s) and buf.startswith(s, off)
+#: equals(buf, off, n, s): True when buf[off:off+n] == s, compared without a slice.
+equals = same
+_uint = uint
 
 
 class Request:
     """A view of one received datagram. Valid until the next parse()."""
 
     #: Uri-Path segments kept; a deeper path can't be in the table, so it is a 4.04.
+    #: Fixed: the option walker (loops.walk) keeps them in its state array.
     max_path = _MAX_PATH
     #: Uri-Query segments kept; later ones are recognised and not looked at.
     max_query = 8
@@ -73,8 +73,10 @@ class Request:
         self.tkl = 0
         self.code = 0
         self.mid = 0
-        self.path_off = [0] * self.max_path
-        self.path_len = [0] * self.max_path
+        # The walker's state; path_off and path_len are views of its path slots
+        self._st = array("i", [0] * STATE_SIZE)
+        self.path_off = memoryview(self._st)[S_PATH_OFF:S_PATH_OFF + _MAX_PATH]
+        self.path_len = memoryview(self._st)[S_PATH_LEN:S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
         self.query_len = [0] * self.max_query
         self._clear()
@@ -119,73 +121,26 @@ class Request:
         return self._options(buf, 4 + tkl, n)
 
     def _options(self, buf, p, n):
-        num = 0
-        prev = -1
-        while p < n:
-            b = buf[p]
-            if b == 0xFF:
-                if p + 1 == n:
-                    return FORMAT_ERROR  # §3: marker followed by a zero-length payload
-                self.payload_off = p + 1
-                self.payload_len = n - p - 1
-                return OK
-            p += 1
-            delta = b >> 4
-            olen = b & 15
-            # §3.1: 13 = one extra byte minus 13, 14 = two extra bytes minus 269,
-            # 15 is reserved for the payload marker and otherwise a format error.
-            if delta == 13:
-                if p >= n:
-                    return FORMAT_ERROR
-                delta = buf[p] + 13
-                p += 1
-            elif delta == 14:
-                if p + 1 >= n:
-                    return FORMAT_ERROR
-                delta = ((buf[p] << 8) | buf[p + 1]) + 269
-                p += 2
-            elif delta == 15:
-                return FORMAT_ERROR
-            if olen == 13:
-                if p >= n:
-                    return FORMAT_ERROR
-                olen = buf[p] + 13
-                p += 1
-            elif olen == 14:
-                if p + 1 >= n:
-                    return FORMAT_ERROR
-                olen = ((buf[p] << 8) | buf[p + 1]) + 269
-                p += 2
-            elif olen == 15:
-                return FORMAT_ERROR
-            if p + olen > n:
-                return FORMAT_ERROR
-            num += delta
-            if num == _URI_PATH and olen <= 255:  # the common option, without a call
-                i = self.path_count
-                if i < _MAX_PATH:
-                    self.path_off[i] = p
-                    self.path_len[i] = olen
-                self.path_count = i + 1
-            else:
-                self._option(num, num == prev, buf, p, olen)
-            prev = num
-            p += olen
-        self.payload_off = n
+        # loops.walk keeps the Uri-Path segments itself and stops at any other option
+        st = self._st
+        st[S_NUM] = 0
+        st[S_PATHS] = 0
+        r = walk(buf, p, n, st)
+        while r == 1:
+            self._option(st[S_NUM], st[S_REPEAT], buf, st[S_OFF], st[S_LEN])
+            r = walk(buf, st[S_NEXT], n, st)
+        self.path_count = st[S_PATHS]
+        if r < 0:
+            return FORMAT_ERROR
+        self.payload_off = st[S_PAYLOAD]
+        self.payload_len = n - self.payload_off
         return OK
 
     def _option(self, num, repeated, buf, off, olen):
         # §5.4.5: a repeat of a non-repeatable option, and §5.4.3: a value length
         # out of range, are treated like an unrecognised option.
         if num == _URI_PATH:
-            if olen > 255:
-                self._unrecognised(num)
-            else:
-                i = self.path_count
-                if i < self.max_path:
-                    self.path_off[i] = off
-                    self.path_len[i] = olen
-                self.path_count = i + 1
+            self._unrecognised(num)  # longer than 255 bytes: walk() keeps the others
         elif num == _URI_QUERY:
             if olen > 255:
                 self._unrecognised(num)
@@ -240,7 +195,7 @@ class Request:
 
     def path_is(self, i, segment):
         """True when Uri-Path segment i equals the bytes `segment`."""
-        return i < self.path_count and i < self.max_path and equals(
+        return i < self.path_count and i < _MAX_PATH and same(
             self.buf, self.path_off[i], self.path_len[i], segment)
 
     def payload_is(self, s):

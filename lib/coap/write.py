@@ -14,6 +14,9 @@
 # ETag when asked). That is how Block2 is served statelessly: the handler writes
 # the whole representation and the server keeps the block that was asked for.
 
+from .loops import digits, hash31
+from .loops_py import digits as digits_any
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -32,8 +35,10 @@ _P_FORMAT = const(2)
 _P_BLOCK2 = const(3)
 _P_SIZE2 = const(4)
 _PAYLOAD_MARKER = const(0xFF)
-_HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
 _EMPTY = b""
+_DIGITS_ROOM = const(24)  # loops.digits writes at most 13 + places bytes
+_PAD = bytes(_DIGITS_ROOM)
+_DIGITS_LIMIT = const(1000000000)  # |v| below this is a small int on every port
 
 
 class ResponseTooLarge(Exception):
@@ -53,28 +58,6 @@ def _uint_len(v):
     return n
 
 
-def _digits(b, v, places):
-    """Append v / 10**places as decimal text to bytearray b."""
-    if v < 0:
-        b.append(45)  # '-'
-        v = -v
-    start = len(b)
-    digits = 0
-    while v or digits <= places:  # least significant digit first
-        if digits == places and places:
-            b.append(46)  # '.'
-        b.append(48 + v % 10)
-        v //= 10
-        digits += 1
-    end = len(b) - 1
-    while start < end:  # then reverse in place
-        t = b[start]
-        b[start] = b[end]
-        b[end] = t
-        start += 1
-        end -= 1
-
-
 class Response:
     """Writes header, token, options (ascending) and payload into one buffer."""
 
@@ -84,7 +67,7 @@ class Response:
         self.buf = bytearray(size)
         self.buf[0:] = _EMPTY  # keep the capacity, start empty
         self.format = -1      # Content-Format the server negotiated for this request
-        self._scratch = bytearray(24)
+        self._scratch = bytearray(_DIGITS_ROOM)
         self._late = bytearray(48)  # one option inserted late: header and value
         self._pending = [-1] * len(_PENDING_NUMBERS)
         self._n_pending = 0
@@ -347,10 +330,7 @@ class Response:
             b.append(src[k])
 
     def _hash(self, src, i, j):
-        h = self.hash
-        for k in range(i, j):
-            h = (h * 31 + src[k]) & _HASH_MASK
-        self.hash = h
+        self.hash = hash31(src, i, j, self.hash)
 
     def payload_int(self, v):
         """Append an integer as decimal text, without building a str."""
@@ -358,16 +338,23 @@ class Response:
 
     def payload_fixed(self, v, places):
         """Append v / 10**places as text: payload_fixed(-205, 2) writes "-2.05"."""
-        if not self.hashing and self.window_start == 0 and self.total + 12 + places <= self.window_end:
-            self._start_payload(12 + places)  # fast path: straight into the buffer
-            before = len(self.buf)
-            _digits(self.buf, v, places)
-            self.total += len(self.buf) - before
+        if not (-_DIGITS_LIMIT < v < _DIGITS_LIMIT and 0 <= places <= 10):
+            s = bytearray(len(str(v)) + places + 3)  # rare and not a board's reading:
+            self.payload_from(s, 0, digits_any(s, 0, v, places))  # allocation is fine
+            return
+        b = self.buf
+        if (not self.hashing and self.window_start == 0
+                and self.total + _DIGITS_ROOM <= self.window_end
+                and len(b) + _DIGITS_ROOM + 4 <= self.size):
+            self._start_payload(_DIGITS_ROOM)  # fast path: straight into the buffer
+            before = len(b)
+            b.extend(_PAD)
+            n = digits(b, before, v, places)
+            b[before + n:] = _EMPTY
+            self.total += n
         else:
             s = self._scratch
-            s[0:] = _EMPTY
-            _digits(s, v, places)
-            self.payload_from(s, 0, len(s))
+            self.payload_from(s, 0, digits(s, 0, v, places))
 
     def _room(self, n):
         if len(self.buf) + n > self.size:

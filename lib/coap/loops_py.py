@@ -1,0 +1,145 @@
+# The byte loops of the request path in plain Python: the reference that
+# loops_viper.py must match, and what runs on CPython and on ports built
+# without the native emitter. Same names, same arguments, same results
+# (tests/unit/test_loops.py feeds both the same inputs). None of them allocates.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_URI_PATH = const(11)
+_MAX_PATH = const(8)
+_FORMAT_ERROR = const(-2)
+_HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
+
+# walk()'s state array (array('i', [0] * STATE_SIZE)), shared with parse.py
+S_NUM = const(0)      # option number of the option walked last
+S_REPEAT = const(1)   # 1 when that option has the same number as the one before
+S_OFF = const(2)      # its value's offset and length
+S_LEN = const(3)
+S_NEXT = const(4)     # where the walk resumes
+S_PATHS = const(5)    # Uri-Path segments seen (more than _MAX_PATH are counted, not kept)
+S_PAYLOAD = const(6)  # payload offset (n: no payload)
+S_PATH_OFF = const(8)  # _MAX_PATH offsets, then _MAX_PATH lengths of Uri-Path segments
+S_PATH_LEN = const(16)
+STATE_SIZE = const(24)
+
+
+def walk(buf, p, n, st):
+    """Walk the options of buf[p:n] (RFC 7252 §3.1), keeping Uri-Path segments
+    in st. Returns 1 at any other option (number, offset, length in st; resume
+    at st[S_NEXT]), 0 at the end (payload offset in st[S_PAYLOAD]), or
+    _FORMAT_ERROR."""
+    num = st[S_NUM]
+    while p < n:
+        b = buf[p]
+        if b == 0xFF:
+            if p + 1 == n:
+                return _FORMAT_ERROR  # §3: marker followed by a zero-length payload
+            st[S_PAYLOAD] = p + 1
+            return 0
+        p += 1
+        delta = b >> 4
+        olen = b & 15
+        # §3.1: 13 = one extra byte minus 13, 14 = two extra bytes minus 269,
+        # 15 is reserved for the payload marker and otherwise a format error.
+        if delta == 13:
+            if p >= n:
+                return _FORMAT_ERROR
+            delta = buf[p] + 13
+            p += 1
+        elif delta == 14:
+            if p + 1 >= n:
+                return _FORMAT_ERROR
+            delta = ((buf[p] << 8) | buf[p + 1]) + 269
+            p += 2
+        elif delta == 15:
+            return _FORMAT_ERROR
+        if olen == 13:
+            if p >= n:
+                return _FORMAT_ERROR
+            olen = buf[p] + 13
+            p += 1
+        elif olen == 14:
+            if p + 1 >= n:
+                return _FORMAT_ERROR
+            olen = ((buf[p] << 8) | buf[p + 1]) + 269
+            p += 2
+        elif olen == 15:
+            return _FORMAT_ERROR
+        if p + olen > n:
+            return _FORMAT_ERROR
+        num += delta
+        if num == _URI_PATH and olen <= 255:  # the common option, kept right here
+            i = st[S_PATHS]
+            if i < _MAX_PATH:
+                st[S_PATH_OFF + i] = p
+                st[S_PATH_LEN + i] = olen
+            st[S_PATHS] = i + 1
+            p += olen
+            continue
+        st[S_REPEAT] = 1 if delta == 0 else 0
+        st[S_NUM] = num
+        st[S_OFF] = p
+        st[S_LEN] = olen
+        st[S_NEXT] = p + olen
+        return 1
+    st[S_NUM] = num
+    st[S_PAYLOAD] = n
+    return 0
+
+
+def same(buf, off, n, s):
+    """True when buf[off:off+n] equals the bytes s (no slice is made)."""
+    if n != len(s):
+        return False
+    for i in range(n):
+        if buf[off + i] != s[i]:
+            return False
+    return True
+
+
+def uint(buf, off, n):
+    """buf[off:off+n] as a big-endian unsigned integer (n <= 3)."""
+    v = 0
+    for i in range(off, off + n):
+        v = (v << 8) | buf[i]
+    return v
+
+
+def digits(b, pos, v, places):
+    """Write v / 10**places as decimal text into bytearray b from pos; returns
+    its length. b must have room for 13 + places bytes from pos, and v must be
+    a small int on the board (|v| < 2**30)."""
+    i = pos
+    if v < 0:
+        b[i] = 45  # '-'
+        i += 1
+        v = -v
+    start = i
+    count = 0
+    while v or count <= places:  # least significant digit first
+        if count == places and places:
+            b[i] = 46  # '.'
+            i += 1
+        b[i] = 48 + v % 10
+        i += 1
+        v //= 10
+        count += 1
+    end = i - 1
+    while start < end:  # then reverse in place
+        t = b[start]
+        b[start] = b[end]
+        b[end] = t
+        start += 1
+        end -= 1
+    return i - pos
+
+
+def hash31(src, i, j, h):
+    """h continued over src[i:j]: h * 31 + byte, kept to 24 bits (the Block2 ETag)."""
+    for k in range(i, j):
+        h = (h * 31 + src[k]) & _HASH_MASK
+    return h

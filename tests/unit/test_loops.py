@@ -1,0 +1,148 @@
+# coap.loops: the viper byte loops give the same results as their plain-Python
+# twins (loops_py, the reference) on many inputs, deterministic from a seed.
+import sys
+import unittest
+from array import array
+
+from coap import loops, loops_py as py
+
+try:
+    from coap import loops_viper as viper
+except (ImportError, SyntaxError, ValueError):  # CPython, or a port without the emitter
+    viper = None
+
+_MICROPYTHON = sys.implementation.name == "micropython"
+
+
+class Rand:
+    """A small LCG: the same inputs on every interpreter and word size."""
+
+    def __init__(self, seed):
+        self.x = seed
+
+    def next(self, n):
+        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.x >> 8) % n
+
+    def data(self, n):
+        return bytes(self.next(256) for _ in range(n))
+
+
+def options(r):
+    """A plausible option sequence (Uri-Path heavy), sometimes damaged."""
+    msg = bytearray()
+    num = 0
+    for _ in range(r.next(8)):
+        new = num + (11 - num if num < 11 and r.next(2) else r.next(300))
+        delta = new - num
+        num = new
+        olen = r.next(20) if r.next(10) else r.next(400)
+        dn = delta if delta < 13 else (13 if delta < 269 else 14)
+        ln = olen if olen < 13 else (13 if olen < 269 else 14)
+        msg.append(dn << 4 | ln)
+        for nib, v in ((dn, delta), (ln, olen)):
+            if nib == 13:
+                msg.append(v - 13)
+            elif nib == 14:
+                msg.append((v - 269) >> 8)
+                msg.append((v - 269) & 0xFF)
+        msg.extend(r.data(olen))
+    if r.next(3) == 0:
+        msg.append(0xFF)
+        msg.extend(r.data(r.next(4)))
+    if r.next(5) == 0 and msg:  # damage: a random byte anywhere, or cut short
+        if r.next(2):
+            msg[r.next(len(msg))] = r.next(256)
+        else:
+            msg = msg[:r.next(len(msg))]
+    return bytes(msg)
+
+
+def walk_all(fn, buf):
+    """Every result walk gives on buf, and the state at each."""
+    st = array("i", [0] * py.STATE_SIZE)
+    seen = []
+    p = 0
+    for _ in range(100):
+        r = fn(buf, p, len(buf), st)
+        seen.append((r, list(st)))
+        if r != 1:
+            break
+        p = st[py.S_NEXT]
+    return seen
+
+
+class Twins(unittest.TestCase):
+    def setUp(self):
+        if viper is None:
+            if _MICROPYTHON and sys.platform == "linux":
+                self.fail("the unix port has the viper emitter; loops_viper must load")
+            raise unittest.SkipTest("no viper emitter on this interpreter: loops_py runs")
+
+    def test_loops_picks_the_emitter(self):
+        self.assertEqual(loops.EMITTER, "viper")
+        self.assertTrue(loops.walk is viper.walk)
+
+    def test_state_layout_agrees(self):
+        for name in ("S_NUM", "S_REPEAT", "S_OFF", "S_LEN", "S_NEXT", "S_PATHS",
+                     "S_PAYLOAD", "S_PATH_OFF", "S_PATH_LEN"):
+            self.assertEqual(getattr(viper, name), getattr(py, name), name)
+
+    def test_walk(self):
+        r = Rand(1)
+        for i in range(600):
+            buf = options(r)
+            self.assertEqual(walk_all(viper.walk, buf), walk_all(py.walk, buf), buf)
+
+    def test_walk_keeps_path_segments(self):
+        buf = b"\xb3abc\x02xy\x01z\x14wxyz\xffpay"
+        got = walk_all(viper.walk, buf)
+        self.assertEqual(got, walk_all(py.walk, buf))
+        r, st = got[0]
+        self.assertEqual((r, st[py.S_NUM], st[py.S_OFF], st[py.S_LEN]), (1, 12, 10, 4))
+        self.assertEqual(st[py.S_PATHS], 3)
+        self.assertEqual(st[py.S_PATH_OFF:py.S_PATH_OFF + 3], [1, 5, 8])
+        self.assertEqual(st[py.S_PATH_LEN:py.S_PATH_LEN + 3], [3, 2, 1])
+        self.assertEqual(got[1][0], 0)
+        self.assertEqual(got[1][1][py.S_PAYLOAD], 15)
+
+    def test_same(self):
+        r = Rand(2)
+        for _ in range(500):
+            buf = r.data(r.next(12) + 8)
+            s = bytes(buf[3:3 + r.next(5)]) if r.next(2) else r.data(r.next(5))
+            off, n = r.next(4), r.next(6)
+            self.assertEqual(bool(viper.same(buf, off, n, s)), py.same(buf, off, n, s))
+
+    def test_uint(self):
+        r = Rand(3)
+        for _ in range(500):
+            buf = r.data(6)
+            off, n = r.next(3), r.next(4)
+            self.assertEqual(viper.uint(buf, off, n), py.uint(buf, off, n))
+
+    def test_digits(self):
+        r = Rand(4)
+        cases = [(0, 0), (0, 2), (-1, 1), (999999999, 0), (-999999999, 10), (5, 3), (-205, 2)]
+        cases += [(r.next(2000000000) - 1000000000, r.next(11)) for _ in range(800)]
+        for v, places in cases:
+            a = bytearray(30)
+            b = bytearray(30)
+            na = viper.digits(a, 2, v, places)
+            nb = py.digits(b, 2, v, places)
+            self.assertEqual((na, a), (nb, b), (v, places))
+
+    def test_digits_read_as_the_number(self):
+        b = bytearray(30)
+        for v, places, text in ((-205, 2, b"-2.05"), (7, 3, b"0.007"), (42, 0, b"42")):
+            n = viper.digits(b, 0, v, places)
+            self.assertEqual(bytes(b[:n]), text)
+
+    def test_hash31(self):
+        r = Rand(5)
+        for _ in range(300):
+            data = r.data(r.next(200))
+            i = r.next(len(data) + 1)
+            j = i + r.next(len(data) - i + 1)
+            h = r.next(1 << 24)
+            self.assertEqual(viper.hash31(data, i, j, h), py.hash31(data, i, j, h))
