@@ -18,8 +18,6 @@
 from array import array
 
 from .loops import same, uint, walk
-from .loops_py import (S_LEN, S_NEXT, S_NUM, S_OFF, S_PATH_LEN, S_PATH_OFF, S_PATHS,
-                       S_PAYLOAD, S_REPEAT, STATE_SIZE)
 
 try:
     from micropython import const
@@ -33,6 +31,17 @@ IGNORE = const(-1)        # too short for a header, or not version 1 (§3): sile
 FORMAT_ERROR = const(-2)  # §3, §3.1: reject (RST for CON, silence otherwise)
 
 _MAX_PATH = const(8)
+# loops.walk's state array: private copies of loops_py's S_* (test_parse checks them)
+_S_NUM = const(0)
+_S_REPEAT = const(1)
+_S_OFF = const(2)
+_S_LEN = const(3)
+_S_NEXT = const(4)
+_S_PATHS = const(5)
+_S_PAYLOAD = const(6)
+_S_PATH_OFF = const(8)
+_S_PATH_LEN = const(16)
+_STATE_SIZE = const(24)
 _URI_HOST = const(3)
 _ETAG = const(4)
 _OBSERVE = const(6)
@@ -74,9 +83,9 @@ class Request:
         self.code = 0
         self.mid = 0
         # The walker's state; path_off and path_len are views of its path slots
-        self._st = array("i", [0] * STATE_SIZE)
-        self.path_off = memoryview(self._st)[S_PATH_OFF:S_PATH_OFF + _MAX_PATH]
-        self.path_len = memoryview(self._st)[S_PATH_LEN:S_PATH_LEN + _MAX_PATH]
+        self._st = array("i", [0] * _STATE_SIZE)
+        self.path_off = memoryview(self._st)[_S_PATH_OFF:_S_PATH_OFF + _MAX_PATH]
+        self.path_len = memoryview(self._st)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
         self.query_len = [0] * self.max_query
         self._clear()
@@ -123,16 +132,16 @@ class Request:
     def _options(self, buf, p, n):
         # loops.walk keeps the Uri-Path segments itself and stops at any other option
         st = self._st
-        st[S_NUM] = 0
-        st[S_PATHS] = 0
+        st[_S_NUM] = 0
+        st[_S_PATHS] = 0
         r = walk(buf, p, n, st)
         while r == 1:
-            self._option(st[S_NUM], st[S_REPEAT], buf, st[S_OFF], st[S_LEN])
-            r = walk(buf, st[S_NEXT], n, st)
-        self.path_count = st[S_PATHS]
+            self._option(st[_S_NUM], st[_S_REPEAT], buf, st[_S_OFF], st[_S_LEN])
+            r = walk(buf, st[_S_NEXT], n, st)
+        self.path_count = st[_S_PATHS]
         if r < 0:
             return FORMAT_ERROR
-        self.payload_off = st[S_PAYLOAD]
+        self.payload_off = st[_S_PAYLOAD]
         self.payload_len = n - self.payload_off
         return OK
 

@@ -15,7 +15,6 @@
 # the whole representation and the server keeps the block that was asked for.
 
 from .loops import digits, hash31
-from .loops_py import digits as digits_any
 
 try:
     from micropython import const
@@ -339,8 +338,10 @@ class Response:
     def payload_fixed(self, v, places):
         """Append v / 10**places as text: payload_fixed(-205, 2) writes "-2.05"."""
         if not (-_DIGITS_LIMIT < v < _DIGITS_LIMIT and 0 <= places <= 10):
-            s = bytearray(len(str(v)) + places + 3)  # rare and not a board's reading:
-            self.payload_from(s, 0, digits_any(s, 0, v, places))  # allocation is fine
+            from .loops_py import digits as any_digits  # rare, never a board's reading:
+
+            s = bytearray(len(str(v)) + places + 3)  # allocating is fine here
+            self.payload_from(s, 0, any_digits(s, 0, v, places))
             return
         b = self.buf
         if (not self.hashing and self.window_start == 0

@@ -34,6 +34,15 @@ class Constants(unittest.TestCase):
         self.assertEqual((server._OK, server._IGNORE, server._FORMAT_ERROR),
                          (parse.OK, parse.IGNORE, parse.FORMAT_ERROR))
 
+    def test_walk_state_copies_agree(self):
+        if sys.implementation.name == "micropython":
+            raise unittest.SkipTest("checked under CPython")
+        from coap import loops_py
+        names = [k for k in dir(loops_py) if k.startswith("S_") or k == "STATE_SIZE"]
+        self.assertEqual(len(names), 10)
+        for k in names:
+            self.assertEqual(getattr(parse, "_" + k), getattr(loops_py, k), k)
+
     def test_code_text(self):
         self.assertEqual(numbers.code_text(numbers.CONTENT), "2.05")
         self.assertEqual(numbers.code_text(numbers.BAD_OPTION), "4.02")
