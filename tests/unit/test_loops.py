@@ -124,10 +124,11 @@ class Twins(unittest.TestCase):
     def test_digits(self):
         r = Rand(4)
         cases = [(0, 0), (0, 2), (-1, 1), (999999999, 0), (-999999999, 10), (5, 3), (-205, 2)]
-        cases += [(r.next(2000000000) - 1000000000, r.next(11)) for _ in range(800)]
-        for v, places in cases:
-            a = bytearray(30)
-            b = bytearray(30)
+        a = bytearray(30)
+        b = bytearray(30)
+        for i in range(800 + len(cases)):  # generated one at a time: small boards' heaps
+            v, places = cases[i] if i < len(cases) else (
+                r.next(2000000000) - 1000000000, r.next(11))
             na = viper.digits(a, 2, v, places)
             nb = py.digits(b, 2, v, places)
             self.assertEqual((na, a), (nb, b), (v, places))
