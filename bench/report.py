@@ -30,7 +30,7 @@ def markdown(res):
     rows, names = res["rows"], [p["name"] for p in res["peers"]]
     labels = {p["name"]: p["label"] for p in res["peers"]}
     windows = res["windows"]
-    out = ["# CoAP benchmark: CON GET /bench, 4-byte payload, 127.0.0.1", "",
+    out = ["# CoAP benchmark: the sensor board and CON GET /bench, 127.0.0.1", "",
            "%s. Server on CPU %d, load generator on CPU %d; %d interleaved runs of %.1f s "
            "per cell (peer order rotated each round), after %.1f s of warm-up each."
            % (res["date"], res["server_cpu"], res["client_cpu"], res["rounds"],
@@ -76,6 +76,15 @@ def markdown(res):
             continue
         out.append("| %s | %d | %.1f |" % (name, h["resident_heap_bytes"],
                                             h["garbage_bytes_per_req"]))
+    instr = res.get("instructions_per_request")
+    if instr:
+        out += ["", "## Instructions per request of the sensor board (callgrind, user space)", "",
+                "Deterministic: judge a change by these, not by the clock "
+                "(`python bench/instructions.py`; recvfrom, handle and sendto through "
+                "Server.poll, plus the driver's client socket calls).", "",
+                "| GET | instructions/request |", "|---|---:|"]
+        for path, n in instr.items():
+            out.append("| %s | %d |" % (path, n))
     if res["profile"]:
         out += ["", "## Where this server's µs go (MicroPython, no load generator, best of 5)",
                 "", "| stage | µs/request | what |", "|---|---:|---|"]
