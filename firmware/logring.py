@@ -1,6 +1,8 @@
 # The last console lines, kept in one preallocated ring for /board/log.
 # Writing a line allocates (it is the console, not the request path); serving
-# the ring copies it out in two runs and allocates nothing.
+# the ring copies it out in two runs and allocates nothing. It tells the writer
+# its size and a version (bytes ever written), so Block2's counting pass copies
+# and hashes nothing, and a block copies only its own window.
 #
 # A line identical to the one before is counted, not written: a flood of one
 # message (a peer sending the same bad datagram) must not wipe the ring. The
@@ -13,6 +15,7 @@ class LogRing:
         self.size = size
         self.end = 0        # where the next byte goes
         self.full = False
+        self.written = 0    # bytes ever logged: the version behind /board/log's ETag
         self.echo = echo
         # The last line is found in the ring itself (where it starts, how long):
         # keeping the str would hold heap that /board's free_heap would show.
@@ -54,6 +57,7 @@ class LogRing:
         self.echo(line)
         if data is None:
             data = line.encode() + b"\n"
+        self.written = (self.written + len(data)) & 0xFFFFFF  # a small int everywhere
         for b in data:
             self.buf[self.end] = b
             self.end += 1
@@ -63,6 +67,8 @@ class LogRing:
 
     def write_to(self, resp):
         """Oldest line first."""
+        if resp.sized(self.size if self.full else self.end, self.written):
+            return
         if self.full:
             resp.payload_from(self.buf, self.end, self.size - self.end)
         resp.payload_from(self.buf, 0, self.end)

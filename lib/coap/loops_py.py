@@ -138,6 +138,14 @@ def digits(b, pos, v, places):
     return i - pos
 
 
+def copy_tail(dst, src, i, n):
+    """Copy src[i:i+n] over the last n bytes of dst (which the caller has just
+    grown by n): a copy out of the middle of a buffer without a slice."""
+    d = len(dst) - n
+    for k in range(n):
+        dst[d + k] = src[i + k]
+
+
 def hash31(src, i, j, h):
     """h continued over src[i:j]: h * 31 + byte, kept to 24 bits (the Block2 ETag)."""
     for k in range(i, j):

@@ -135,6 +135,16 @@ def digits(b: ptr8, pos: int, v: int, places: int) -> int:
 
 
 @micropython.viper
+def copy_tail(dst, src: ptr8, i: int, n: int):
+    d = int(len(dst)) - n
+    p = ptr8(dst)
+    k = 0
+    while k < n:
+        p[d + k] = src[i + k]
+        k += 1
+
+
+@micropython.viper
 def hash31(src: ptr8, i: int, j: int, h: int) -> int:
     while i < j:
         h = (h * 31 + src[i]) & _HASH_MASK

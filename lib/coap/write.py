@@ -14,7 +14,7 @@
 # ETag when asked). That is how Block2 is served statelessly: the handler writes
 # the whole representation and the server keeps the block that was asked for.
 
-from .loops import digits, hash31
+from .loops import copy_tail, digits, hash31
 
 try:
     from micropython import const
@@ -35,8 +35,12 @@ _P_BLOCK2 = const(3)
 _P_SIZE2 = const(4)
 _PAYLOAD_MARKER = const(0xFF)
 _EMPTY = b""
+_HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
 _DIGITS_ROOM = const(24)  # loops.digits writes at most 13 + places bytes
 _PAD = bytes(_DIGITS_ROOM)
+# Zero runs of 1, 2, 4 ... 512 bytes: _copy grows the buffer by any n < 1024 with
+# at most ten extends of these (nothing allocated), then fills in the bytes.
+_ZEROS = tuple(bytes(1 << k) for k in range(10))
 _DIGITS_LIMIT = const(1000000000)  # |v| below this is a small int on every port
 
 
@@ -103,6 +107,7 @@ class Response:
         self.window_end = self.block_size
         self.hashing = False
         self.hash = 0
+        self.version = -1            # set by sized(): the ETag comes from it, not a hash
 
     def code(self):
         return self.buf[1]
@@ -138,6 +143,20 @@ class Response:
         self.window_start = start
         self.window_end = end
         self.hashing = hashing
+
+    def sized(self, n, version):
+        """For a handler that knows its representation is n bytes and has a
+        version number that changes whenever its content does (RFC 7252 §5.10.6:
+        an ETag only has to tell representations apart). Returns True when the
+        writer needs nothing more: the counting pass of Block2, where n and the
+        version stand for the bytes. Otherwise the handler writes its payload as
+        usual and only the window asked for is kept, without hashing it."""
+        self.version = version & _HASH_MASK
+        self.hash = self.version
+        if self.hashing and self.window_end == 0:  # nothing kept: counting only
+            self.total += n
+            return True
+        return False
 
     # --- pending server options ----------------------------------------------
 
@@ -325,11 +344,21 @@ class Response:
 
     def _copy(self, src, i, j):
         b = self.buf
-        for k in range(i, j):
-            b.append(src[k])
+        n = j - i
+        if n >= 1024:  # never on the hot path: blocks are at most 1024 bytes
+            for k in range(i, j):
+                b.append(src[k])
+            return
+        k = 0
+        while n >> k:
+            if (n >> k) & 1:
+                b.extend(_ZEROS[k])
+            k += 1
+        copy_tail(b, src, i, n)
 
     def _hash(self, src, i, j):
-        self.hash = hash31(src, i, j, self.hash)
+        if self.version < 0:  # a sized() handler's version stands for the hash
+            self.hash = hash31(src, i, j, self.hash)
 
     def payload_int(self, v):
         """Append an integer as decimal text, without building a str."""

@@ -139,6 +139,20 @@ class Twins(unittest.TestCase):
             n = viper.digits(b, 0, v, places)
             self.assertEqual(bytes(b[:n]), text)
 
+    def test_copy_tail(self):
+        r = Rand(6)
+        for _ in range(300):
+            src = r.data(r.next(64) + 1)
+            i = r.next(len(src))
+            n = r.next(len(src) - i + 1)
+            head = r.data(r.next(8))
+            a = bytearray(head + bytes(n))
+            b = bytearray(head + bytes(n))
+            viper.copy_tail(a, src, i, n)
+            py.copy_tail(b, src, i, n)
+            self.assertEqual(a, b)
+            self.assertEqual(bytes(a), head + src[i:i + n])
+
     def test_hash31(self):
         r = Rand(5)
         for _ in range(300):
