@@ -94,18 +94,6 @@ class Twins(unittest.TestCase):
             buf = options(r)
             self.assertEqual(walk_all(viper.walk, buf), walk_all(py.walk, buf), buf)
 
-    def test_walk_keeps_path_segments(self):
-        buf = b"\xb3abc\x02xy\x01z\x14wxyz\xffpay"
-        got = walk_all(viper.walk, buf)
-        self.assertEqual(got, walk_all(py.walk, buf))
-        r, st = got[0]
-        self.assertEqual((r, st[py.S_NUM], st[py.S_OFF], st[py.S_LEN]), (1, 12, 10, 4))
-        self.assertEqual(st[py.S_PATHS], 3)
-        self.assertEqual(st[py.S_PATH_OFF:py.S_PATH_OFF + 3], [1, 5, 8])
-        self.assertEqual(st[py.S_PATH_LEN:py.S_PATH_LEN + 3], [3, 2, 1])
-        self.assertEqual(got[1][0], 0)
-        self.assertEqual(got[1][1][py.S_PAYLOAD], 15)
-
     def test_same(self):
         r = Rand(2)
         for _ in range(500):
@@ -133,12 +121,6 @@ class Twins(unittest.TestCase):
             nb = py.digits(b, 2, v, places)
             self.assertEqual((na, a), (nb, b), (v, places))
 
-    def test_digits_read_as_the_number(self):
-        b = bytearray(30)
-        for v, places, text in ((-205, 2, b"-2.05"), (7, 3, b"0.007"), (42, 0, b"42")):
-            n = viper.digits(b, 0, v, places)
-            self.assertEqual(bytes(b[:n]), text)
-
     def test_copy_tail(self):
         r = Rand(6)
         for _ in range(300):
@@ -161,3 +143,32 @@ class Twins(unittest.TestCase):
             j = i + r.next(len(data) - i + 1)
             h = r.next(1 << 24)
             self.assertEqual(viper.hash31(data, i, j, h), py.hash31(data, i, j, h))
+
+
+IMPLS = (py,) if viper is None else (py, viper)
+
+
+class Known(unittest.TestCase):
+    """Fixed answers, for every implementation this interpreter has."""
+
+    def test_walk_keeps_path_segments(self):
+        buf = b"\xb3abc\x02xy\x01z\x14wxyz\xffpay"
+        for impl in IMPLS:
+            self.check_walk(impl, buf)
+
+    def check_walk(self, impl, buf):
+        got = walk_all(impl.walk, buf)
+        r, st = got[0]
+        self.assertEqual((r, st[py.S_NUM], st[py.S_OFF], st[py.S_LEN]), (1, 12, 10, 4))
+        self.assertEqual(st[py.S_PATHS], 3)
+        self.assertEqual(st[py.S_PATH_OFF:py.S_PATH_OFF + 3], [1, 5, 8])
+        self.assertEqual(st[py.S_PATH_LEN:py.S_PATH_LEN + 3], [3, 2, 1])
+        self.assertEqual(got[1][0], 0)
+        self.assertEqual(got[1][1][py.S_PAYLOAD], 15)
+
+    def test_digits_read_as_the_number(self):
+        b = bytearray(30)
+        for impl in IMPLS:
+            for v, places, text in ((-205, 2, b"-2.05"), (7, 3, b"0.007"), (42, 0, b"42")):
+                n = impl.digits(b, 0, v, places)
+                self.assertEqual(bytes(b[:n]), text)
