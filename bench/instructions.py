@@ -5,8 +5,10 @@ that does not move with the machine's load, to judge a change by.
 
 For each PATH, runs bench/count_board.py under `valgrind --tool=callgrind` for
 N=1000 and N=3000 requests and prints one JSON line: user-space instructions
-per request (recvfrom, handle, sendto and the Python around them; the kernel's
-part is not counted). Needs valgrind (Debian `valgrind`).
+per request (the client's sendto/recvfrom, the server's recvfrom, handle and
+sendto and the Python around them; the kernel's part is not counted). "floor"
+is the same driver echoing each datagram: subtract it for the server's own
+work. Needs valgrind (Debian `valgrind`).
 """
 
 import json
@@ -21,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
-PATHS = ("/sensors/temp", "/actuators/led", "/board")
+PATHS = ("/sensors/temp", "/actuators/led", "/board", "floor")
 COUNTS = (1000, 3000)
 
 

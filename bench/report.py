@@ -82,9 +82,10 @@ def markdown(res):
                 "Deterministic: judge a change by these, not by the clock "
                 "(`python bench/instructions.py`; recvfrom, handle and sendto through "
                 "Server.poll, plus the driver's client socket calls).", "",
-                "| GET | instructions/request |", "|---|---:|"]
+                "| GET | instructions/request | above the floor |", "|---|---:|---:|"]
+        floor = instr.get("floor", 0)
         for path, n in instr.items():
-            out.append("| %s | %d |" % (path, n))
+            out.append("| %s | %d | %s |" % (path, n, "–" if path == "floor" else n - floor))
     if res["profile"]:
         out += ["", "## Where this server's µs go (MicroPython, no load generator, best of 5)",
                 "", "| stage | µs/request | what |", "|---|---:|---|"]
