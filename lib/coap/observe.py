@@ -87,6 +87,8 @@ class Observers:
 
     def on_get(self, req, res, fmt):
         """A GET of an observable resource: the Observe value to answer with, or -1."""
+        if req.observe != 0 and self.addr.count(None) == self.size:
+            return -1  # a plain GET while nobody observes (the common case): no lookup
         i = self._find(req.peer, req.buf, 4, req.tkl)
         if req.observe != 0:
             if i >= 0:
