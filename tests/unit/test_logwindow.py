@@ -28,7 +28,8 @@ class LogWindow(unittest.TestCase):
         for i in range(200):
             self.ring("line %d of the console" % i)
         self.srv = Server((Resource("board/log", get=lambda req, resp: self.ring.write_to(resp),
-                                    ct=0),), log=None)
+                                    ct=0),), log=None,
+                          amplification_limit=False)  # whole 1 KB blocks, as to a verified peer
 
     def ask(self, options=()):
         msg = m.get("board/log", options=list(options))
