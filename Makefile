@@ -10,7 +10,7 @@ PORT   ?=
 FIRMWARE ?=
 DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
-BOARD_PATH := firmware:boards/unix:lib
+BOARD_PATH := firmware:boards/unix:boards/common:lib
 
 .PHONY: setup peers run test unit unit32 pytest build deploy flash bench bench-quick size clean
 

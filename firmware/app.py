@@ -8,6 +8,8 @@ import board
 import config as board_config
 import fleet
 import resources
+import sensorconfig
+import sensors
 from coap import Server
 from logring import LogRing
 
@@ -133,13 +135,19 @@ def start(config_path=board_config.PATH, log=None, required=False):
         log(p)
     b = make_board(cfg, log)
     b.log = log  # one log path: what the board says reaches /board/log too
-    handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None)
+    specs, problems = sensorconfig.parse(cfg["sensors"], cfg.get("dht_pin"),
+                                         getattr(board, "DEFAULT_SENSOR", "mcu_temp"))
+    for p in problems:
+        log(p)
+    readings = sensors.Sensors(specs, b, cfg["name"], log)
+    readings.refresh()  # a first reading before the first request
+    handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None, readings)
     table = resources.table(handlers, cfg)
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"])
     handlers.server = server
-    watch = resources.ChangeWatch(server, b, table, cfg["observe_threshold"])
+    watch = resources.ChangeWatch(server, readings, cfg["observe_threshold"])
     server.tick = watch.tick
     addresses = bring_up(b, log)
     socks, addresses = bind(addresses, optional=cfg["bind"] is None, log=log)

@@ -123,8 +123,11 @@ CHECKS = {
              'a list of addresses such as ["0.0.0.0"], or null'),
     "wifi": (_wifi, 'null or {"ssid": "...", "password": "...", "country": "GB"} '
                     "(optional timeout_ms, retries: integers)"),
-    "sensors": (lambda v: isinstance(v, list) and all(s in SENSORS for s in v),
-                "a list drawn from %s" % ", ".join(SENSORS)),
+    # Each sensor object is checked on its own by sensorconfig.py
+    "sensors": (lambda v: isinstance(v, list) and (all(s in SENSORS for s in v)
+                                                   or not any(isinstance(s, str) for s in v)),
+                'a list of sensors such as [{"type": "dht22", "pin": 4}], '
+                "or a list drawn from %s" % ", ".join(SENSORS)),
     "led_pin": (_pin, "a GPIO number, a pin name such as \"LED\", or null"),
     "dht_pin": (_pin, "a GPIO number or null"),
     "adc_pins": (lambda v: isinstance(v, list) and all(_is_int(p) and 0 <= p <= 48 for p in v),

@@ -1,8 +1,7 @@
-# The sensor board's resource table. Handlers read fixed-point ints from the
-# board and write them as text or JSON straight into the response: nothing
-# here allocates per request. All of them are idempotent (GET reads, PUT sets).
-
-import gc
+# The sensor board's resource table: the LED, /board, /board/log, and the
+# resources of the sensors declared in config.json (sensors.py). Handlers read
+# fixed-point ints and write them straight into the response: nothing here
+# allocates per request. All of them are idempotent (GET reads, PUT sets).
 
 from coap import Resource
 
@@ -19,35 +18,19 @@ def _json_string(s):
 
 
 class SensorBoard:
-    """Handlers bound to one board object (see boards/README.md)."""
+    """The board's own handlers (see boards/README.md); `sensors` is a
+    sensors.Sensors."""
 
-    def __init__(self, board, config, log_ring=None):
+    def __init__(self, board, config, log_ring=None, sensors=None):
         self.board = board
         self.name_json = _json_string(config["name"])
         self.log_ring = log_ring
+        self.sensors = sensors
         self.server = None  # set once the server exists: /board reports its observers
         self.uptime_ms = 0  # the figures /board last read, for the datagram read_serial
         self.read_serial = -1
         self.observers = 0
         self.free_heap = 0
-
-    def temperature(self, req, resp):
-        v = self.board.temperature_centi()
-        if resp.format == _JSON:
-            resp.payload(b'{"temperature":')
-            resp.payload_fixed(v, 2)
-            resp.payload(b',"unit":"Cel"}')
-        else:
-            resp.payload_fixed(v, 2)
-
-    def humidity(self, req, resp):
-        v = self.board.humidity_centi()
-        if resp.format == _JSON:
-            resp.payload(b'{"humidity":')
-            resp.payload_fixed(v, 2)
-            resp.payload(b',"unit":"%RH"}')
-        else:
-            resp.payload_fixed(v, 2)
 
     def led_get(self, req, resp):
         resp.payload(b"on" if self.board.led() else b"off")
@@ -68,13 +51,15 @@ class SensorBoard:
             # reading block-wise (as peers without an Echo must, RFC 9175 §2.4)
             # gets one representation (RFC 7959 §2.4: one ETag).
             self.read_serial = req.serial
-            # free_heap after a collection, so that it reads the same before and
-            # after any amount of traffic: anything else would be a leak.
-            gc.collect()
+            # free_heap as the serve loop measured it at its last regular
+            # collection: a collection per request would cost more than the request.
+            srv = self.server
             self.uptime_ms = b.uptime_ms()
-            self.free_heap = b.free_heap()
-            obs = self.server.observers if self.server is not None else None
+            self.free_heap = srv.free_heap if srv is not None else 0
+            obs = srv.observers if srv is not None else None
             self.observers = obs.count() if obs is not None else 0
+            if self.sensors is not None:
+                self.sensors.snapshot_errors()
         resp.payload(b'{"name":')
         resp.payload(self.name_json)
         resp.payload(b',"board":"')
@@ -87,6 +72,11 @@ class SensorBoard:
         resp.payload_int(self.free_heap)
         resp.payload(b',"observers":')
         resp.payload_int(self.observers)
+        resp.payload(b',"sensor_errors":')
+        if self.sensors is not None:
+            self.sensors.write_errors(resp)
+        else:
+            resp.payload(b"{}")
         resp.payload(b"}")
 
     def log(self, req, resp):
@@ -95,7 +85,7 @@ class SensorBoard:
 
 
 def table(h, config):
-    """The static resource table for the handlers' board and config."""
+    """The static resource table for the handlers' board, config and sensors."""
     board = h.board
     board.name_bytes = board.name.encode()
     res = [
@@ -104,40 +94,40 @@ def table(h, config):
         Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp"),
         Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines"),
     ]
-    sensors = config["sensors"]
-    if "humidity" in sensors and board.has_humidity:
-        res.append(Resource("sensors/humidity", get=h.humidity, ct=(_TEXT, _JSON),
-                            rt="humidity-percent", if_="core.s", obs=True))
-    if "temperature" in sensors:
-        res.append(Resource("sensors/temp", get=h.temperature, ct=(_TEXT, _JSON),
-                            rt="temperature-c", if_="core.s", obs=True))
+    if h.sensors is not None:
+        res += h.sensors.resources()
     return tuple(res)
 
 
 class ChangeWatch:
-    """Tells the server when a sensor moved by at least `threshold` (centi-units)
-    since its observers last heard of it (RFC 7641 §4.2: the server decides)."""
+    """Refreshes the cached readings when due and tells the server when one
+    moved by at least `threshold` (hundredths) since its observers last heard
+    of it, or became (un)available (RFC 7641 §4.2: the server decides)."""
 
-    def __init__(self, server, board, resources, threshold):
+    def __init__(self, server, sensors, threshold):
         self.server = server
+        self.sensors = sensors
         self.threshold = threshold
-        self.watched = []
-        self.last = []
-        for res in resources:
-            read = {b"/sensors/temp": board.temperature_centi,
-                    b"/sensors/humidity": getattr(board, "humidity_centi", None)}.get(res.href)
-            if read is not None and res.obs:
-                self.watched.append((res, read))
-                self.last.append(read())
+        self.watched = [r for r in sensors.readings if r.resource is not None and r.resource.obs]
+        self.last = [r.value() for r in self.watched]
+        self.was_ok = [r.sensor.ok for r in self.watched]
 
     def tick(self):
+        if not self.sensors.refresh():
+            return
         obs = self.server.observers
         if obs is None:
             return
+        moved = False
         for i in range(len(self.watched)):
-            res, read = self.watched[i]
-            v = read()
+            r = self.watched[i]
+            ok = r.sensor.ok
+            v = r.value()
             d = v - self.last[i]
-            if d >= self.threshold or -d >= self.threshold:
+            if ok != self.was_ok[i] or (ok and (d >= self.threshold or -d >= self.threshold)):
                 self.last[i] = v
-                obs.changed(res)
+                self.was_ok[i] = ok
+                obs.changed(r.resource)
+                moved = True
+        if moved and self.sensors.pack_resource is not None:
+            obs.changed(self.sensors.pack_resource)

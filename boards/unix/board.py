@@ -1,23 +1,24 @@
 # The host simulation board, for the MicroPython unix port.
 #
-# Sensors follow a triangle wave whose phase comes from a seed, so a test that
-# knows the seed and the elapsed time can predict every reading. The LED only
-# logs. "Network bring-up" is nothing: the configured addresses are bound as they are.
+# Every sensor type is simulated: each quantity follows a triangle wave over
+# the range its driver module gives, with a phase from the seed and the
+# sensor's place in the list, so a test that knows the seed and the elapsed
+# time can predict every reading. "fail": true makes a sensor fail every
+# read, for tests of the 5.03 path. The LED only logs. "Network bring-up" is nothing: the configured addresses are bound as they are.
 
-import gc
 import socket
 import struct
 import time
 
 NAME = "unix"
+#: The sensor of the old config form ["temperature", "humidity"]
+DEFAULT_SENSOR = "dht22"
 
 #: One step of the simulated sensors, in ms: readings change at most this often.
 STEP_MS = 1000
-_TEMP_BASE = 2150      # centi-degrees: the wave runs from 18.50 to 24.50 °C
-_TEMP_SWING = 300
-_HUM_BASE = 4500       # centi-percent: 35.00 to 55.00 %RH
-_HUM_SWING = 1000
 _PERIOD = 120          # steps per full wave
+_QUANTITY_PHASE = 30   # a sensor's second quantity runs a quarter wave later
+_SENSOR_PHASE = 7      # and the next sensor 7 steps later
 
 # Linux <netinet/in.h> numbers: the unix port exposes IP_ADD_MEMBERSHIP but not the IPv6 ones
 _IPPROTO_IP = 0
@@ -38,13 +39,35 @@ def triangle(step, seed):
     return (x * 4000 // _PERIOD - 1000) if x < half else (3000 - x * 4000 // _PERIOD)
 
 
+class Simulated:
+    """A sensor of any type: its quantities as triangle waves (no hardware).
+    A read costs a few small-int operations per quantity."""
+
+    def __init__(self, spec, quantities, board, phase):
+        self._q = quantities
+        self._board = board
+        self._phase = phase
+        self._fail = spec.get("fail") is True
+
+    def read(self, out):
+        if self._fail:
+            raise OSError('simulated failure ("fail": true)')
+        step = self._board.step()
+        for i in range(len(self._q)):
+            lo = self._q[i][4]
+            hi = self._q[i][5]
+            wave = triangle(step, self._phase + i * _QUANTITY_PHASE)
+            out[i] = (lo + hi) // 2 + wave * ((hi - lo) // 2) // 1000
+        return True
+
+
 class Board:
     name = NAME
-    has_humidity = True
     log = print  # the firmware gives its log here: /board/log sees what the board says
 
     def __init__(self, config):
         self._seed = config.get("seed") or 0
+        self._opened = 0
         self._start = time.ticks_ms()
         self._led = 0
         self._bind = config.get("bind") or ["127.0.0.1", "::1"]
@@ -59,11 +82,14 @@ class Board:
     def step(self):
         return self.uptime_ms() // STEP_MS
 
-    def temperature_centi(self):
-        return _TEMP_BASE + triangle(self.step(), self._seed) * _TEMP_SWING // 1000
+    def open_sensor(self, spec, module):
+        """A simulated driver for the sensor spec (any type: module gives its quantities)."""
+        phase = self._seed + self._opened * _SENSOR_PHASE
+        self._opened += 1
+        return Simulated(spec, module.quantities(spec), self, phase)
 
-    def humidity_centi(self):
-        return _HUM_BASE + triangle(self.step(), self._seed + _PERIOD // 4) * _HUM_SWING // 1000
+    def mcu_temp_centi(self):
+        return 2150 + triangle(self.step(), self._seed) * 300 // 1000
 
     def led(self):
         return self._led
@@ -72,9 +98,6 @@ class Board:
         if on != self._led:
             self._led = on
             self.log("board: LED on" if on else "board: LED off")
-
-    def free_heap(self):
-        return gc.mem_free()
 
     def group_address(self, group, port):
         """Where to sendto() to reach group:port: for the link-local IPv6 group,

@@ -46,11 +46,12 @@ class Resource:
     fresh:   PUT/POST/DELETE/PATCH need an Echo the server made at most this many
              seconds ago (True: 10), so a recorded request can't be replayed
              later (RFC 9175 §2.3); False (or 0): no such check.
+    attrs:   more link-params as they are to appear, e.g. 'u="Cel"'.
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False, fresh=False):
+                 title=None, obs=False, fresh=False, attrs=None):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -79,9 +80,9 @@ class Resource:
         elif not isinstance(fresh, int) or fresh < 0:
             raise ValueError("fresh of %s: True, False or seconds" % self.href.decode())
         self.fresh = fresh
-        self.link = self._link(title)
+        self.link = self._link(title, attrs)
 
-    def _link(self, title):
+    def _link(self, title, attrs):
         parts = [b"<" + self.href + b">"]
         if self.rt is not None:
             parts.append(b'rt="' + self.rt + b'"')
@@ -94,6 +95,8 @@ class Resource:
             parts.append(b"obs")
         if title is not None:
             parts.append(b'title="' + _text(title) + b'"')
+        if attrs is not None:
+            parts.append(_text(attrs))
         return b";".join(parts)
 
     def attribute(self, name):

@@ -76,6 +76,10 @@ class Server(Dispatcher):
         #: fragments the heap, and a fragmented heap makes every allocation search
         #: far (measured: 2.3x the throughput on the unix port, see bench/).
         self.collect_every = 64
+        #: Bytes free after the last of those collections (MicroPython; 0 elsewhere):
+        #: what /board reports, so that no request pays for a collection of its own.
+        self.free_heap = 0
+        self.collect()
         self.sock = None  # the socket the datagram being answered came in on
         self.amplification_limit = amplification_limit
         fresh = any(res.fresh for res in self.resources)
@@ -216,10 +220,16 @@ class Server(Dispatcher):
                     polls += 1
                     if polls >= self.collect_every:  # 0: never, leave it to the GC
                         if self.collect_every:
-                            gc.collect()
+                            self.collect()
                         polls = 0
                         if timed and ticks_diff(due, ticks_ms()) <= 0:
                             break  # a flood must not hold the tick back for ever
+
+    def collect(self):
+        """The serve loop's regular collection; records free_heap."""
+        gc.collect()
+        if hasattr(gc, "mem_free"):
+            self.free_heap = gc.mem_free()
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered

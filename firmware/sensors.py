@@ -1,0 +1,217 @@
+# One descriptor per sensor: a Sensor holds its driver, its cached readings
+# and its error state; each quantity it measures is a Reading, whose get()
+# is the resource handler. The board refreshes the cache on each sensor's own
+# schedule (refresh(), from the server's tick), so a request only copies a
+# fixed-point int into the response: nothing here allocates per request.
+#
+# Formats: text (0), JSON (50), SenML JSON (110, RFC 8428). A sensor without a
+# good reading answers 5.03 with "<name>: <what failed>" and Max-Age set to
+# when the next attempt is due (RFC 7252 §5.9.3.4).
+
+from coap import Resource
+from coap.clock import ticks_add, ticks_diff, ticks_ms
+
+_TEXT = 0
+_JSON = 50
+_SENML_JSON = 110
+_SERVICE_UNAVAILABLE = 163  # 5.03
+_MAX_AGE = 14
+_SENML_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:./_"
+
+
+def _ascii(s):
+    return s.encode() if isinstance(s, str) else s
+
+
+class Sensor:
+    """One configured sensor: driver, cached readings (hundredths), errors."""
+
+    def __init__(self, spec, module, board, log=print):
+        self.name = spec["name"]
+        self.kind = spec["type"]
+        self.spec = spec
+        self.module = module
+        self.board = board
+        self.log = log
+        self.quantities = module.quantities(spec)
+        self.values = [0] * len(self.quantities)
+        self.ok = False
+        self.errors = 0
+        self.errors_shown = 0  # what /board shows: Sensors.snapshot_errors()
+        self.reason = "no reading yet"
+        self.json_name = _ascii('"%s":' % self.label())
+        self.diag = _ascii(self.label() + ": no reading yet")
+        self.interval_ms = spec.get("interval_ms") or max(module.MIN_INTERVAL_MS, 1000)
+        self.max_age_s = (self.interval_ms + 999) // 1000
+        self.due = ticks_ms()
+        self.driver = None
+        self._open()
+
+    def label(self):
+        return self.name or self.kind
+
+    def _open(self):
+        try:
+            self.driver = self.board.open_sensor(self.spec, self.module)
+        except Exception as e:  # OSError from the bus; anything else from a port's driver
+            self._fail("%s: %s" % (type(e).__name__, e) if not isinstance(e, OSError) else str(e))
+
+    def _fail(self, reason):
+        self.errors += 1
+        if self.ok or reason != self.reason:  # once per new failure, not every interval
+            self.log("sensor %s: %s" % (self.label(), reason))
+            self.diag = _ascii("%s: %s" % (self.label(), reason))
+        self.reason = reason
+        self.ok = False
+
+    def refresh(self, now):
+        """Read the sensor when it is due. True when its state may have changed."""
+        if ticks_diff(now, self.due) < 0:
+            return False
+        self.due = ticks_add(now, self.interval_ms)
+        if self.driver is None:
+            self._open()
+            if self.driver is None:
+                return False
+        try:
+            got = self.driver.read(self.values)
+        except Exception as e:
+            was = self.ok
+            self._fail(str(e) if isinstance(e, OSError) else "%s: %s" % (type(e).__name__, e))
+            return was
+        if got and not self.ok:
+            self.ok = True
+            self.reason = None
+            if self.errors:
+                self.log("sensor %s: reading again" % self.label())
+        return got
+
+    def unavailable(self, resp):
+        resp.reset(_SERVICE_UNAVAILABLE)
+        resp.option_uint(_MAX_AGE, self.max_age_s)
+        resp.payload(self.diag)
+
+
+class Reading:
+    """One quantity of a sensor, served at /sensors/<name>[/<quantity>]."""
+
+    def __init__(self, sensor, index, base_name):
+        q = sensor.quantities[index]
+        self.sensor = sensor
+        self.index = index
+        several = len(sensor.spec.get("quantities") or sensor.quantities) > 1
+        if not sensor.name:
+            name = q[0]  # the old form: /sensors/temp, /sensors/humidity
+        else:
+            name = sensor.name + "/" + q[0] if several else sensor.name
+        self.path = "sensors/" + name
+        self.unit = q[2]
+        self.rt = q[3]
+        unit = ',"u":"%s"' % q[2] if q[2] else ""
+        self.json_head = _ascii('{"%s":' % q[1])
+        self.json_tail = _ascii(',"unit":"%s"}' % q[2] if q[2] else "}")
+        #: the SenML record of this reading, with and without the base name
+        self.record = _ascii('{"n":"%s"%s,"v":' % (name, unit))
+        self.first_record = _ascii('{"bn":"%s","n":"%s"%s,"v":' % (base_name, name, unit)
+                                   if base_name else '{"n":"%s"%s,"v":' % (name, unit))
+        self.resource = None
+
+    def value(self):
+        return self.sensor.values[self.index]
+
+    def get(self, req, resp):
+        s = self.sensor
+        if not s.ok:
+            s.unavailable(resp)
+            return
+        v = s.values[self.index]
+        f = resp.format
+        if f == _SENML_JSON:
+            resp.payload(b"[")
+            resp.payload(self.first_record)
+            resp.payload_fixed(v, 2)
+            resp.payload(b"}]")
+        elif f == _JSON:
+            resp.payload(self.json_head)
+            resp.payload_fixed(v, 2)
+            resp.payload(self.json_tail)
+        else:
+            resp.payload_fixed(v, 2)
+
+
+class Sensors:
+    """Every configured sensor, their readings and the /sensors pack."""
+
+    def __init__(self, specs, board, board_name, log=print):
+        ok = all(c in _SENML_CHARS for c in board_name) and board_name[:1].isalpha()
+        base = board_name + ":" if ok else ""  # RFC 8428 §4.5.1: bn+n must be a valid name
+        self.sensors = [Sensor(spec, mod, board, log) for spec, mod in specs]
+        self.readings = []
+        for s in self.sensors:
+            served = s.spec.get("quantities")
+            for i in range(len(s.quantities)):
+                if served is None or s.quantities[i][0] in served:
+                    self.readings.append(Reading(s, i, base))
+        self.pack_resource = None
+
+    def resources(self):
+        """The table entries: each reading, then /sensors (one SenML pack)."""
+        out = []
+        for r in self.readings:
+            attrs = 'u="%s"' % r.unit if r.unit else None
+            r.resource = Resource(r.path, get=r.get, ct=(_TEXT, _JSON, _SENML_JSON), rt=r.rt,
+                                  if_="core.s", obs=True, attrs=attrs)
+            out.append(r.resource)
+        if self.readings:
+            self.pack_resource = Resource("sensors", get=self.pack, ct=_SENML_JSON,
+                                          rt="sensors-senml", if_="core.b", obs=True)
+            out.append(self.pack_resource)
+        return out
+
+    def pack(self, req, resp):
+        """Every good reading as one SenML pack; 5.03 when there is none."""
+        first = True
+        for r in self.readings:
+            s = r.sensor
+            if not s.ok:
+                continue
+            if first:
+                resp.payload(b"[")
+                resp.payload(r.first_record)
+                first = False
+            else:
+                resp.payload(b",")
+                resp.payload(r.record)
+            resp.payload_fixed(s.values[r.index], 2)
+            resp.payload(b"}")
+        if first:
+            resp.error(_SERVICE_UNAVAILABLE, b"no sensor has a reading")
+        else:
+            resp.payload(b"]")
+
+    def refresh(self, now=None):
+        """Refresh every sensor that is due; True when any may have changed."""
+        now = ticks_ms() if now is None else now
+        changed = False
+        for s in self.sensors:
+            if s.refresh(now):
+                changed = True
+        return changed
+
+    def snapshot_errors(self):
+        """Keep the error counts /board shows until the next snapshot, so that
+        every block of one read shows the same ones (RFC 7959 §2.4: one ETag)."""
+        for s in self.sensors:
+            s.errors_shown = s.errors
+
+    def write_errors(self, resp):
+        """{"name":errors,...} for /board, as of the last snapshot."""
+        resp.payload(b"{")
+        first = True
+        for s in self.sensors:
+            if not first:
+                resp.payload(b",")
+            first = False
+            resp.payload(s.json_name)
+            resp.payload_int(s.errors_shown)
+        resp.payload(b"}")
