@@ -27,7 +27,6 @@ DEFAULTS = {
     "sensors": ["temperature", "humidity"],
     "led_pin": None,
     "dht_pin": None,
-    "adc_pins": [],
     "seed": 0,             # unix board: phase of the simulated sensors
     "multicast": False,    # join the All-CoAP-Nodes groups (docs/fleet.md)
     "multicast_leisure_ms": 5000,  # RFC 7252 §8.2 DEFAULT_LEISURE
@@ -129,9 +128,7 @@ CHECKS = {
                 'a list of sensors such as [{"type": "dht22", "pin": 4}], '
                 "or a list drawn from %s" % ", ".join(SENSORS)),
     "led_pin": (_pin, "a GPIO number, a pin name such as \"LED\", or null"),
-    "dht_pin": (_pin, "a GPIO number or null"),
-    "adc_pins": (lambda v: isinstance(v, list) and all(_is_int(p) and 0 <= p <= 48 for p in v),
-                 "a list of GPIO numbers"),
+    "dht_pin": (_pin, "a GPIO number or null"),  # the old sensors form's DHT22
     "seed": (lambda v: _is_int(v) and 0 <= v < 1000000, "an integer from 0 to 999999"),
     "multicast": (lambda v: v is True or v is False, "true or false"),
     "multicast_leisure_ms": (lambda v: _is_int(v) and 0 <= v <= 60000,

@@ -4,7 +4,9 @@ Every board gets the same tree at its filesystem root:
 
     boot.py, main.py, ...   firmware/*.py (all but manifest.py)
     board.py                boards/<board>/board.py
-    lib/coap/*.py           lib/coap/*.py
+    wifiboard.py, ...       boards/common/*.py (what the boards share)
+    drivers/*.py            boards/common/drivers/*.py (sensor drivers)
+    lib/coap/*.py           lib/coap/*.py (less testing.py: host-side only)
     config.json             the user's config, when one is given
 
 build, deploy and the manifest test all take the list from files_for(), so that
@@ -27,6 +29,9 @@ SOURCE_ONLY = ("boot.py", "main.py")
 
 CONFIG = "config.json"
 
+#: lib/coap modules that stay on the host: coap.testing runs resources there.
+HOST_ONLY = ("testing.py",)
+
 
 def check_board(board):
     if board not in BOARDS:
@@ -41,7 +46,11 @@ def files_for(board, root=ROOT, config=None):
     root = Path(root)
     pairs = [(p, p.name) for p in (root / "firmware").glob("*.py") if p.name != "manifest.py"]
     pairs.append((root / "boards" / board / "board.py", "board.py"))
-    pairs += [(p, "lib/coap/" + p.name) for p in (root / "lib" / "coap").glob("*.py")]
+    common = root / "boards" / "common"
+    pairs += [(p, p.name) for p in common.glob("*.py")]
+    pairs += [(p, "drivers/" + p.name) for p in (common / "drivers").glob("*.py")]
+    pairs += [(p, "lib/coap/" + p.name) for p in (root / "lib" / "coap").glob("*.py")
+              if p.name not in HOST_ONLY]
     if config is not None:
         pairs.append((Path(config), CONFIG))
     return sorted(pairs, key=lambda pair: pair[1])

@@ -16,7 +16,6 @@ BAD_FIELDS = {
     "sensors": ["temperature", "pressure"],
     "led_pin": -3,
     "dht_pin": [4],
-    "adc_pins": "34",
     "seed": -1,
     "amplification_limit": "off",
 }

@@ -42,12 +42,16 @@ def load(name):
         saved[mod] = sys.modules.get(mod)
         sys.modules[mod] = FAKES[mod]
     sys.modules.pop("board", None)
+    sys.modules.pop("wifiboard", None)
+    sys.path.insert(0, _here + "/../../boards/common")
     sys.path.insert(0, _here + "/../../boards/" + name)
     try:
         import board
     finally:
         sys.path.pop(0)
+        sys.path.pop(0)
         sys.modules.pop("board", None)
+        sys.modules.pop("wifiboard", None)
         for mod in saved:
             if saved[mod] is None:
                 sys.modules.pop(mod, None)
@@ -68,7 +72,7 @@ class Log:
 
 def backoffs(board):
     """The sleeps that were not link polls: the back-off delays."""
-    return [ms for ms in fake_time.sleeps if ms != board.POLL_MS]
+    return [ms for ms in fake_time.sleeps if ms != board.Board.POLL_MS]
 
 
 def no_alloc(test, label, f, arg=None):
@@ -143,11 +147,6 @@ class BoardCases:
         fake_time.advance(250)
         self.assertEqual(b.uptime_ms(), 250)
 
-    def test_free_heap(self):
-        if not hasattr(gc, "mem_free"):
-            raise unittest.SkipTest("gc.mem_free is MicroPython's")
-        self.assertTrue(self.make().free_heap() > 0)
-
     def test_led_and_uptime_do_not_allocate(self):
         b = self.make()
         for _ in range(2):  # warm-up
@@ -157,65 +156,6 @@ class BoardCases:
         no_alloc(self, "set_led", b.set_led, 1)
         self.assertEqual(no_alloc(self, "led", b.led), 1)
         no_alloc(self, "uptime_ms", b.uptime_ms)
-
-    # -- DHT22
-
-    def test_no_dht_no_humidity(self):
-        self.assertFalse(self.make().has_humidity)
-        self.assertEqual(fake_dht.made, [])
-
-    def test_dht_readings(self):
-        fake_dht.frames.append(fake_dht.frame(234, 567))
-        b = self.make(dht_pin=4)
-        self.assertTrue(b.has_humidity)
-        self.assertEqual(fake_dht.made[0].pin.id, 4)
-        self.assertEqual((b.temperature_centi(), b.humidity_centi()), (2340, 5670))
-        self.assertEqual(fake_dht.measures, 1)
-
-    def test_dht_below_zero(self):
-        fake_dht.frames.append(fake_dht.frame(-52, 1000))
-        b = self.make(dht_pin=4)
-        self.assertEqual((b.temperature_centi(), b.humidity_centi()), (-520, 10000))
-
-    def test_dht_measures_at_most_every_2_s(self):
-        fake_dht.frames.extend([fake_dht.frame(200, 400), fake_dht.frame(210, 410)])
-        b = self.make(dht_pin=4)
-        self.assertEqual(b.temperature_centi(), 2000)
-        fake_time.advance(1999)
-        self.assertEqual((b.temperature_centi(), b.humidity_centi()), (2000, 4000))
-        self.assertEqual(fake_dht.measures, 1)
-        fake_time.advance(1)
-        self.assertEqual((b.humidity_centi(), b.temperature_centi()), (4100, 2100))
-        self.assertEqual(fake_dht.measures, 2)
-
-    def test_dht_failure_keeps_last_values(self):
-        fake_dht.frames.extend([fake_dht.frame(200, 400), OSError(110), b"\x01\x02\x03\x04\x00"])
-        b = self.make(dht_pin=4)
-        b.temperature_centi()
-        for _ in range(2):  # no answer, then a bad checksum
-            fake_time.advance(2000)
-            self.assertEqual((b.temperature_centi(), b.humidity_centi()), (2000, 4000))
-        self.assertEqual((b.dht_errors, fake_dht.measures), (2, 3))
-
-    def test_dht_driver_without_buf(self):
-        saved = fake_dht.DHT22
-        fake_dht.DHT22 = fake_dht.FloatDHT22
-        try:
-            fake_dht.frames.append(fake_dht.frame(-234, 567))
-            b = self.make(dht_pin=4)
-        finally:
-            fake_dht.DHT22 = saved
-        self.assertEqual((b.temperature_centi(), b.humidity_centi()), (-2340, 5670))
-
-    def test_dht_reads_do_not_allocate(self):
-        fake_dht.frames.extend([fake_dht.frame(200, 400)] * 3)
-        b = self.make(dht_pin=4)
-        b.temperature_centi()  # warm-up, with a measurement
-        b.humidity_centi()
-        self.assertEqual(no_alloc(self, "cached", b.temperature_centi), 2000)
-        fake_time.advance(2000)
-        self.assertEqual(no_alloc(self, "measuring", b.humidity_centi), 4000)
-        self.assertEqual(fake_dht.measures, 2)
 
     # -- Wi-Fi
 

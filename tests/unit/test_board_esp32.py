@@ -1,7 +1,7 @@
 # boards/esp32/board.py against the fakes in tests/unit/fakes.
 import unittest
 
-from boardcases import (BoardCases, Log, fake_dht, fake_esp32, fake_machine, fake_network,
+from boardcases import (BoardCases, Log, fake_esp32, fake_machine, fake_network,
                         fake_time, load, no_alloc)
 
 board = load("esp32")
@@ -24,46 +24,22 @@ class Esp32(BoardCases, unittest.TestCase):
     def test_classic_esp32_raw_sensor(self):
         fake_esp32.variant("classic")
         fake_esp32.fahrenheit = 131
-        self.assertEqual(self.make().temperature_centi(), 5500)
+        self.assertEqual(self.make().mcu_temp_centi(), 5500)
 
     def test_s2_s3_c3_sensor_in_celsius(self):
         fake_esp32.celsius = 31
-        self.assertEqual(self.make().temperature_centi(), 3100)
+        self.assertEqual(self.make().mcu_temp_centi(), 3100)
         fake_esp32.celsius = -4
-        self.assertEqual(self.make().temperature_centi(), -400)
-
-    def test_dht_replaces_the_chip_sensor(self):
-        fake_dht.frames.append(fake_dht.frame(215, 400))
-        fake_esp32.celsius = 45
-        self.assertEqual(self.make(dht_pin=4).temperature_centi(), 2150)
+        self.assertEqual(self.make().mcu_temp_centi(), -400)
 
     def test_temperature_does_not_allocate(self):
         b = self.make()
-        b.temperature_centi()
-        self.assertEqual(no_alloc(self, "mcu", b.temperature_centi), 3100)
+        b.mcu_temp_centi()
+        self.assertEqual(no_alloc(self, "mcu", b.mcu_temp_centi), 3100)
         fake_esp32.variant("classic")
         b = self.make()
-        b.temperature_centi()
-        self.assertEqual(no_alloc(self, "raw", b.temperature_centi), 5333)
-
-    # -- ADC
-
-    def test_adc_pins_at_11_db(self):
-        self.make(adc_pins=[32, 33])
-        for p in (32, 33):
-            self.assertEqual(fake_machine.adcs[p].attenuation, fake_machine.ADC.ATTN_11DB)
-
-    def test_adc_millivolts_rounded(self):
-        b = self.make(adc_pins=[32, 33])
-        fake_machine.uv[32] = 1234567
-        fake_machine.uv[33] = 499
-        self.assertEqual((b.adc_millivolts(0), b.adc_millivolts(1)), (1235, 0))
-        fake_machine.uv[33] = 500
-        self.assertEqual(no_alloc(self, "adc", b.adc_millivolts, 1), 1)
-
-    def test_no_adc_pins(self):
-        self.make()
-        self.assertEqual(fake_machine.adcs, {})
+        b.mcu_temp_centi()
+        self.assertEqual(no_alloc(self, "raw", b.mcu_temp_centi), 5333)
 
     # -- Wi-Fi status
 

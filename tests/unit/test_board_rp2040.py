@@ -1,7 +1,7 @@
 # boards/rp2040/board.py (Pico W) against the fakes in tests/unit/fakes.
 import unittest
 
-from boardcases import (BoardCases, Log, backoffs, fake_dht, fake_machine, fake_network,
+from boardcases import (BoardCases, Log, backoffs, fake_machine, fake_network,
                         fake_rp2, fake_time, load, no_alloc)
 
 board = load("rp2040")
@@ -45,13 +45,8 @@ class Rp2040(BoardCases, unittest.TestCase):
     def test_temperature_from_adc4(self):
         fake_machine.u16[4] = 14089
         b = self.make()
-        self.assertEqual(b.temperature_centi(), 2500)
-        self.assertEqual(no_alloc(self, "temperature", b.temperature_centi), 2500)
-
-    def test_dht_replaces_the_chip_sensor(self):
-        fake_dht.frames.append(fake_dht.frame(215, 400))
-        fake_machine.u16[4] = 0
-        self.assertEqual(self.make(dht_pin=22).temperature_centi(), 2150)
+        self.assertEqual(b.mcu_temp_centi(), 2500)
+        self.assertEqual(no_alloc(self, "temperature", b.mcu_temp_centi), 2500)
 
     # -- VSYS
 
