@@ -86,7 +86,11 @@ def pressure_pa(c, tf, adc_p):
     if v1 <= 0:
         raise OSError("pressure calibration reads zero")
     x = (1048576 - adc_p) - (v2 >> 12)
-    p = (x // v1) * 6250 + (x % v1) * 6250 // v1  # (x * 3125 << 1) // v1
+    q, r = x // v1, x % v1  # x * 3125 (up to 2**32) divided without passing 2**30
+    if x < 687195:  # x * 3125 < 0x80000000: (x * 3125 << 1) // v1
+        p = q * 6250 + r * 6250 // v1
+    else:  # as the datasheet's unsigned branch: (x * 3125 // v1) * 2
+        p = (q * 3125 + r * 3125 // v1) * 2
     v1 = (c.p9 * (((p >> 3) * (p >> 3)) >> 13)) >> 12
     v2 = ((p >> 2) * c.p8) >> 13
     return p + ((v1 + v2 + c.p7) >> 4)

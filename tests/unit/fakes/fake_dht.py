@@ -66,3 +66,15 @@ class FloatDHT22:
 
     def temperature(self):
         return self._d.temperature()
+
+
+class DHT11(DHT22):
+    """Same frame transport; the frame holds whole units and tenths."""
+
+
+def frame11(t_deci, h_deci):
+    """A DHT11 frame: humidity, tenths, temperature, tenths (bit 7: below zero)."""
+    t = -t_deci if t_deci < 0 else t_deci
+    b = bytearray((h_deci // 10, h_deci % 10, t // 10, t % 10 | (0x80 if t_deci < 0 else 0), 0))
+    b[4] = (b[0] + b[1] + b[2] + b[3]) & 0xFF
+    return b
