@@ -43,7 +43,8 @@ class Sensor:
         self.diag = _ascii(self.label() + ": no reading yet")
         self.interval_ms = spec.get("interval_ms") or max(module.MIN_INTERVAL_MS, 1000)
         self.max_age_s = (self.interval_ms + 999) // 1000
-        self.due = ticks_ms()
+        self.due = 0
+        self.tried = False  # the first refresh() reads whatever the clock says
         self.driver = None
         self._open()
 
@@ -66,8 +67,9 @@ class Sensor:
 
     def refresh(self, now):
         """Read the sensor when it is due. True when its state may have changed."""
-        if ticks_diff(now, self.due) < 0:
+        if self.tried and ticks_diff(now, self.due) < 0:
             return False
+        self.tried = True
         self.due = ticks_add(now, self.interval_ms)
         if self.driver is None:
             self._open()

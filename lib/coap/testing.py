@@ -107,10 +107,11 @@ def _extended(data, i, v):
 
 
 def _uint(v):
-    out = bytearray()
+    out = []
     while v:
-        out.insert(0, v & 0xFF)
+        out.append(v & 0xFF)
         v >>= 8
+    out.reverse()
     return bytes(out)
 
 
