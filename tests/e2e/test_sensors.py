@@ -1,0 +1,129 @@
+"""`make run CONFIG=examples/every-sensor.json`: every sensor type, read with
+libcoap and aiocoap: /.well-known/core lists them, text/JSON/SenML answers
+parse, /sensors is one SenML pack, the failing sensor answers 5.03."""
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import aiocoap
+import pytest
+
+from boardsim import ROOT, free_port, ping
+
+EXAMPLE = os.path.join(ROOT, "examples", "every-sensor.json")
+#: path -> SenML unit (RFC 8428 §12.1), for every resource the example declares
+EXPECTED = {
+    "dht22/temp": "Cel", "dht22/humidity": "%RH", "shed/temp": "Cel", "shed/humidity": "%RH",
+    "water": "Cel", "air/temp": "Cel", "air/humidity": "%RH", "air/pressure": "Pa",
+    "baro/temp": "Cel", "baro/pressure": "Pa", "soil": "%", "mcu_temp": "Cel", "vsys": "V",
+}
+SENML_UNITS = {"Cel", "%RH", "Pa", "%", "V"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:./_-]*$")  # RFC 8428 §4.5.1
+
+
+def senml_check(pack):
+    """RFC 8428 §4: an array of records; the resolved names valid and unique;
+    bn only as a string, n/u strings, v a number, no unknown fields."""
+    assert isinstance(pack, list) and pack
+    bn = ""
+    names = []
+    for rec in pack:
+        assert set(rec) <= {"bn", "n", "u", "v", "t", "bt"}, rec
+        if "bn" in rec:
+            bn = rec["bn"]
+            assert isinstance(bn, str)
+        name = bn + rec.get("n", "")
+        assert _NAME.match(name), name
+        assert isinstance(rec["v"], (int, float)) and not isinstance(rec["v"], bool)
+        assert rec.get("u", "") in SENML_UNITS
+        names.append(name)
+    assert len(set(names)) == len(names)
+    return {n: r for n, r in zip(names, pack)}
+
+
+def _get(url, *args):
+    out = subprocess.run(["coap-client-notls", "-B", "5", "-m", "get", *args, url],
+                         capture_output=True, text=True, timeout=20)
+    return out
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    port = free_port()
+    cfg = json.load(open(EXAMPLE))
+    cfg["port"] = port
+    path = tmp_path_factory.mktemp("cfg") / "config.json"
+    path.write_text(json.dumps(cfg))
+    proc = subprocess.Popen(["make", "--no-print-directory", "run", "CONFIG=%s" % path], cwd=ROOT,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ping("127.0.0.1", port):
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "make run did not start serving"
+            time.sleep(0.1)
+        yield "coap://127.0.0.1:%d" % port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+    assert "config:" not in out, out  # the example is valid
+    assert 'sensor broken: simulated failure ("fail": true)' in out
+
+
+def test_well_known_lists_every_sensor(board):
+    out = _get(board + "/.well-known/core")
+    assert out.returncode == 0, out.stderr
+    links = out.stdout.strip()
+    for path, unit in list(EXPECTED.items()) + [("broken", "Cel")]:
+        m = re.search(r'</sensors/%s>;([^,]*)' % re.escape(path), links)
+        assert m, path
+        attrs = m.group(1)
+        assert 'if="core.s"' in attrs and 'ct="0 50 110"' in attrs and ";obs" in attrs, attrs
+        assert 'rt="' in attrs and 'u="%s"' % unit in attrs, attrs
+    assert '</sensors>;rt="sensors-senml";if="core.b";ct=110;obs' in links
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED))
+def test_text_json_senml_with_libcoap(board, path):
+    text = _get(board + "/sensors/" + path)
+    assert text.returncode == 0, text.stderr
+    value = float(text.stdout.strip())
+    assert re.fullmatch(r"-?\d+\.\d\d", text.stdout.strip())
+    as_json = json.loads(_get(board + "/sensors/" + path, "-A", "50").stdout)
+    assert as_json.get("unit", "") == EXPECTED[path]
+    records = senml_check(json.loads(_get(board + "/sensors/" + path, "-A", "110").stdout))
+    rec = records["greenhouse:" + path]
+    assert rec["u"] == EXPECTED[path]
+    # one simulation step (1 s) may pass between the reads: values stay close
+    assert abs(rec["v"] - value) < 1000 and abs(list(as_json.values())[0] - value) < 1000
+
+
+def test_pack_and_failure_with_aiocoap(board):
+    async def go():
+        ctx = await aiocoap.Context.create_client_context()
+        try:
+            pack = await ctx.request(aiocoap.Message(code=aiocoap.GET,
+                                                     uri=board + "/sensors")).response
+            broken = await ctx.request(aiocoap.Message(code=aiocoap.GET,
+                                                       uri=board + "/sensors/broken")).response
+            info = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=board + "/board")).response
+            return pack, broken, info
+        finally:
+            await ctx.shutdown()
+
+    pack, broken, info = asyncio.run(go())
+    assert str(pack.code) == "2.05 Content"
+    assert pack.opt.content_format == 110
+    records = senml_check(json.loads(pack.payload))
+    assert set(records) == {"greenhouse:" + p for p in EXPECTED}  # the failing one left out
+    assert str(broken.code) == "5.03 Service Unavailable"
+    assert broken.payload == b'broken: simulated failure ("fail": true)'
+    assert broken.opt.max_age == 1
+    errors = json.loads(info.payload)["sensor_errors"]
+    assert errors["broken"] >= 1 and errors["water"] == 0 and len(errors) == 9
