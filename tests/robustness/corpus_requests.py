@@ -78,7 +78,7 @@ def request_cases(c):
         c.request(g, c.rng.choice((CON, NON)), code, ".well-known/core",
                   "2.05" if code == GET else "4.05")
     g = ("Unknown path: 4.04", "RFC 7252 §5.9.2.5")
-    for path in ("", "sensors", "sensors/temp/x", "sensors/Temp", "actuators", ".well-known",
+    for path in ("", "sensor", "sensors/temp/x", "sensors/Temp", "actuators", ".well-known",
                  ".well-known/core/x", "a/b/c/d/e/f/g/h/i", "sensors/temp " * 3):
         for mtype in (CON, NON):
             c.request(g, mtype, GET, path, "4.04")

@@ -34,10 +34,17 @@ NUMBER = r"-?\d+\.\d\d"
 RESOURCES = {
     "actuators/led": ({GET: "2.05", PUT: "2.04"}, (0,), {0: "on|off"}),
     "board": ({GET: "2.05"}, (50,), {50: r'\{"name":"coap-board",.*"free_heap":\d+(,.*)?\}'}),
-    "sensors/humidity": ({GET: "2.05"}, (0, 50),
-                         {0: NUMBER, 50: r'\{"humidity":%s,"unit":"%%RH"\}' % NUMBER}),
-    "sensors/temp": ({GET: "2.05"}, (0, 50),
-                     {0: NUMBER, 50: r'\{"temperature":%s,"unit":"Cel"\}' % NUMBER}),
+    "sensors/humidity": ({GET: "2.05"}, (0, 50, 110),
+                         {0: NUMBER, 50: r'\{"humidity":%s,"unit":"%%RH"\}' % NUMBER,
+                          110: r'\[\{"bn":"coap-board:","n":"humidity","u":"%%RH","v":%s\}\]'
+                          % NUMBER}),
+    "sensors/temp": ({GET: "2.05"}, (0, 50, 110),
+                     {0: NUMBER, 50: r'\{"temperature":%s,"unit":"Cel"\}' % NUMBER,
+                      110: r'\[\{"bn":"coap-board:","n":"temp","u":"Cel","v":%s\}\]'
+                      % NUMBER}),
+    "sensors": ({GET: "2.05"}, (110,),
+                {110: r'\[\{"bn":"coap-board:","n":"temp","u":"Cel","v":%s\},'
+                      r'\{"n":"humidity","u":"%%RH","v":%s\}\]' % (NUMBER, NUMBER)}),
 }
 WKC_QUERIES = ("rt=temperature*", "rt=core.a", "if=core.s", "if=core.*", "href=/sensors/*",
                "href=/board", "ct=50")

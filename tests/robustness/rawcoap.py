@@ -64,7 +64,12 @@ class Peer:
         assert len(answers) == 1, "expected one answer to %s, got %r" % (path, answers)
         return coapmsg.decode(answers[0])
 
-    def free_heap(self):
+    def free_heap(self, collect_every=64):
+        """/board's free heap, fresh: the board measures it at the serve loop's
+        regular collection (every collect_every datagrams), so this many pings
+        first make it collect."""
+        for _ in range(collect_every):
+            self.sync()
         # In one datagram: with the Echo the board offers (RFC 9175 §2.4, 3x rule)
         mtype, code, mid, token, opts, payload = self.request("board", token=b"12345678")
         echo = coapmsg.option(opts, 252)
