@@ -1,0 +1,26 @@
+"""README's "Testing your resources" example runs as printed, under the unix port
+and under CPython."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from boardsim import MICROPYTHON, ROOT
+
+
+def _example():
+    text = open(ROOT + "/README.md").read()
+    section = text.split("## Testing your resources", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.parametrize("python", [MICROPYTHON, sys.executable])
+def test_readme_example_runs(python, tmp_path):
+    path = tmp_path / "test_greenhouse.py"
+    path.write_text(_example())
+    out = subprocess.run([python, str(path)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip() == "ok"
