@@ -10,6 +10,7 @@ module("config.py")
 module("fleet.py")
 module("logring.py")
 module("resources.py")
+module("senml.py")
 module("sensorconfig.py")
 module("sensors.py")
 

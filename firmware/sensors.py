@@ -4,16 +4,20 @@
 # schedule (refresh(), from the server's tick), so a request only copies a
 # fixed-point int into the response: nothing here allocates per request.
 #
-# Formats: text (0), JSON (50), SenML JSON (110, RFC 8428). A sensor without a
+# Formats: text (0), JSON (50), SenML JSON (110, RFC 8428) and SenML CBOR
+# (112, values as single-precision floats: senml.py). A sensor without a
 # good reading answers 5.03 with "<name>: <what failed>" and Max-Age set to
 # when the next attempt is due (RFC 7252 §5.9.3.4).
 
+import senml
 from coap import Resource
 from coap.clock import ticks_add, ticks_diff, ticks_ms
 
 _TEXT = 0
 _JSON = 50
 _SENML_JSON = 110
+_SENML_CBOR = 112
+_FORMATS = (_TEXT, _JSON, _SENML_JSON, _SENML_CBOR)
 _SERVICE_UNAVAILABLE = 163  # 5.03
 _MAX_AGE = 14
 _SENML_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:./_"
@@ -97,8 +101,9 @@ class Sensor:
 class Reading:
     """One quantity of a sensor, served at /sensors/<name>[/<quantity>]."""
 
-    def __init__(self, sensor, index, base_name):
+    def __init__(self, sensor, index, base_name, scratch):
         q = sensor.quantities[index]
+        self.scratch = scratch  # 5 bytes shared by all readings: a CBOR float
         self.sensor = sensor
         self.index = index
         several = len(sensor.spec.get("quantities") or sensor.quantities) > 1
@@ -116,6 +121,8 @@ class Reading:
         self.record = _ascii('{"n":"%s"%s,"v":' % (name, unit))
         self.first_record = _ascii('{"bn":"%s","n":"%s"%s,"v":' % (base_name, name, unit)
                                    if base_name else '{"n":"%s"%s,"v":' % (name, unit))
+        self.cbor_record = senml.record(name, q[2])
+        self.cbor_first = senml.record(name, q[2], base_name)
         self.resource = None
 
     def value(self):
@@ -133,6 +140,11 @@ class Reading:
             resp.payload(self.first_record)
             resp.payload_fixed(v, 2)
             resp.payload(b"}]")
+        elif f == _SENML_CBOR:
+            resp.payload(b"\x81")  # an array of one record
+            resp.payload(self.cbor_first)
+            senml.float32(self.scratch, v)
+            resp.payload(self.scratch)
         elif f == _JSON:
             resp.payload(self.json_head)
             resp.payload_fixed(v, 2)
@@ -148,12 +160,14 @@ class Sensors:
         ok = all(c in _SENML_CHARS for c in board_name) and board_name[:1].isalpha()
         base = board_name + ":" if ok else ""  # RFC 8428 §4.5.1: bn+n must be a valid name
         self.sensors = [Sensor(spec, mod, board, log) for spec, mod in specs]
+        self._float = bytearray(5)
+        self._head = bytearray(2)
         self.readings = []
         for s in self.sensors:
             served = s.spec.get("quantities")
             for i in range(len(s.quantities)):
                 if served is None or s.quantities[i][0] in served:
-                    self.readings.append(Reading(s, i, base))
+                    self.readings.append(Reading(s, i, base, self._float))
         self.pack_resource = None
 
     def resources(self):
@@ -161,17 +175,20 @@ class Sensors:
         out = []
         for r in self.readings:
             attrs = 'u="%s"' % r.unit if r.unit else None
-            r.resource = Resource(r.path, get=r.get, ct=(_TEXT, _JSON, _SENML_JSON), rt=r.rt,
+            r.resource = Resource(r.path, get=r.get, ct=_FORMATS, rt=r.rt,
                                   if_="core.s", obs=True, attrs=attrs)
             out.append(r.resource)
         if self.readings:
-            self.pack_resource = Resource("sensors", get=self.pack, ct=_SENML_JSON,
+            self.pack_resource = Resource("sensors", get=self.pack, ct=(_SENML_JSON, _SENML_CBOR),
                                           rt="sensors-senml", if_="core.b", obs=True)
             out.append(self.pack_resource)
         return out
 
     def pack(self, req, resp):
         """Every good reading as one SenML pack; 5.03 when there is none."""
+        if resp.format == _SENML_CBOR:
+            self._pack_cbor(resp)
+            return
         first = True
         for r in self.readings:
             s = r.sensor
@@ -190,6 +207,24 @@ class Sensors:
             resp.error(_SERVICE_UNAVAILABLE, b"no sensor has a reading")
         else:
             resp.payload(b"]")
+
+    def _pack_cbor(self, resp):
+        n = 0
+        for r in self.readings:
+            if r.sensor.ok:
+                n += 1
+        if not n:
+            resp.error(_SERVICE_UNAVAILABLE, b"no sensor has a reading")
+            return
+        resp.payload_from(self._head, 0, senml.array_head(self._head, n))
+        first = True
+        for r in self.readings:
+            s = r.sensor
+            if s.ok:
+                resp.payload(r.cbor_first if first else r.cbor_record)
+                first = False
+                senml.float32(self._float, s.values[r.index])
+                resp.payload(self._float)
 
     def refresh(self, now=None):
         """Refresh every sensor that is due; True when any may have changed."""

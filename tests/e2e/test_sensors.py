@@ -11,6 +11,7 @@ import subprocess
 import time
 
 import aiocoap
+import cbor2
 import pytest
 
 from boardsim import ROOT, free_port, ping
@@ -84,9 +85,9 @@ def test_well_known_lists_every_sensor(board):
         m = re.search(r'</sensors/%s>;([^,]*)' % re.escape(path), links)
         assert m, path
         attrs = m.group(1)
-        assert 'if="core.s"' in attrs and 'ct="0 50 110"' in attrs and ";obs" in attrs, attrs
+        assert 'if="core.s"' in attrs and 'ct="0 50 110 112"' in attrs and ";obs" in attrs, attrs
         assert 'rt="' in attrs and 'u="%s"' % unit in attrs, attrs
-    assert '</sensors>;rt="sensors-senml";if="core.b";ct=110;obs' in links
+    assert '</sensors>;rt="sensors-senml";if="core.b";ct="110 112";obs' in links
 
 
 @pytest.mark.parametrize("path", sorted(EXPECTED))
@@ -113,11 +114,13 @@ def test_pack_and_failure_with_aiocoap(board):
             broken = await ctx.request(aiocoap.Message(code=aiocoap.GET,
                                                        uri=board + "/sensors/broken")).response
             info = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=board + "/board")).response
-            return pack, broken, info
+            cbor = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=board + "/sensors",
+                                                     accept=112)).response
+            return pack, broken, info, cbor
         finally:
             await ctx.shutdown()
 
-    pack, broken, info = asyncio.run(go())
+    pack, broken, info, cbor = asyncio.run(go())
     assert str(pack.code) == "2.05 Content"
     assert pack.opt.content_format == 110
     records = senml_check(json.loads(pack.payload))
@@ -127,3 +130,11 @@ def test_pack_and_failure_with_aiocoap(board):
     assert broken.opt.max_age == 1
     errors = json.loads(info.payload)["sensor_errors"]
     assert errors["broken"] >= 1 and errors["water"] == 0 and len(errors) == 9
+
+    # SenML CBOR (RFC 8428 §6): the same pack with integer labels, values as floats
+    assert cbor.opt.content_format == 112
+    records = cbor2.loads(cbor.payload)
+    as_json = [{{-2: "bn", 0: "n", 1: "u", 2: "v"}[k]: v for k, v in r.items()} for r in records]
+    by_name = senml_check(as_json)
+    assert set(by_name) == {"greenhouse:" + p for p in EXPECTED}
+    assert all(isinstance(r["v"], float) for r in as_json)

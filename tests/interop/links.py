@@ -12,10 +12,10 @@ from aiocoap.util import linkformat
 BOARD = {
     "/actuators/led": {"rt": "core.a", "if": "core.a", "ct": "0", "title": "LED: on or off"},
     "/board": {"rt": "board-info", "if": "core.rp", "ct": "50"},
-    "/sensors/humidity": {"rt": "humidity-percent", "if": "core.s", "ct": "0 50 110",
+    "/sensors/humidity": {"rt": "humidity-percent", "if": "core.s", "ct": "0 50 110 112",
                           "u": "%RH"},
-    "/sensors/temp": {"rt": "temperature-c", "if": "core.s", "ct": "0 50 110", "u": "Cel"},
-    "/sensors": {"rt": "sensors-senml", "if": "core.b", "ct": "110"},
+    "/sensors/temp": {"rt": "temperature-c", "if": "core.s", "ct": "0 50 110 112", "u": "Cel"},
+    "/sensors": {"rt": "sensors-senml", "if": "core.b", "ct": "110 112"},
 }
 FILTERS = ("rt=temperature*", "rt=core.a", "if=core.s", "if=core.*", "href=/sensors/*",
            "href=/board", "ct=50", "rt=no-such-type")

@@ -34,15 +34,15 @@ NUMBER = r"-?\d+\.\d\d"
 RESOURCES = {
     "actuators/led": ({GET: "2.05", PUT: "2.04"}, (0,), {0: "on|off"}),
     "board": ({GET: "2.05"}, (50,), {50: r'\{"name":"coap-board",.*"free_heap":\d+(,.*)?\}'}),
-    "sensors/humidity": ({GET: "2.05"}, (0, 50, 110),
+    "sensors/humidity": ({GET: "2.05"}, (0, 50, 110, 112),
                          {0: NUMBER, 50: r'\{"humidity":%s,"unit":"%%RH"\}' % NUMBER,
                           110: r'\[\{"bn":"coap-board:","n":"humidity","u":"%%RH","v":%s\}\]'
                           % NUMBER}),
-    "sensors/temp": ({GET: "2.05"}, (0, 50, 110),
+    "sensors/temp": ({GET: "2.05"}, (0, 50, 110, 112),
                      {0: NUMBER, 50: r'\{"temperature":%s,"unit":"Cel"\}' % NUMBER,
                       110: r'\[\{"bn":"coap-board:","n":"temp","u":"Cel","v":%s\}\]'
                       % NUMBER}),
-    "sensors": ({GET: "2.05"}, (110,),
+    "sensors": ({GET: "2.05"}, (110, 112),
                 {110: r'\[\{"bn":"coap-board:","n":"temp","u":"Cel","v":%s\},'
                       r'\{"n":"humidity","u":"%%RH","v":%s\}\]' % (NUMBER, NUMBER)}),
 }

@@ -169,11 +169,11 @@ class Descriptor(unittest.TestCase):
 
     def test_one_module_gives_resources_and_links(self):
         links = call(self.table, "GET", "/.well-known/core").payload.decode()
-        self.assertIn('</sensors/porch/temp>;rt="temperature-c";if="core.s";ct="0 50 110";'
+        self.assertIn('</sensors/porch/temp>;rt="temperature-c";if="core.s";ct="0 50 110 112";'
                       'obs;u="Cel"', links)
         self.assertIn('</sensors/porch/dew>;rt="dew-point-c"', links)
         self.assertIn('</sensors/mcu_temp>;rt="temperature-c"', links)
-        self.assertIn('</sensors>;rt="sensors-senml";if="core.b";ct=110;obs', links)
+        self.assertIn('</sensors>;rt="sensors-senml";if="core.b";ct="110 112";obs', links)
 
     def test_formats(self):
         r = call(self.table, "GET", "/sensors/porch/temp")
@@ -184,7 +184,12 @@ class Descriptor(unittest.TestCase):
         self.assertEqual(r.content_format, 110)
         self.assertEqual(json.loads(r.payload),
                          [{"bn": "greenhouse:", "n": "porch/temp", "u": "Cel", "v": 21.5}])
-        self.assertEqual(str(call(self.table, "GET", "/sensors/porch/temp", accept=112).code),
+        # SenML CBOR (RFC 8428 §6): [{-2: bn, 0: n, 1: u, 2: v}], v a float32 (0xFA)
+        r = call(self.table, "GET", "/sensors/porch/temp", accept=112)
+        self.assertEqual((r.content_format, r.payload),
+                         (112, b"\x81\xa4\x21\x6bgreenhouse:\x00\x6aporch/temp\x01\x63Cel"
+                               b"\x02\xfa\x41\xac\x00\x00"))  # 21.5
+        self.assertEqual(str(call(self.table, "GET", "/sensors/porch/temp", accept=60).code),
                          "4.06")
 
     def test_pack(self):
@@ -194,6 +199,10 @@ class Descriptor(unittest.TestCase):
             {"bn": "greenhouse:", "n": "porch/temp", "u": "Cel", "v": 21.5},
             {"n": "porch/dew", "u": "Cel", "v": 10.2},
             {"n": "mcu_temp", "u": "Cel", "v": 34.56}])
+        r = call(self.table, "GET", "/sensors", accept=112)
+        self.assertEqual(r.payload[:2], b"\x83\xa4")  # three records, the first with bn
+        self.assertTrue(r.payload.endswith(b"\xa3\x00\x68mcu_temp\x01\x63Cel\x02\xfa\x42\x0a\x3d\x71"))
+        self.assertEqual(len(r.payload), 1 + 37 + 23 + 22)  # the array, then three records
 
     def test_reads_come_from_the_cache(self):
         reads = self.drv.reads
@@ -239,8 +248,10 @@ class Descriptor(unittest.TestCase):
         srv = Server(self.table, log=self.log.append)
         import coapmsg as m
         self.drv.script.append(OSError("gone"))
-        requests = [m.get("sensors/porch/temp", options=[(17, m.uint(f))]) for f in (0, 50, 110)]
-        requests += [m.get("sensors"), m.get("board"), m.get("sensors/mcu_temp")]
+        requests = [m.get("sensors/porch/temp", options=[(17, m.uint(f))])
+                    for f in (0, 50, 110, 112)]
+        requests += [m.get("sensors"), m.get("sensors", options=[(17, m.uint(112))]),
+                     m.get("board"), m.get("sensors/mcu_temp")]
         for fail in (False, True):
             if fail:
                 self.s.refresh(1000)
@@ -291,3 +302,22 @@ class Watch(unittest.TestCase):
         del changed[:]
         w.tick()  # failed: observers hear of it (and get the 5.03)
         self.assertEqual(changed, [b"/sensors/porch/temp", b"/sensors/porch/dew", b"/sensors"])
+
+
+class SenmlCbor(unittest.TestCase):
+    def test_float32_is_the_nearest_single(self):
+        import struct
+        import senml
+        buf = bytearray(5)
+        for centi in (0, 1, -1, 5, 50, 2150, -2150, 3333, 10065327, -5500, 167772150):
+            senml.float32(buf, centi)
+            self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", centi / 100), centi)
+        senml.float32(buf, 2150)
+        no_alloc = micropython is not None
+        if no_alloc:
+            micropython.heap_lock()
+            try:
+                senml.float32(buf, -10065327)
+            finally:
+                micropython.heap_unlock()
+            self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", -100653.27))
