@@ -15,6 +15,7 @@ import cbor2
 import pytest
 
 from boardsim import ROOT, free_port, ping
+from conformance import check
 
 EXAMPLE = os.path.join(ROOT, "examples", "every-sensor.json")
 #: path -> SenML unit (RFC 8428 §12.1), for every resource the example declares
@@ -98,9 +99,11 @@ def test_text_json_senml_with_libcoap(board, path):
     assert re.fullmatch(r"-?\d+\.\d\d", text.stdout.strip())
     as_json = json.loads(_get(board + "/sensors/" + path, "-A", "50").stdout)
     assert as_json.get("unit", "") == EXPECTED[path]
-    records = senml_check(json.loads(_get(board + "/sensors/" + path, "-A", "110").stdout))
-    rec = records["greenhouse:" + path]
-    assert rec["u"] == EXPECTED[path]
+    with check("SenML JSON: a record per reading, names and units valid", "RFC 8428 §4",
+               "libcoap"):
+        records = senml_check(json.loads(_get(board + "/sensors/" + path, "-A", "110").stdout))
+        rec = records["greenhouse:" + path]
+        assert rec["u"] == EXPECTED[path]
     # one simulation step (1 s) may pass between the reads: values stay close
     assert abs(rec["v"] - value) < 1000 and abs(list(as_json.values())[0] - value) < 1000
 
@@ -121,20 +124,29 @@ def test_pack_and_failure_with_aiocoap(board):
             await ctx.shutdown()
 
     pack, broken, info, cbor = asyncio.run(go())
-    assert str(pack.code) == "2.05 Content"
-    assert pack.opt.content_format == 110
-    records = senml_check(json.loads(pack.payload))
-    assert set(records) == {"greenhouse:" + p for p in EXPECTED}  # the failing one left out
-    assert str(broken.code) == "5.03 Service Unavailable"
-    assert broken.payload == b'broken: simulated failure ("fail": true)'
-    assert broken.opt.max_age == 1
+    with check("SenML JSON: a record per reading, names and units valid", "RFC 8428 §4",
+               "aiocoap"):
+        assert str(pack.code) == "2.05 Content"
+        assert pack.opt.content_format == 110
+        records = senml_check(json.loads(pack.payload))
+        assert set(records) == {"greenhouse:" + p for p in EXPECTED}  # the failing one left out
+    with check("No reading to give: 5.03 with a diagnostic, Max-Age: when to retry",
+               "RFC 7252 §5.9.3.4", "aiocoap"):
+        assert str(broken.code) == "5.03 Service Unavailable"
+        assert broken.payload == b'broken: simulated failure ("fail": true)'
+        assert broken.opt.max_age == 1
+    records_json = records
     errors = json.loads(info.payload)["sensor_errors"]
     assert errors["broken"] >= 1 and errors["water"] == 0 and len(errors) == 9
 
     # SenML CBOR (RFC 8428 §6): the same pack with integer labels, values as floats
-    assert cbor.opt.content_format == 112
-    records = cbor2.loads(cbor.payload)
-    as_json = [{{-2: "bn", 0: "n", 1: "u", 2: "v"}[k]: v for k, v in r.items()} for r in records]
-    by_name = senml_check(as_json)
-    assert set(by_name) == {"greenhouse:" + p for p in EXPECTED}
-    assert all(isinstance(r["v"], float) for r in as_json)
+    with check("SenML CBOR: integer labels, the same records", "RFC 8428 §6", "aiocoap"):
+        assert cbor.opt.content_format == 112
+        records = cbor2.loads(cbor.payload)
+        as_json = [{{-2: "bn", 0: "n", 1: "u", 2: "v"}[k]: v for k, v in r.items()}
+                   for r in records]
+        by_name = senml_check(as_json)
+        assert set(by_name) == {"greenhouse:" + p for p in EXPECTED}
+        assert all(isinstance(r["v"], float) for r in as_json)
+        for name, rec in by_name.items():  # the same records as the JSON pack
+            assert rec.get("u") == records_json[name].get("u"), name
