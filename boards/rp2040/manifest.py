@@ -1,6 +1,8 @@
 # The firmware plus the Pico W board module, to freeze into a MicroPython build.
-# board.py imports dht: the port's own manifest (ports/rp2/boards/manifest.py)
-# freezes it, so a build that replaces that manifest must include it as well.
+# The sensor drivers (boards/common/drivers, frozen with the firmware) import
+# dht and onewire when a sensor of that type is configured: the port's own
+# manifest (ports/rp2/boards/manifest.py) freezes both, so a build that replaces
+# that manifest must include them as well.
 metadata(description="Stateless CoAP sensor server for the Raspberry Pi Pico W.", version="0.1.0")
 include("../../firmware/manifest.py")
 module("board.py")
