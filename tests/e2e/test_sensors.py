@@ -14,7 +14,7 @@ import aiocoap
 import cbor2
 import pytest
 
-from boardsim import ROOT, free_port, ping
+from boardsim import ROOT, SimulatedBoard, free_port, ping
 from conformance import check
 
 EXAMPLE = os.path.join(ROOT, "examples", "every-sensor.json")
@@ -150,3 +150,15 @@ def test_pack_and_failure_with_aiocoap(board):
         assert all(isinstance(r["v"], float) for r in as_json)
         for name, rec in by_name.items():  # the same records as the JSON pack
             assert rec.get("u") == records_json[name].get("u"), name
+
+
+def test_a_bad_sensor_is_left_out_and_the_rest_served():
+    sensors = [{"type": "bme280", "name": "air", "i2c": {"sda": 21, "scl": 22}, "address": 200},
+               {"type": "ds18b20", "name": "water", "pin": 5}]
+    with SimulatedBoard(config={"sensors": sensors}) as b:
+        lines = [line for line in b.output().splitlines() if line.startswith("config:")]
+        assert lines == ["config: sensors[0] (air): address: expected a 7-bit I2C address, "
+                         "8 to 119, got 200; sensor left out"]
+        url = "coap://127.0.0.1:%d/sensors/" % b.port
+        assert re.fullmatch(r"-?\d+\.\d\d", _get(url + "water").stdout.strip())
+        assert "4.04" in _get(url + "air/temp").stderr + _get(url + "air/temp").stdout

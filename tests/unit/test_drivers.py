@@ -296,10 +296,21 @@ class Analog(unittest.TestCase):
             fake_machine.u16[26] = u16
             d.read(out)
             self.assertEqual(out[0], centi)
+        fake_machine.u16[26] = 4000 << 4  # beyond in_high: the range's end
+        d.read(out)
+        self.assertEqual(out[0], 0)
         d = opened(adc, {"pin": 27})
         fake_machine.u16[27] = 1234 << 4
         d.read(out)
         self.assertEqual(out[0], 123400)  # the raw 12-bit value, in hundredths
+
+
+    def test_wide_scale_stays_in_small_ints(self):
+        s = adc.scale({"scale": [0, 4095, -1000000, 1000000]})
+        for raw in range(0, 4096, 13):
+            want = -100000000 + raw * 200000000 // 4095
+            self.assertEqual(adc.scaled(raw, s), want, raw)
+        no_alloc(self, "adc.scaled", lambda: adc.scaled(4000, s))
 
 
 class OnChip(unittest.TestCase):

@@ -1,6 +1,7 @@
 # An analog input scaled linearly: "scale": [in_low, in_high, out_low, out_high]
 # maps the 12-bit reading (0-4095 on every port: read_u16() >> 4) onto the
-# user's unit, e.g. [0, 4095, 0, 100] for a percentage.
+# user's unit, e.g. [0, 4095, 0, 100] for a percentage. A reading outside
+# in_low..in_high counts as the nearer end (a sensor's range, not extrapolated).
 
 FIELDS = {"required": ("pin",), "optional": ("scale", "unit")}
 MIN_INTERVAL_MS = 0
@@ -18,8 +19,17 @@ def scale(spec):
 
 
 def scaled(raw, s):
-    """raw (12-bit) on the scale s, in hundredths, rounded toward -inf."""
-    return s[2] + (raw - s[0]) * (s[3] - s[2]) // (s[1] - s[0])
+    """raw (12-bit) on the scale s, in hundredths, rounded toward -inf. The
+    product is split so that no intermediate reaches 2**30 (a big int on a
+    32-bit port): d * span // n == d * (span // n) + d * (span % n) // n."""
+    d = raw - s[0]
+    n = s[1] - s[0]
+    if n < 0:
+        n = -n
+        d = -d
+    d = 0 if d < 0 else n if d > n else d
+    span = s[3] - s[2]
+    return s[2] + d * (span // n) + d * (span % n) // n
 
 
 class Driver:
