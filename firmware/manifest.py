@@ -14,14 +14,9 @@ module("senml.py")
 module("sensorconfig.py")
 module("sensors.py")
 
-# What the boards share (boards/common), the sensor drivers among it
+# What the boards share (boards/common), and every sensor driver in it
 module("wifiboard.py", base_path="../boards/common")
-package(
-    "drivers",
-    files=("__init__.py", "adc.py", "bme280.py", "bmp280.py", "dht11.py", "dht22.py",
-           "ds18b20.py", "mcu_temp.py", "vsys.py"),
-    base_path="../boards/common",
-)
+package("drivers", base_path="../boards/common")
 
 package(
     "coap",

@@ -13,6 +13,8 @@ build, deploy and the manifest test all take the list from files_for(), so that
 what is compiled, what is copied and what the package manifests list cannot drift.
 """
 
+import json
+import os
 from pathlib import Path
 
 from .common import ROOT, Refused
@@ -73,3 +75,23 @@ def counterpart(dest):
     if dest.endswith(".mpy"):
         return dest[:-4] + ".py"
     return None
+
+
+PACKAGE_JSON = "firmware/package.json"
+
+
+def write_package_json(root=ROOT):
+    """Rewrite firmware/package.json's urls (for mip) from files_for(): every
+    file but board.py, each relative to the package.json. A new module, such as
+    a driver, needs only `python -m tools.layout` to be listed."""
+    root = Path(root)
+    path = root / PACKAGE_JSON
+    data = json.loads(path.read_text())
+    data["urls"] = [[dest, os.path.relpath(src, path.parent)]
+                    for src, dest in files_for("unix", root) if dest != "board.py"]
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    write_package_json()
+    print("%s: written" % PACKAGE_JSON)

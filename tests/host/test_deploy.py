@@ -210,7 +210,7 @@ def test_package_manifests_list_what_deploy_copies():
         m = re.match(r"github:[^/]+/[^/]+/(.*?)(@.*)?$", url)
         src = ROOT / m.group(1) if m else package_json.parent / url
         listed.add((src.resolve(), dest))
-    assert listed == set(common)
+    assert listed == set(common), "firmware/package.json is stale: run python -m tools.layout"
 
 
 @pytest.mark.parametrize("board", ["esp32", "rp2040"])
