@@ -16,7 +16,7 @@ const wasm = join(root, "tools", "node", "node_modules", "@micropython",
 
 // Modules that import the socket module (real UDP, or the firmware's start-up):
 // the unix port runs them.
-const NEEDS_SOCKETS = new Set(["test_app", "test_rd", "test_serve", "test_udp"]);
+const NEEDS_SOCKETS = new Set(["test_app", "test_board_unix", "test_rd", "test_serve", "test_udp"]);
 
 let loadMicroPython;
 try {
