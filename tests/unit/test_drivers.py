@@ -271,8 +271,12 @@ class Bme280(unittest.TestCase):
         d = opened(bme280, {"i2c": {"sda": 21, "scl": 22}})
         self.dev.reads = None
         out = [0, 0, 0]
-        d.read(out)
-        self.assertTrue(no_alloc(self, "bme280.read", d.read, out))
+        for adc_h in (0, 30000, 50000, 65535):  # dry, typical, and past 100 %RH
+            self.dev.regs[0xFD] = adc_h >> 8
+            self.dev.regs[0xFE] = adc_h & 0xFF
+            d.read(out)
+            self.assertTrue(no_alloc(self, "bme280.read", d.read, out))
+        self.assertEqual(out[1], 10000)
 
 
 class Analog(unittest.TestCase):

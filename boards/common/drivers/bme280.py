@@ -101,7 +101,13 @@ def humidity_centi(c, tf, adc_h):
     v = tf - 76800
     a = (((adc_h << 14) - (c.h4 << 20) - (c.h5 * v)) + 16384) >> 15
     b = (((((v * c.h6) >> 10) * (((v * c.h3) >> 11) + 32768)) >> 10) + 2097152) * c.h2 + 8192
-    v = a * (b >> 14)
+    b >>= 14
+    # A product past 2**30 (a big int on a 32-bit port) only comes from a
+    # reading far beyond 100 %RH or below 0: the datasheet's clamp gives the end.
+    lim = 0x3FFFFFFF // (a if a > 0 else -a) if a else 0
+    if a and (b > lim or -b > lim):
+        return 10000 if (a > 0) == (b > 0) else 0
+    v = a * b
     v = v - (((((v >> 15) * (v >> 15)) >> 7) * c.h1) >> 4)
     v = 0 if v < 0 else 419430400 if v > 419430400 else v
     return ((v >> 12) * 100 + 512) >> 10  # Q22.10 %RH to hundredths
