@@ -113,7 +113,8 @@ def _check(i, raw, names):
         return "%s: name: %s is already used; give each sensor its own name" % (where, name)
     interval = raw.get("interval_ms")
     if interval is not None and interval < mod.MIN_INTERVAL_MS:
-        return "%s: interval_ms: a %s reads at most every %d ms" % (where, kind, mod.MIN_INTERVAL_MS)
+        return "%s: interval_ms: a %s reads at most every %d ms" % (
+            where, kind, mod.MIN_INTERVAL_MS)
     spec = dict(raw)
     spec["name"] = name
     offered = [q[0] for q in mod.quantities(spec)]

@@ -13,7 +13,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
-BOARD_PATH = ":".join(os.path.join(ROOT, p) for p in ("firmware", "boards/unix", "boards/common", "lib"))
+BOARD_PATH = ":".join(os.path.join(ROOT, p)
+                      for p in ("firmware", "boards/unix", "boards/common", "lib"))
 
 
 def free_port():

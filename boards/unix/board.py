@@ -4,7 +4,8 @@
 # the range its driver module gives, with a phase from the seed and the
 # sensor's place in the list, so a test that knows the seed and the elapsed
 # time can predict every reading. "fail": true makes a sensor fail every
-# read, for tests of the 5.03 path. The LED only logs. "Network bring-up" is nothing: the configured addresses are bound as they are.
+# read, for tests of the 5.03 path. The LED only logs. "Network bring-up" is
+# nothing: the configured addresses are bound as they are.
 
 import socket
 import struct

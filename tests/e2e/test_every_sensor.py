@@ -116,7 +116,8 @@ def test_pack_and_failure_with_aiocoap(board):
                                                      uri=board + "/sensors")).response
             broken = await ctx.request(aiocoap.Message(code=aiocoap.GET,
                                                        uri=board + "/sensors/broken")).response
-            info = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=board + "/board")).response
+            info = await ctx.request(aiocoap.Message(code=aiocoap.GET,
+                                                     uri=board + "/board")).response
             cbor = await ctx.request(aiocoap.Message(code=aiocoap.GET, uri=board + "/sensors",
                                                      accept=112)).response
             return pack, broken, info, cbor

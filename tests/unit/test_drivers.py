@@ -171,7 +171,8 @@ def _regs(chip, adc_h=30000, adc_t=ADC_T):
     calib_h = _le16(H[1]) + bytearray((H[2], h4 >> 4, (h4 & 0xF) | (h5 & 0xF) << 4, h5 >> 4,
                                        H[5] & 0xFF))
     data = bytearray((ADC_P >> 12, (ADC_P >> 4) & 0xFF, (ADC_P & 0xF) << 4,
-                      adc_t >> 12, (adc_t >> 4) & 0xFF, (adc_t & 0xF) << 4, adc_h >> 8, adc_h & 0xFF))
+                      adc_t >> 12, (adc_t >> 4) & 0xFF, (adc_t & 0xF) << 4,
+                      adc_h >> 8, adc_h & 0xFF))
     return {0xD0: bytearray((chip,)), 0x88: calib, 0xE1: calib_h, 0xF7: data}
 
 

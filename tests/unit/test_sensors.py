@@ -99,7 +99,8 @@ class Config(unittest.TestCase):
         ({"type": "dht33", "pin": 4}, ': type: no driver for "dht33" (boards/common/drivers/)'),
         ({"pin": 4}, ": type: no driver for null (boards/common/drivers/)"),
         ({"type": "dht22"}, " (dht22): pin: missing (dht22 needs pin)"),
-        ({"type": "dht22", "pin": -1}, ' (dht22): pin: expected a GPIO number or a pin name, got -1'),
+        ({"type": "dht22", "pin": -1},
+         " (dht22): pin: expected a GPIO number or a pin name, got -1"),
         ({"type": "dht22", "pin": 4, "address": 3}, " (dht22): address: not a field of dht22"),
         ({"type": "ds18b20", "name": "Water Tank", "pin": 5}, " (ds18b20): name: expected 1-16"),
         ({"type": "bme280", "name": "air", "i2c": {"sda": 21}}, " (air): i2c: expected"),
@@ -113,7 +114,8 @@ class Config(unittest.TestCase):
          " (dht22): interval_ms: a dht22 reads at most every 2000 ms"),
         ({"type": "dht22", "pin": 4, "quantities": ["pressure"]},
          " (dht22): quantities: dht22 measures temp, humidity, not pressure"),
-        ({"type": "mcu_temp", "fail": "yes"}, ' (mcu_temp): fail: expected true or false, got "yes"'),
+        ({"type": "mcu_temp", "fail": "yes"},
+         ' (mcu_temp): fail: expected true or false, got "yes"'),
         (42, ': expected an object such as {"type": "dht22", "pin": 4}, got 42'),
     )
 
@@ -201,7 +203,8 @@ class Descriptor(unittest.TestCase):
             {"n": "mcu_temp", "u": "Cel", "v": 34.56}])
         r = call(self.table, "GET", "/sensors", accept=112)
         self.assertEqual(r.payload[:2], b"\x83\xa4")  # three records, the first with bn
-        self.assertTrue(r.payload.endswith(b"\xa3\x00\x68mcu_temp\x01\x63Cel\x02\xfa\x42\x0a\x3d\x71"))
+        self.assertTrue(r.payload.endswith(
+            b"\xa3\x00\x68mcu_temp\x01\x63Cel\x02\xfa\x42\x0a\x3d\x71"))  # 34.56
         self.assertEqual(len(r.payload), 1 + 37 + 23 + 22)  # the array, then three records
 
     def test_reads_come_from_the_cache(self):
