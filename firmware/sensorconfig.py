@@ -70,6 +70,9 @@ FIELDS = {
     "quantities": (lambda v: isinstance(v, list) and len(v) > 0
                    and all(isinstance(q, str) for q in v), "a list of quantity names"),
     "fail": (lambda v: v is True or v is False, "true or false"),
+    "rom": (lambda v: isinstance(v, str) and len(v) == 16
+            and all(c in "0123456789abcdefABCDEF" for c in v),
+            'a 1-Wire ROM code of 16 hex digits, family first, e.g. "28ff641e0e1c0a3c"'),
 }
 
 

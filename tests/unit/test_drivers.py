@@ -128,6 +128,18 @@ class Ds18b20(unittest.TestCase):
         d.read(out)
         self.assertEqual(out, [-1012])
 
+    def test_choose_by_rom(self):
+        other = fake_onewire.Device(fake_onewire.rom(0x28, 0x5678))
+        fake_onewire.OneWire.devices.append(other)
+        want = "".join("%02x" % b for b in other.rom)
+        d = opened(ds18b20, {"pin": 5, "rom": want.upper()}, "onewire", fake_onewire)
+        d.read([0])
+        self.assertEqual(fake_onewire.log[1], ("select", other.rom))
+        d = opened(ds18b20, {"pin": 5, "rom": "28" + "00" * 7}, "onewire", fake_onewire)
+        with self.assertRaises(OSError) as ctx:
+            d.read([0])
+        self.assertEqual(str(ctx.exception), "no DS18B20 with ROM 2800000000000000 on the bus")
+
     def test_crc_error(self):
         d = self.make()
         d.read([0])

@@ -116,6 +116,7 @@ class Config(unittest.TestCase):
          " (dht22): quantities: dht22 measures temp, humidity, not pressure"),
         ({"type": "mcu_temp", "fail": "yes"},
          ' (mcu_temp): fail: expected true or false, got "yes"'),
+        ({"type": "ds18b20", "pin": 5, "rom": "28-ff"}, " (ds18b20): rom: expected a 1-Wire ROM"),
         (42, ': expected an object such as {"type": "dht22", "pin": 4}, got 42'),
     )
 
