@@ -30,8 +30,9 @@ def fresh_board():
 
 
 def test_libcoap_receives_notifications(fresh_board):
-    # -s 4: observe for 4 s; the unix board's temperature moves 0.10 °C a second
-    out = coap_client("-s", "4", "-B", "6", "-m", "get",
+    # -s 7: observe for 7 s; the unix board's temperature moves 0.10 °C a second and
+    # its default sensor, a simulated DHT22, is read every 2 s like a real one
+    out = coap_client("-s", "7", "-B", "9", "-m", "get",
                       "coap://127.0.0.1:%d/sensors/temp" % fresh_board.port)
     values = NUMBER.findall(out.stdout)
     assert len(values) >= 3, out
