@@ -16,8 +16,10 @@ MAX_BYTES = 4096
 SECRET_FIELDS = ("wifi", "oscore")
 SECRET_KEYS = ("password", "secret", "salt", "key", "psk")
 
-#: Fields that name a GPIO pin, checked again by the board (app.make_board).
-PIN_FIELDS = ("led_pin", "dht_pin", "adc_pins")
+#: Fields that name a GPIO pin, checked again by the board (app.make_board). A
+#: sensor's pins (dht_pin too) are checked when its driver opens them: a pin the
+#: board refuses becomes that sensor's diagnostic (firmware/sensors.py).
+PIN_FIELDS = ("led_pin",)
 
 DEFAULTS = {
     "name": "coap-board",

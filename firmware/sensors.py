@@ -58,6 +58,8 @@ class Sensor:
     def _open(self):
         try:
             self.driver = self.board.open_sensor(self.spec, self.module)
+        except ValueError as e:  # machine.Pin/I2C refuse what the board doesn't have
+            self._fail("the board refuses it (%s)" % e)
         except Exception as e:  # OSError from the bus; anything else from a port's driver
             self._fail("%s: %s" % (type(e).__name__, e) if not isinstance(e, OSError) else str(e))
 

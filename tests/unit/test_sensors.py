@@ -246,6 +246,16 @@ class Descriptor(unittest.TestCase):
         s = sensors.Sensors(specs, FakeBoard(), "b", [].append)
         self.assertEqual(s.sensors[0].diag, b"mcu_temp: no reading yet")  # before the first read
 
+    def test_a_pin_the_board_refuses(self):
+        class NoPin45(FakeBoard):  # as machine.Pin(45) on an ESP32
+            def open_sensor(self, spec, module):
+                raise ValueError("invalid pin")
+        lines = []
+        specs, _ = sensorconfig.parse([{"type": "dht22", "pin": 45}])
+        s = sensors.Sensors(specs, NoPin45(), "b", lines.append)
+        self.assertEqual(lines, ["sensor dht22: the board refuses it (invalid pin)"])
+        self.assertEqual(s.sensors[0].diag, b"dht22: the board refuses it (invalid pin)")
+
     def test_handlers_do_not_allocate(self):
         if micropython is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
