@@ -126,9 +126,8 @@ CHECKS = {
                     "(optional timeout_ms, retries: integers)"),
     # Each sensor object is checked on its own by sensorconfig.py
     "sensors": (lambda v: isinstance(v, list) and (all(s in SENSORS for s in v)
-                                                   or not any(isinstance(s, str) for s in v)),
-                'a list of sensors such as [{"type": "dht22", "pin": 4}], '
-                "or a list drawn from %s" % ", ".join(SENSORS)),
+                                                   or all(isinstance(s, dict) for s in v)),
+                'a list of sensor objects ({"type": ...}) or of %s' % ", ".join(SENSORS)),
     "led_pin": (_pin, "a GPIO number, a pin name such as \"LED\", or null"),
     "dht_pin": (_pin, "a GPIO number or null"),  # the old sensors form's DHT22
     "seed": (lambda v: _is_int(v) and 0 <= v < 1000000, "an integer from 0 to 999999"),

@@ -7,7 +7,7 @@
 # form, a list drawn from "temperature" and "humidity", still works: it is the
 # board's default sensor served at /sensors/temp and /sensors/humidity.
 
-import json
+from config import shown
 
 LEGACY = {"temperature": "temp", "humidity": "humidity"}
 COMMON = ("type", "name", "interval_ms", "quantities", "fail")
@@ -91,11 +91,11 @@ def _check(i, raw, names):
     where = "config: sensors[%d]" % i
     if not isinstance(raw, dict):
         return "%s: expected an object such as {\"type\": \"dht22\", \"pin\": 4}, got %s" % (
-            where, json.dumps(raw))
+            where, shown("sensor", raw))
     kind = raw.get("type")
     mod = driver(kind) if isinstance(kind, str) else None
     if mod is None:
-        return "%s: type: no driver for %s (boards/common/drivers/)" % (where, json.dumps(kind))
+        return "%s: type: no driver for %s (boards/common/drivers/)" % (where, shown("type", kind))
     name = raw.get("name", kind)
     where = "%s (%s)" % (where, name if _name(name) else kind)
     allowed = COMMON + mod.FIELDS["required"] + mod.FIELDS["optional"]
@@ -111,7 +111,7 @@ def _check(i, raw, names):
                 where, field, kind, ", ".join(allowed[1:]))
         check, expected = FIELDS[field]
         if not check(value):
-            return "%s: %s: expected %s, got %s" % (where, field, expected, json.dumps(value))
+            return "%s: %s: expected %s, got %s" % (where, field, expected, shown(field, value))
     if name in names:
         return "%s: name: %s is already used; give each sensor its own name" % (where, name)
     interval = raw.get("interval_ms")

@@ -109,11 +109,13 @@ def test_a_bad_wifi_field_never_shows_the_password(wifi):
 def test_a_secret_under_any_field_is_never_shown():
     # A field added later (OSCORE keys) is covered by its key names alone
     port = free_port()
-    bad = {"port": port, "sensors": [{"secret": "0123456789abcdef-oscore"}]}
-    with SimulatedBoard(config=bad, port=port) as board:
-        out = board.output()
-    assert "config: sensors: expected " in out
-    assert "0123456789abcdef" not in out
+    for sensors in ([{"secret": "0123456789abcdef-oscore"}],
+                    [{"type": {"secret": "0123456789abcdef"}}],
+                    [{"type": "dht22", "pin": {"key": "0123456789abcdef"}}]):
+        with SimulatedBoard(config={"port": port, "sensors": sensors}, port=port) as board:
+            out = board.output()
+        assert "config: sensors[0]" in out
+        assert "0123456789abcdef" not in out
 
 
 def test_a_name_with_control_characters_is_refused_and_board_is_valid_json():

@@ -138,10 +138,12 @@ class Config(unittest.TestCase):
                                     " give each sensor its own name; sensor left out"])
 
     def test_the_field_itself_must_be_a_list_of_one_form(self):
-        for bad in ("dht22", ["temperature", {"type": "mcu_temp"}], ["pressure"]):
+        for bad in ("dht22", ["temperature", {"type": "mcu_temp"}], ["pressure"],
+                    [{"type": "mcu_temp"}, 42], [[[]]]):
             cfg, problems = board_config.validate({"sensors": bad})
             self.assertEqual(len(problems), 1)
-            self.assertTrue(problems[0].startswith("config: sensors: expected a list of sensors"))
+            self.assertTrue(problems[0].startswith(
+                "config: sensors: expected a list of sensor objects"), problems[0])
             self.assertEqual(cfg["sensors"], ["temperature", "humidity"])
 
     def test_old_form(self):
