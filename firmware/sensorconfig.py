@@ -134,6 +134,8 @@ def parse(sensors, dht_pin=None, default_type="mcu_temp"):
             return [], []
         kind = "dht22" if dht_pin is not None else default_type
         mod = driver(kind)
+        if mod is None:
+            return [], ["config: sensors: no driver for %s (boards/common/drivers/)" % kind]
         spec = {"type": kind, "name": "", "pin": dht_pin}
         offered = [q[0] for q in mod.quantities(spec)]
         spec["quantities"] = [LEGACY[s] for s in sensors if LEGACY.get(s) in offered]

@@ -188,11 +188,13 @@ def _nibble(v):
 
 
 def server(resources):
-    """The Server that call() uses for this table (one per table, kept)."""
+    """The Server that call() uses for this table (one per table, kept). It
+    answers without the 3x amplification limit (RFC 9175 §2.4), as to a peer
+    that has proven its address: what is tested is the resource, whole."""
     srv = _servers.get(id(resources))
     if srv is None or srv.resources_given is not resources:
         lines = []
-        srv = Server(resources, log=lines.append)
+        srv = Server(resources, log=lines.append, amplification_limit=False)
         srv.lines = lines
         srv.resources_given = resources
         _servers[id(resources)] = srv

@@ -4,7 +4,7 @@ import unittest
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 _root = _here + "/../.."
-for _p in (_root + "/firmware", _root + "/boards/unix"):
+for _p in (_root + "/firmware", _root + "/boards/unix", _root + "/boards/common"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -105,11 +105,14 @@ class BoardInfoBlockWise(unittest.TestCase):
         import config
         import coapmsg as m
         import resources
+        import sensorconfig
+        import sensors
         from coap import Server
 
         cfg = dict(config.DEFAULTS)
         b = board.Board(cfg)
-        handlers = resources.SensorBoard(b, cfg)
+        specs, _ = sensorconfig.parse(cfg["sensors"], None, board.DEFAULT_SENSOR)
+        handlers = resources.SensorBoard(b, cfg, None, sensors.Sensors(specs, b, "b", print))
         srv = Server(resources.table(handlers, cfg), log=lambda s: None)
         handlers.server = srv
         peer = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)
@@ -130,4 +133,4 @@ class BoardInfoBlockWise(unittest.TestCase):
             srv.observers.res[0] = srv.resources[-1]
         self.assertEqual(len(etags), 1)
         self.assertTrue(body.startswith(b'{"name":"coap-board"') and body.endswith(b"}"), body)
-        self.assertIn(b'"observers":0}', body)
+        self.assertIn(b'"observers":0,', body)
