@@ -1,0 +1,134 @@
+# AES-CCM-16-64-128 (COSE algorithm 10, RFC 8152 §10.2; CCM is RFC 3610):
+# L = 2 (messages up to 64 KiB), M = 8 (an 8-byte tag), a 13-byte nonce.
+# OSCORE's one mandatory AEAD (RFC 8613 §3.2.1). MicroPython has no CCM and
+# often no CTR, so both halves are built here over one AES block: CBC-MAC for
+# the tag and the CTR keystream for the ciphertext.
+#
+# Every buffer is allocated in __init__; encrypt() and decrypt() only index,
+# XOR and call the block cipher, so they run with the heap locked.
+
+from .aes import AES
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+TAG = const(8)
+NONCE = const(13)
+_B0_FLAGS = const(0x19)  # 8*((M-2)/2) + (L-1), RFC 3610 §2.2; + 0x40 with AAD
+_A_FLAGS = const(0x01)   # L-1, RFC 3610 §2.3
+
+
+class CCM:
+    """AES-CCM with M=8, L=2 under one 16-byte key."""
+
+    def __init__(self, key):
+        self._aes = AES(key)
+        self._x = bytearray(16)    # CBC-MAC state
+        self._a = bytearray(16)    # counter block A_i
+        self._s = bytearray(16)    # keystream block S_i
+        self._pos = 0              # bytes absorbed into _x since the last block
+
+    # --- CBC-MAC (RFC 3610 §2.2) -----------------------------------------------
+
+    def _absorb(self, src, off, n):
+        x = self._x
+        pos = self._pos
+        for i in range(off, off + n):
+            x[pos] ^= src[i]
+            pos += 1
+            if pos == 16:
+                self._aes.encrypt_block(x, x)
+                pos = 0
+        self._pos = pos
+
+    def _absorb_byte(self, b):
+        x = self._x
+        x[self._pos] ^= b
+        self._pos += 1
+        if self._pos == 16:
+            self._aes.encrypt_block(x, x)
+            self._pos = 0
+
+    def _pad(self):
+        # zero padding to the block boundary: XOR with zeros, then the block
+        if self._pos:
+            self._aes.encrypt_block(self._x, self._x)
+            self._pos = 0
+
+    def _mac(self, nonce, aad, aad_n, src, off, n):
+        x = self._x
+        x[0] = _B0_FLAGS | (0x40 if aad_n else 0)
+        for i in range(NONCE):
+            x[1 + i] = nonce[i]
+        x[14] = (n >> 8) & 0xFF
+        x[15] = n & 0xFF
+        self._aes.encrypt_block(x, x)
+        self._pos = 0
+        if aad_n:
+            self._absorb_byte(aad_n >> 8)  # l(a) < 2**16 - 2**8: two bytes, §2.2
+            self._absorb_byte(aad_n & 0xFF)
+            self._absorb(aad, 0, aad_n)
+            self._pad()
+        self._absorb(src, off, n)
+        self._pad()
+
+    # --- CTR (RFC 3610 §2.3) ---------------------------------------------------
+
+    def _keystream(self, nonce, i):
+        a = self._a
+        a[0] = _A_FLAGS
+        for k in range(NONCE):
+            a[1 + k] = nonce[k]
+        a[14] = (i >> 8) & 0xFF
+        a[15] = i & 0xFF
+        self._aes.encrypt_block(a, self._s)
+
+    def _ctr(self, nonce, src, off, n, dst, dst_off):
+        s = self._s
+        block = 0
+        for k in range(n):
+            j = k & 15
+            if j == 0:
+                block += 1
+                self._keystream(nonce, block)
+            dst[dst_off + k] = src[off + k] ^ s[j]
+
+    # --- AEAD ------------------------------------------------------------------
+
+    def encrypt(self, nonce, aad, aad_n, src, off, n, dst):
+        """Append the ciphertext of src[off:off+n] and its 8-byte tag to the
+        bytearray dst (which must have room: appends within capacity)."""
+        if n > 0xFFFF or aad_n >= 0xFF00:
+            raise ValueError("CCM length out of range")
+        self._mac(nonce, aad, aad_n, src, off, n)
+        s = self._s
+        block = 0
+        for k in range(n):
+            j = k & 15
+            if j == 0:
+                block += 1
+                self._keystream(nonce, block)
+            dst.append(src[off + k] ^ s[j])
+        self._keystream(nonce, 0)
+        x = self._x
+        for j in range(TAG):
+            dst.append(x[j] ^ s[j])
+
+    def decrypt(self, nonce, aad, aad_n, src, off, n, dst, dst_off):
+        """Decrypt ciphertext+tag src[off:off+n] into dst[dst_off:dst_off+n-8]
+        and check the tag. False (and dst holds garbage) when it does not match."""
+        m = n - TAG
+        if m < 0 or m > 0xFFFF or aad_n >= 0xFF00:
+            return False
+        self._ctr(nonce, src, off, m, dst, dst_off)
+        self._mac(nonce, aad, aad_n, dst, dst_off, m)
+        self._keystream(nonce, 0)
+        x = self._x
+        s = self._s
+        diff = 0
+        for j in range(TAG):  # every byte compared: no early exit to time
+            diff |= x[j] ^ s[j] ^ src[off + m + j]
+        return diff == 0

@@ -1,0 +1,208 @@
+# An OSCORE security context (RFC 8613 §3): keys derived once at start-up with
+# HKDF-SHA256 (allocation is fine there), the board's Sender Sequence Number
+# kept safe across reboots (Appendix B.1.1), and the replay window of the
+# client's requests (§7.4), re-established after a reboot with Echo (B.1.2).
+#
+# Per request nothing here allocates: the window is a bytearray (no 32-bit
+# bitmask, which would be a heap int on a board's 31-bit small ints) and
+# sequence numbers stay below 2**30.
+
+import hashlib
+import os
+
+from .ccm import CCM, NONCE
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_ALG_AES_CCM_16_64_128 = const(10)
+MAX_ID = const(7)           # nonce length - 6 (§5.2): longer IDs can't make a nonce
+SSN_LIMIT = const(0x3FFFFFFF)  # the board's own limit (RFC: < 2**40), a small int everywhere
+_FRESH = const(0)
+_SEEN = const(1)
+_OLD = const(2)
+_UNKNOWN = const(3)
+
+
+def _hmac_sha256(key, msg):
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    k = bytes(key) + bytes(64 - len(key))
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
+    inner.update(msg)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+def hkdf_sha256(salt, ikm, info, length):
+    """RFC 5869 HKDF with SHA-256: extract, then expand to length bytes."""
+    prk = _hmac_sha256(salt if salt else bytes(32), ikm)
+    out = b""
+    t = b""
+    i = 1
+    while len(out) < length:
+        t = _hmac_sha256(prk, t + info + bytes((i,)))
+        out += t
+        i += 1
+    return out[:length]
+
+
+def _bstr(b):
+    # CBOR byte string (RFC 8949 §3.1), lengths up to 255
+    n = len(b)
+    return (bytes((0x40 | n,)) if n < 24 else bytes((0x58, n))) + bytes(b)
+
+
+def info(id_, id_context, type_, length):
+    """The HKDF info of §3.2.1: [id, id_context, alg_aead, type, L] in CBOR."""
+    t = type_.encode()
+    return (b"\x85" + _bstr(id_) + (b"\xf6" if id_context is None else _bstr(id_context))
+            + bytes((_ALG_AES_CCM_16_64_128, 0x60 | len(t))) + t + bytes((length,)))
+
+
+class SequenceStore:
+    """Sender Sequence Numbers reserved in chunks of `chunk` in a file
+    (Appendix B.1.1): the file holds a number no SSN has reached yet, written
+    before the first SSN at or above the previous one is used, so after a
+    reboot the board starts from the file's number and never reuses a nonce."""
+
+    def __init__(self, path, chunk=64):
+        if chunk < 1:
+            raise ValueError("chunk must be positive")
+        self.path = path
+        self.chunk = chunk
+
+    def load(self):
+        try:
+            with open(self.path) as f:
+                text = f.read().strip()
+        except OSError:
+            return 0  # a new context: nothing used yet
+        if not text.isdigit():
+            raise ValueError("sequence number file %s is corrupt" % self.path)
+        return int(text)
+
+    def save(self, value):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(value))
+        os.rename(tmp, self.path)  # the old number stays until the new one is whole
+
+
+class Context:
+    """The board's side of one OSCORE context (AES-CCM-16-64-128, HKDF-SHA256).
+
+    sender_id is the board's Sender ID, recipient_id the client's. store: a
+    SequenceStore, or None to keep the SSN in RAM only (tests; never on a board
+    that can reboot, since a reused SSN reuses a nonce).
+    """
+
+    #: replay window size (§7.4 default 32)
+    window = 32
+    #: remembered (Partial IV, Message ID) pairs, to tell a CoAP retransmission
+    #: (lost ACK) from a replay
+    recent = 4
+
+    def __init__(self, secret, salt=b"", sender_id=b"", recipient_id=b"", id_context=None,
+                 store=None):
+        if not secret:
+            raise ValueError("secret is empty")
+        if len(sender_id) > MAX_ID or len(recipient_id) > MAX_ID:
+            raise ValueError("sender_id and recipient_id are at most 7 bytes")
+        if bytes(sender_id) == bytes(recipient_id):
+            raise ValueError("sender_id and recipient_id must differ")
+        if id_context is not None and len(id_context) > 255:
+            raise ValueError("id_context is at most 255 bytes")
+        self.sender_id = bytes(sender_id)
+        self.recipient_id = bytes(recipient_id)
+        self.id_context = None if id_context is None else bytes(id_context)
+        ctx = self.id_context
+        self.sender_key = hkdf_sha256(salt, secret, info(sender_id, ctx, "Key", 16), 16)
+        self.recipient_key = hkdf_sha256(salt, secret, info(recipient_id, ctx, "Key", 16), 16)
+        self.common_iv = hkdf_sha256(salt, secret, info(b"", ctx, "IV", NONCE), NONCE)
+        self.sender = CCM(self.sender_key)
+        self.recipient = CCM(self.recipient_key)
+        self.store = store
+        self.ssn = 0
+        self.reserved = SSN_LIMIT
+        if store is not None:
+            self.ssn = store.load()
+            self.reserved = self.ssn
+            self._reserve()
+        # Replay window: piv `top` is the newest accepted; seen[p % window] marks
+        # p in (top - window, top]. top = -1: unknown, so Echo first (B.1.2):
+        # after a reboot, which a context that had used sequence numbers shows.
+        # A new context starts with an empty window (§7.4.1).
+        self.top = -1 if self.ssn else 0
+        self.seen = bytearray(self.window)
+        self.echo = os.urandom(8)  # B.1.2: a fresh value per boot, for this context
+        self.recent_piv = [-1] * self.recent
+        self.recent_mid = [0] * self.recent
+        self._next_recent = 0
+
+    # --- the board's own Sender Sequence Number (§7.2, B.1.1) ----------------
+
+    def _reserve(self):
+        nxt = self.reserved + self.store.chunk
+        if nxt > SSN_LIMIT:
+            nxt = SSN_LIMIT
+        self.store.save(nxt)
+        self.reserved = nxt
+
+    def next_ssn(self):
+        """The next SSN to use, or -1 when the context is exhausted (§7.2.1).
+        May write the store (once per chunk): an OSError from it propagates."""
+        ssn = self.ssn
+        if ssn >= SSN_LIMIT:
+            return -1
+        if ssn >= self.reserved:
+            self._reserve()
+        self.ssn = ssn + 1
+        return ssn
+
+    # --- replay window (§7.4) --------------------------------------------------
+
+    def check(self, piv):
+        top = self.top
+        if top < 0:
+            return _UNKNOWN
+        if piv > top:
+            return _FRESH
+        if piv <= top - self.window:
+            return _OLD
+        return _SEEN if self.seen[piv % self.window] else _FRESH
+
+    def accept(self, piv, mid):
+        """Record an authenticated request's Partial IV (call after check)."""
+        w = self.window
+        seen = self.seen
+        top = self.top
+        if top < 0 or piv - top >= w:
+            for i in range(w):
+                seen[i] = 0
+            self.top = piv
+        elif piv > top:
+            for p in range(top + 1, piv + 1):
+                seen[p % w] = 0
+            self.top = piv
+        seen[piv % w] = 1
+        i = self._next_recent
+        self.recent_piv[i] = piv
+        self.recent_mid[i] = mid
+        self._next_recent = (i + 1) % self.recent
+
+    def retransmission(self, piv, mid):
+        """True when piv was accepted recently under this same Message ID: a
+        CoAP retransmission whose ACK was lost, not a replay."""
+        for i in range(self.recent):
+            if self.recent_piv[i] == piv and self.recent_mid[i] == mid:
+                return True
+        return False
+
+    def forget_window(self):
+        """As after a reboot: the next request must prove freshness with Echo."""
+        self.top = -1

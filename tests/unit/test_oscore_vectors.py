@@ -1,0 +1,144 @@
+# AES-CCM-16-64-128 and OSCORE against published vectors: RFC 3610 packet
+# vector #1, RFC 8613 Appendix C.1-C.3 (key derivation), C.4-C.6 (requests,
+# verified by the board) and C.7/C.8 (the board's responses, byte for byte).
+import unittest
+
+from coap import Resource, Server, aes
+from coap.ccm import CCM
+from coap.oscorectx import Context
+
+
+def h(s):
+    s = s.replace(" ", "")
+    return bytes(int(s[i:i + 2], 16) for i in range(0, len(s), 2))
+
+
+SECRET = h("0102030405060708090a0b0c0d0e0f10")
+SALT = h("9e7ca92223786340")
+ID_CONTEXT = h("37cbf3210017a2d3")
+
+# (sender_id, recipient_id, salt, id_context) of the server in C.1, C.2, C.3
+SERVER_C1 = (h("01"), b"", SALT, None)
+SERVER_C2 = (h("01"), h("00"), b"", None)
+SERVER_C3 = (h("01"), b"", SALT, ID_CONTEXT)
+
+# C.4-C.6: protected requests (GET coap://localhost/tv1, client SSN 20)
+REQ_C4 = h("44025d1f00003974396c6f63616c686f7374620914ff612f1092f1776f1c1668b3825e")
+REQ_C5 = h("440271c30000b932396c6f63616c686f737463091400ff4ed339a5a379b0b8bc731fffb0")
+REQ_C6 = h("44022f8eef9bbf7a396c6f63616c686f73746b19140837cbf3210017a2d3ff"
+           "72cd7273fd331ac45cffbe55c3")
+# C.7: the response to C.4 under the request's nonce; C.8: with the server's Partial IV 0
+RESP_C7 = h("64445d1f0000397490ffdbaad1e9a7e7b2a813d3c31524378303cdafae119106")
+RESP_C8 = h("64445d1f00003974920100ff4d4c13669384b67354b2b6175ff4b8658c666a6cf88e")
+
+
+def hello(req, resp):
+    resp.payload(b"Hello World!")
+
+
+def server_for(ids):
+    sender, recipient, salt, id_context = ids
+    ctx = Context(SECRET, salt, sender, recipient, id_context)
+    srv = Server((Resource("tv1", get=hello),), log=None, oscore=[ctx])
+    return srv, ctx
+
+
+class Skip(unittest.TestCase):
+    def setUp(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+
+
+class CCMVectors(Skip):
+    def _check(self, key, nonce, aad, plain, cipher):
+        ccm = CCM(key)
+        out = bytearray(len(plain) + 8)
+        out[0:] = b""
+        ccm.encrypt(nonce, aad, len(aad), plain, 0, len(plain), out)
+        self.assertEqual(bytes(out), cipher)
+        back = bytearray(len(plain))
+        self.assertTrue(ccm.decrypt(nonce, aad, len(aad), cipher, 0, len(cipher), back, 0))
+        self.assertEqual(bytes(back), plain)
+        for i in range(len(cipher)):  # any flipped bit fails the tag
+            bad = bytearray(cipher)
+            bad[i] ^= 0x10
+            self.assertFalse(ccm.decrypt(nonce, aad, len(aad), bad, 0, len(bad), back, 0))
+
+    def test_rfc3610_packet_vector_1(self):
+        self._check(h("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"), h("00000003020100a0a1a2a3a4a5"),
+                    h("0001020304050607"), h("08090a0b0c0d0e0f101112131415161718191a1b1c1d1e"),
+                    h("588c979a61c663d2f066d0c2c0f989806d5f6b61dac38417e8d12cfdf926e0"))
+
+    def test_rfc8613_c4_aead(self):
+        self._check(h("f0910ed7295e6ad4b54fc793154302ff"), h("4622d4dd6d944168eefb549868"),
+                    h("8368456e63727970743040488501810a40411440"), h("01b3747631"),
+                    h("612f1092f1776f1c1668b3825e"))
+
+    def test_too_short_is_refused(self):
+        ccm = CCM(bytes(16))
+        self.assertFalse(ccm.decrypt(bytes(13), b"", 0, bytes(7), 0, 7, bytearray(8), 0))
+
+
+class Derivation(Skip):
+    def _check(self, ids, sender_key, recipient_key, iv):
+        _, ctx = server_for(ids)
+        self.assertEqual(ctx.sender_key, h(sender_key))
+        self.assertEqual(ctx.recipient_key, h(recipient_key))
+        self.assertEqual(ctx.common_iv, h(iv))
+
+    def test_c1_master_salt(self):
+        self._check(SERVER_C1, "ffb14e093c94c9cac9471648b4f98710",
+                    "f0910ed7295e6ad4b54fc793154302ff", "4622d4dd6d944168eefb54987c")
+
+    def test_c2_no_master_salt(self):
+        self._check(SERVER_C2, "e57b5635815177cd679ab4bcec9d7dda",
+                    "321b26943253c7ffb6003b0b64d74041", "be35ae297d2dace910c52e99f9")
+
+    def test_c3_id_context(self):
+        self._check(SERVER_C3, "e39a0c7c77b43f03b4b39ab9a268699f",
+                    "af2a1300a5e95788b356336eeecd2b92", "2ca58fb85ff1b81c0b7181b85e")
+
+    def test_bad_ids_refused(self):
+        with self.assertRaises(ValueError):
+            Context(SECRET, b"", b"12345678", b"")  # 8 bytes: no nonce can hold it
+        with self.assertRaises(ValueError):
+            Context(SECRET, b"", b"\x01", b"\x01")
+        with self.assertRaises(ValueError):
+            Context(b"", b"", b"\x01", b"")
+
+
+class RequestsAndResponses(Skip):
+    def _serve(self, ids, request):
+        srv, ctx = server_for(ids)
+        n = srv.handle(request, len(request))
+        return srv, bytes(srv.response.buf[:n])
+
+    def _inner(self, srv, request):
+        tkl = request[0] & 15
+        return bytes(srv.oscore.inner[4 + tkl:srv.request.length])
+
+    def test_c4_request_and_c7_response(self):
+        srv, out = self._serve(SERVER_C1, REQ_C4)
+        self.assertEqual(self._inner(srv, REQ_C4), h("b3747631"))  # Uri-Path "tv1"
+        self.assertEqual(out, RESP_C7)
+
+    def test_c5_request(self):
+        srv, out = self._serve(SERVER_C2, REQ_C5)
+        self.assertEqual(self._inner(srv, REQ_C5), h("b3747631"))
+        self.assertEqual(out[1], 68)  # 2.04 outside, the 2.05 is inside
+
+    def test_c6_request_with_kid_context(self):
+        srv, out = self._serve(SERVER_C3, REQ_C6)
+        self.assertEqual(self._inner(srv, REQ_C6), h("b3747631"))
+        self.assertEqual(out[1], 68)
+
+    def test_c8_retransmission_answered_under_own_partial_iv(self):
+        srv, ctx = server_for(SERVER_C1)
+        srv.handle(REQ_C4, len(REQ_C4))
+        n = srv.handle(REQ_C4, len(REQ_C4))  # same MID: the ACK was lost
+        self.assertEqual(bytes(srv.response.buf[:n]), RESP_C8)  # board SSN 0
+        self.assertEqual(ctx.ssn, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
