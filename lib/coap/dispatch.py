@@ -20,6 +20,7 @@ _CONTENT = const(69)
 _CHANGED = const(68)
 _DELETED = const(66)
 _BAD_REQUEST = const(128)
+_UNAUTHORIZED = const(129)
 _BAD_OPTION = const(130)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
@@ -88,6 +89,9 @@ class Dispatcher:
         res = self._find(req)
         if res is None:
             resp.reset(_NOT_FOUND)
+            return
+        if res.secure and req.secured is None:
+            resp.error(_UNAUTHORIZED, b"OSCORE required")  # RFC 8613 §8.2, secure by default
             return
         handler = res.handlers[code] if code < 8 else None
         if handler is None:

@@ -46,6 +46,7 @@ _URI_HOST = const(3)
 _ETAG = const(4)
 _OBSERVE = const(6)
 _URI_PORT = const(7)
+_OSCORE = const(9)
 _URI_PATH = const(11)
 _CONTENT_FORMAT = const(12)
 _URI_QUERY = const(15)
@@ -103,6 +104,9 @@ class Request:
         self.echo_len = 0
         self.payload_off = 0
         self.payload_len = 0
+        self.oscore_off = -1     # OSCORE option value (RFC 8613 §6.1), -1: absent
+        self.oscore_len = 0
+        self.secured = None      # the OSCORE context that verified the request
 
     def parse(self, buf, n):
         """Read the header, token and options of buf[0:n]; OK or an error status."""
@@ -181,6 +185,12 @@ class Request:
         elif num == _URI_PORT:
             if repeated or olen > 2:
                 self._unrecognised(num)
+        elif num == _OSCORE:
+            if repeated or olen > 255:
+                self._unrecognised(num)
+            else:
+                self.oscore_off = off
+                self.oscore_len = olen
         elif num == _PROXY_URI or num == _PROXY_SCHEME:
             if repeated or olen < 1 or olen > (1034 if num == _PROXY_URI else 255):
                 self._unrecognised(num)

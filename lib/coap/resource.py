@@ -80,6 +80,7 @@ class Resource:
         elif not isinstance(fresh, int) or fresh < 0:
             raise ValueError("fresh of %s: True, False or seconds" % self.href.decode())
         self.fresh = fresh
+        self.secure = False  # needs OSCORE (set by the Server from its `open` list)
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

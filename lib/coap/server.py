@@ -58,7 +58,8 @@ class Server(Dispatcher):
     """
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
-                 amplification_limit=True, echo_lifetime_s=300, **observe):
+                 amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
+                 **observe):
         Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
@@ -90,10 +91,26 @@ class Server(Dispatcher):
             self.echo = Echo(echo_lifetime_s)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
+        #: The OSCORE layer (RFC 8613), when oscore lists security contexts.
+        #: With oscore given (even empty: a context was asked for but is unusable)
+        #: every resource but those whose paths are in `open` needs OSCORE.
+        self.oscore = None
+        if oscore is not None:
+            self._secure(oscore, open, buffer_size)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
             self.observers = Observers(self, observers, **observe)
+
+    def _secure(self, contexts, open_paths, buffer_size):
+        opened = set(p.strip("/") for p in open_paths)
+        for res in self.resources:
+            res.secure = res.href.decode().strip("/") not in opened
+        if contexts:
+            from .oscore import Oscore, OVERHEAD  # only a board with a context pays for it
+
+            self.oscore = Oscore(contexts, buffer_size)
+            self.response.size = buffer_size - OVERHEAD  # room to protect any answer
 
     def next_mid(self):
         """A fresh Message ID for a message the server starts (§4.4)."""
@@ -127,6 +144,10 @@ class Server(Dispatcher):
             return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
+        if req.oscore_off >= 0:
+            if self.oscore is not None and not multicast and not req.bad_option:
+                return self.oscore.handle(self, req, data, n)  # RFC 8613 §8.2
+            req._unrecognised(9)  # no context here: the option is not understood
         if req.bad_option and t == _NON:
             return 0  # §5.4.1: a NON with an unrecognised critical option is rejected
         resp = self.response

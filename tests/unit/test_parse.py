@@ -79,8 +79,12 @@ class Options(unittest.TestCase):
         self.assertEqual((r.content_format, r.accept, r.observe), (50, 60, 0))
 
     def test_unrecognised_critical_option(self):  # §5.4.1
-        r, st = parsed(m.get("x", options=[(9, b"")]))
-        self.assertEqual((st, r.bad_option), (OK, 9))
+        r, st = parsed(m.get("x", options=[(13, b"")]))
+        self.assertEqual((st, r.bad_option), (OK, 13))
+
+    def test_oscore_option_is_kept_for_the_server(self):  # RFC 8613 §2
+        r, st = parsed(m.get("x", options=[(9, b"\x09\x14\x01")]))
+        self.assertEqual((st, r.bad_option, r.oscore_off, r.oscore_len), (OK, 0, 6, 3))
 
     def test_unrecognised_elective_option_is_ignored(self):  # §5.4.1
         r, st = parsed(m.get("x", options=[(2048, b"abc"), (258, b"\x02")]))

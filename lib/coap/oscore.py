@@ -1,0 +1,303 @@
+# OSCORE (RFC 8613) on the server's request path: verify a protected request
+# (§8.2), run it through the normal parser and dispatcher, protect the answer
+# (§8.3). Imported only when the board has a security context.
+#
+# The request is decrypted into a scratch datagram laid out like a plain one
+# (outer header + token, then the inner code's options and payload), so the
+# unchanged parser reads it in place; the handler writes the plaintext
+# response through the normal writer, and that is encrypted into a second
+# buffer and copied back. Every buffer is allocated in __init__.
+#
+# A stateless server answers a retransmitted CON again. That request's
+# Partial IV was seen, and its first answer used the request's nonce, so the
+# second answer carries a fresh Partial IV of the board's own (§7.4): the
+# board never encrypts two plaintexts under one nonce. The same Partial IV
+# under another Message ID is a replay.
+
+from .oscorectx import MAX_ID
+from .parse import OK, equals
+from .write import ResponseTooLarge
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_CON = const(0)
+_ACK = const(2)
+_NON = const(1)
+_OBSERVE = const(6)
+_OSCORE = const(9)
+_MAX_AGE = const(14)
+_ECHO = const(252)
+_CHANGED = const(68)
+_CONTENT = const(69)
+_BAD_REQUEST = const(128)
+_UNAUTHORIZED = const(129)
+_BAD_OPTION = const(130)
+_INTERNAL_ERROR = const(160)
+_UNAVAILABLE = const(163)
+_FRESH = const(0)
+_SEEN = const(1)
+_UNKNOWN = const(3)
+_MAX_PIV = const(0x3FFFFFFF)
+#: bytes a protected answer adds to a plain one: OSCORE option (<= 7),
+#: Outer Observe (<= 4), the tag (8)
+OVERHEAD = const(24)
+_EMPTY = b""
+# COSE Enc_structure (RFC 8152 §5.3) up to the external_aad: ["Encrypt0", h'', ...
+_AAD_HEAD = b"\x83\x68Encrypt0\x40"
+
+
+class Oscore:
+    """The OSCORE layer of one Server, over a tuple of oscorectx.Contexts."""
+
+    def __init__(self, contexts, buffer_size):
+        self.contexts = tuple(contexts)
+        self.inner = bytearray(buffer_size + 1)  # the decrypted request, indexed
+        self.out = bytearray(buffer_size + OVERHEAD)
+        self.out[0:] = _EMPTY  # appended to within its capacity
+        self.nonce = bytearray(13)
+        self.aad = bytearray(48)
+        self.aad[0:] = _AAD_HEAD
+        self.piv = bytearray(5)      # the request's Partial IV (AAD of every answer)
+        self.piv_len = 0
+        self.piv_value = -1          # ... as an int
+        self.own = bytearray(5)      # the board's Partial IV for this answer
+        self.ctx = None
+
+    # --- request (§8.2) ----------------------------------------------------------
+
+    def handle(self, srv, req, data, n):
+        """Answer the protected request data[0:n] (parsed in req) into
+        srv.response; returns its length."""
+        resp = srv.response
+        tkl = req.tkl
+        mid = req.mid
+        if req.type == _CON:
+            resp.begin(_ACK, _CONTENT, mid, data, 4, tkl)
+        else:
+            resp.begin(_NON, _CONTENT, srv.next_mid(), data, 4, tkl)
+        status = self._decode(data, req.oscore_off, req.oscore_len)
+        if status == _BAD_OPTION:
+            return self._plain_error(resp, _BAD_OPTION, b"Malformed OSCORE option")
+        if status:
+            return self._plain_error(resp, _UNAUTHORIZED, b"Security context not found")
+        ctx = self.ctx
+        m = req.payload_len - 8  # plaintext: code, options, payload
+        start = 3 + tkl          # where the inner code lands, later the last header byte
+        if m < 1 or start + m > len(self.inner):
+            return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
+        self._nonce(ctx, ctx.recipient_id, self.piv, self.piv_len)
+        self._aad(ctx.recipient_id)
+        inner = self.inner
+        if not ctx.recipient.decrypt(self.nonce, self.aad, len(self.aad), data,
+                                     req.payload_off, req.payload_len, inner, start):
+            return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
+        piv = self.piv_value
+        seen = ctx.check(piv) if piv >= 0 else _SEEN
+        own = False
+        if seen == _FRESH:
+            ctx.accept(piv, mid)
+        elif seen == _SEEN and piv >= 0 and ctx.retransmission(piv, mid):
+            own = True  # a retransmission: answered again, under a fresh nonce
+        elif seen != _UNKNOWN:
+            return self._plain_error(resp, _UNAUTHORIZED, b"Replay detected")
+        code = inner[start]
+        for i in range(start + 1):
+            inner[i] = data[i]
+        inner[1] = code
+        status = req.parse(inner, start + m)
+        req.secured = ctx
+        if seen == _UNKNOWN:
+            # Appendix B.1.2: after a reboot the window is re-established by a
+            # request that returns this boot's Echo value
+            if req.echo_len > 0 and equals(inner, req.echo_off, req.echo_len, ctx.echo):
+                ctx.accept(piv, mid)
+            else:
+                resp.reset(_UNAUTHORIZED)
+                resp.option(_ECHO, ctx.echo)
+                return self.protect(resp, ctx, True)
+        if status != OK or code == 0 or code >> 5:
+            resp.error(_BAD_REQUEST, b"malformed inner message")
+        else:
+            try:
+                srv._request(req, resp, code, start + m)
+            except ResponseTooLarge:
+                resp.error(_INTERNAL_ERROR, b"response too large")
+        return self.protect(resp, ctx, own)
+
+    def _decode(self, buf, off, n):
+        # §6.1: flags |0 0 0|h|k| n |, Partial IV (n bytes), [s, kid context], kid.
+        # A request needs a Partial IV and a kid (§6.1, §8.2 step 2).
+        if n == 0:
+            return _BAD_OPTION
+        flags = buf[off]
+        pn = flags & 7
+        if flags & 0xE0 or pn == 0 or pn > 5 or not flags & 8:
+            return _BAD_OPTION
+        end = off + n
+        p = off + 1
+        if p + pn > end:
+            return _BAD_OPTION
+        v = 0
+        for i in range(pn):
+            b = buf[p + i]
+            self.piv[i] = b
+            if v > (_MAX_PIV >> 8):
+                v = -1  # beyond the board's window arithmetic: refused as a replay
+            elif v >= 0:
+                v = (v << 8) | b
+        self.piv_len = pn
+        self.piv_value = v if v <= _MAX_PIV else -1
+        p += pn
+        ctx_off = -1
+        ctx_len = 0
+        if flags & 16:
+            if p >= end:
+                return _BAD_OPTION
+            ctx_len = buf[p]
+            ctx_off = p + 1
+            p = ctx_off + ctx_len
+            if p > end:
+                return _BAD_OPTION
+        kid_len = end - p
+        if kid_len > MAX_ID:
+            return _UNAUTHORIZED
+        for ctx in self.contexts:
+            if not equals(buf, p, kid_len, ctx.recipient_id):
+                continue
+            if ctx_off >= 0 and (ctx.id_context is None
+                                 or not equals(buf, ctx_off, ctx_len, ctx.id_context)):
+                continue
+            self.ctx = ctx
+            return 0
+        return _UNAUTHORIZED
+
+    def _plain_error(self, resp, code, diagnostic):
+        # §8.2: these errors are not protected; Max-Age 0 keeps proxies from caching
+        resp.reset(code)
+        resp.option_uint(_MAX_AGE, 0)
+        resp.payload(diagnostic)
+        return len(resp.buf)
+
+    # --- nonce and AAD (§5.2, §5.4) --------------------------------------------
+
+    def _nonce(self, ctx, id_, piv, pn):
+        nonce = self.nonce
+        iv = ctx.common_iv
+        for i in range(13):
+            nonce[i] = 0
+        k = len(id_)
+        nonce[0] = k
+        for i in range(k):
+            nonce[8 - k + i] = id_[i]  # ID_PIV left-padded to 7 bytes
+        for i in range(pn):
+            nonce[13 - pn + i] = piv[i]  # Partial IV left-padded to 5 bytes
+        for i in range(13):
+            nonce[i] ^= iv[i]
+
+    def _aad(self, kid):
+        # external_aad = [1, [10], request_kid, request_piv, h''], all short
+        a = self.aad
+        a[11:] = _EMPTY
+        pn = self.piv_len
+        a.append(0x40 | (7 + len(kid) + pn))
+        a.append(0x85)
+        a.append(0x01)
+        a.append(0x81)
+        a.append(0x0A)
+        a.append(0x40 | len(kid))
+        a.extend(kid)
+        a.append(0x40 | pn)
+        for i in range(pn):
+            a.append(self.piv[i])
+        a.append(0x40)
+
+    # --- response (§8.3) -----------------------------------------------------
+
+    def protect(self, resp, ctx, own):
+        """Encrypt the plain response in resp.buf in place, bound to the request
+        whose Partial IV is in self.piv. own: with a fresh Partial IV of the
+        board's (a notification, or a second answer to one request)."""
+        b = resp.buf
+        tkl = b[0] & 15
+        start = 3 + tkl
+        out = self.out
+        out[0:] = _EMPTY
+        for i in range(start + 1):
+            out.append(b[i])
+        code = b[1]
+        observe = _observe_value(b, start + 1, len(b))
+        pn = 0
+        if own:
+            ssn = ctx.next_ssn()
+            if ssn < 0:
+                return self._plain_error(resp, _UNAVAILABLE, b"sequence numbers used up")
+            pn = 1
+            while ssn >> (8 * pn):
+                pn += 1
+            for i in range(pn):
+                self.own[i] = (ssn >> (8 * (pn - 1 - i))) & 0xFF
+        last = 0
+        if observe >= 0:
+            out[1] = _CONTENT  # a notification's outer code (§4.2) and Observe (§4.1.3.5.2)
+            k = 0 if observe == 0 else (1 if observe < 256 else (2 if observe < 65536 else 3))
+            out.append((_OBSERVE << 4) | k)
+            while k:
+                k -= 1
+                out.append((observe >> (8 * k)) & 0xFF)
+            last = _OBSERVE
+        else:
+            out[1] = _CHANGED
+        if own:
+            out.append(((_OSCORE - last) << 4) | (pn + 1))
+            out.append(pn)  # flags: n = pn, no kid, no kid context
+            for i in range(pn):
+                out.append(self.own[i])
+            self._nonce(ctx, ctx.sender_id, self.own, pn)
+        else:
+            out.append((_OSCORE - last) << 4)  # empty value: the request's nonce
+            self._nonce(ctx, ctx.recipient_id, self.piv, self.piv_len)
+        out.append(0xFF)
+        self._aad(ctx.recipient_id)
+        b[start] = code  # the plaintext is code, options, payload (§5.3)
+        ctx.sender.encrypt(self.nonce, self.aad, len(self.aad), b, start, len(b) - start, out)
+        b[0:] = out
+        return len(b)
+
+    def notification(self, resp, ctx, piv):
+        """Protect a notification (in resp.buf) for the registration that came
+        with Partial IV piv: always under the board's own Partial IV (§8.3)."""
+        pn = 1
+        while piv >> (8 * pn):
+            pn += 1
+        for i in range(pn):
+            self.piv[i] = (piv >> (8 * (pn - 1 - i))) & 0xFF
+        self.piv_len = pn
+        return self.protect(resp, ctx, True)
+
+
+def _observe_value(b, p, end):
+    """The Observe value of a response written by write.Response, or -1. Only
+    ETag (4) can come before Observe (6) in what the server writes."""
+    if p >= end or b[p] == 0xFF:
+        return -1
+    h = b[p]
+    if h >> 4 == 4 and (h & 15) <= 8:  # ETag, then the next option
+        p += 1 + (h & 15)
+        if p >= end:
+            return -1
+        h = b[p]
+        if h >> 4 != 2:
+            return -1
+    elif h >> 4 != _OBSERVE:
+        return -1
+    n = h & 15
+    if n > 3:
+        return -1
+    v = 0
+    for i in range(p + 1, p + 1 + n):
+        v = (v << 8) | b[i]
+    return v
