@@ -95,17 +95,17 @@ class Server(Dispatcher):
         #: With oscore given (even empty: a context was asked for but is unusable)
         #: every resource but those whose paths are in `open` needs OSCORE.
         self.oscore = None
-        if oscore is not None:
-            self._secure(oscore, open, buffer_size)
+        self._secure(oscore, open, buffer_size)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
             self.observers = Observers(self, observers, **observe)
 
     def _secure(self, contexts, open_paths, buffer_size):
+        # Resource.secure is set here, for the table this server serves
         opened = set(p.strip("/") for p in open_paths)
         for res in self.resources:
-            res.secure = res.href.decode().strip("/") not in opened
+            res.secure = contexts is not None and res.href.decode().strip("/") not in opened
         if contexts:
             from .oscore import Oscore, OVERHEAD  # only a board with a context pays for it
 

@@ -1,0 +1,224 @@
+# The board's OSCORE behaviour (RFC 8613): what is refused and how (§8.2),
+# replays and retransmissions (§7.4), Echo after a reboot (Appendix B.1.2),
+# sequence numbers kept across reboots (B.1.1), secure by default, and a
+# protected GET/PUT that allocates nothing.
+import os
+import unittest
+
+import coapmsg as m
+from coap import Server, aes
+from coap.oscorectx import Context, SequenceStore
+from oscoreclient import BOARD_ID, CLIENT_ID, SALT, SECRET, Client
+from sample import RESOURCES, board
+
+try:
+    import micropython
+except ImportError:
+    micropython = None
+
+_STORE = "/tmp/coap-oscore-test-ssn"
+
+
+def board_context(store=None, **kw):
+    return Context(SECRET, SALT, BOARD_ID, CLIENT_ID, store=store, **kw)
+
+
+def make(ctx=None, open=("sensors/temp",)):
+    ctx = ctx or board_context()
+    return Server(RESOURCES, log=None, oscore=[ctx], open=open), ctx
+
+
+def answer(srv, msg):
+    n = srv.handle(msg, len(msg))
+    return bytes(srv.response.buf[:n])
+
+
+def diagnostic(resp):
+    return m.decode(resp)[5]
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        for p in (_STORE, _STORE + ".tmp"):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+
+
+class Access(Base):
+    def test_protected_get(self):
+        srv, _ = make()
+        cl = Client()
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
+        self.assertEqual(code, 68)  # 2.04 outside
+        self.assertEqual(inner[1], 69)  # 2.05 inside
+        self.assertIn(m.decode(inner)[5], (b"0", b"1"))
+
+    def test_protected_put_switches_the_led(self):
+        srv, _ = make()
+        cl = Client()
+        board.led = 0
+        put = m.get("actuators/led", code=3, payload=b"on")
+        code, inner = cl.open(answer(srv, cl.protect(put)))
+        self.assertEqual((inner[1], board.led), (68, 1))
+
+    def test_plain_request_to_protected_resource_is_unauthorized(self):
+        srv, _ = make()
+        board.led = 0
+        out = answer(srv, m.get("actuators/led", code=3, payload=b"on"))
+        self.assertEqual((out[1], board.led), (129, 0))
+        self.assertEqual(answer(srv, m.get("big"))[1], 129)
+
+    def test_open_resource_and_well_known_core_stay_plain(self):
+        srv, _ = make()
+        self.assertEqual(answer(srv, m.get("sensors/temp"))[1], 69)
+        self.assertEqual(answer(srv, m.get(".well-known/core"))[1], 69)
+
+    def test_context_asked_for_but_unusable_keeps_everything_closed(self):
+        srv = Server(RESOURCES, log=None, oscore=[], open=())
+        self.assertEqual(answer(srv, m.get("actuators/led"))[1], 129)
+        self.assertEqual(answer(srv, Client().protect(m.get("actuators/led")))[1], 130)
+
+    def test_without_oscore_nothing_changes(self):
+        srv = Server(RESOURCES, log=None)
+        self.assertEqual(answer(srv, m.get("actuators/led"))[1], 69)
+        out = answer(srv, Client().protect(m.get("actuators/led")))
+        self.assertEqual(out[1], 130)  # the OSCORE option is critical and unknown here
+
+
+class Errors(Base):
+    def test_unknown_kid(self):  # §8.2 step 2
+        srv, _ = make()
+        out = answer(srv, Client(sender_id=b"\x07").protect(m.get("actuators/led")))
+        self.assertEqual((out[1], diagnostic(out)), (129, b"Security context not found"))
+        self.assertIsNone(m.option(m.decode(out)[4], 9))  # not protected
+        self.assertEqual(m.option(m.decode(out)[4], 14), b"")  # Max-Age 0
+
+    def test_wrong_key(self):
+        srv, _ = make()
+        out = answer(srv, Client(secret=bytes(16)).protect(m.get("actuators/led")))
+        self.assertEqual((out[1], diagnostic(out)), (128, b"Decryption failed"))
+
+    def test_tampered_ciphertext(self):
+        srv, _ = make()
+        msg = bytearray(Client().protect(m.get("actuators/led")))
+        msg[-1] ^= 1
+        self.assertEqual(answer(srv, bytes(msg))[1], 128)
+
+    def test_malformed_option(self):  # §6.1: reserved bits, n = 6/7, no kid, truncated
+        srv, _ = make()
+        cl = Client()
+        for value in (b"", b"\x20\x01", b"\x0e\x01", b"\x01\x05", b"\x0b\x01", b"\x19\x01\x05"):
+            out = answer(srv, cl.protect(m.get("actuators/led"), oscore=value))
+            self.assertEqual((value, out[1]), (value, 130))
+
+    def test_short_payload(self):
+        srv, _ = make()
+        msg = m.encode(m.CON, 2, 5, b"", [(9, b"\x09\x00\x02")], b"\x01\x02")
+        self.assertEqual(answer(srv, msg)[1], 128)
+
+
+class Replay(Base):
+    def test_replay_under_another_mid_is_refused(self):
+        srv, _ = make()
+        cl = Client()
+        first = cl.protect(m.get("actuators/led", mid=1))
+        self.assertEqual(answer(srv, first)[1], 68)
+        again = bytearray(first)
+        again[3] = 2  # another Message ID, same Partial IV
+        out = answer(srv, bytes(again))
+        self.assertEqual((out[1], diagnostic(out)), (129, b"Replay detected"))
+
+    def test_retransmission_gets_a_fresh_nonce(self):
+        srv, ctx = make()
+        cl = Client()
+        req = cl.protect(m.get("actuators/led", mid=9))
+        one = answer(srv, req)
+        two = answer(srv, req)
+        self.assertEqual(m.option(m.decode(one)[4], 9), b"")  # the request's nonce
+        self.assertEqual(m.option(m.decode(two)[4], 9), b"\x01\x00")  # the board's PIV 0
+        self.assertEqual(cl.open(one)[1], cl.open(two)[1])
+
+    def test_window(self):
+        srv, _ = make()
+        cl = Client()
+        for piv in (5, 3, 40):  # out of order within the window is fine
+            self.assertEqual(answer(srv, cl.protect(m.get("actuators/led"), piv=piv))[1], 68)
+        for piv in (5, 8):  # seen, and older than the window
+            self.assertEqual(answer(srv, cl.protect(m.get("actuators/led"), piv=piv))[1], 129)
+        self.assertEqual(answer(srv, cl.protect(m.get("actuators/led"), piv=20))[1], 68)
+        self.assertEqual(answer(srv, cl.protect(m.get("actuators/led"), piv=1 << 30))[1], 129)
+
+
+class Reboot(Base):
+    def test_sequence_numbers_skip_ahead_and_echo_restores_the_window(self):
+        store = SequenceStore(_STORE, chunk=4)
+        srv, ctx = make(board_context(store))
+        cl = Client()
+        req = cl.protect(m.get("actuators/led"))
+        answer(srv, req)
+        for _ in range(6):  # retransmissions: the board's own sequence numbers
+            answer(srv, req)
+        self.assertEqual(ctx.ssn, 6)
+        used = ctx.ssn
+        # reboot: a new context from the same file
+        srv, ctx = make(board_context(SequenceStore(_STORE, chunk=4)))
+        self.assertTrue(ctx.ssn >= used, ctx.ssn)
+        out = answer(srv, cl.protect(m.get("actuators/led")))
+        code, inner = cl.open(out)
+        self.assertEqual(inner[1], 129)  # protected 4.01 ...
+        echo = m.option(m.decode(inner)[4], 252)  # ... with Echo
+        self.assertEqual(echo, ctx.echo)
+        pv = m.option(m.decode(out)[4], 9)
+        self.assertTrue(m.to_uint(pv[1:]) >= used)  # never a used nonce
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", options=[(252, echo)]))))
+        self.assertEqual(inner[1], 69)
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
+        self.assertEqual(inner[1], 69)
+
+    def test_stale_echo_is_refused(self):
+        srv, ctx = make(board_context(SequenceStore(_STORE)))
+        srv, ctx = make(board_context(SequenceStore(_STORE)))  # rebooted: window unknown
+        cl = Client()
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", options=[(252, b"12345678")]))))
+        self.assertEqual(inner[1], 129)
+
+
+class NoAlloc(Base):
+    def test_protected_get_and_put_allocate_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock is MicroPython's")
+        srv, _ = make()
+        cl = Client()
+        cases = (
+            ("GET", m.get("actuators/led", mid=1), 68, 69),
+            ("PUT", m.get("actuators/led", code=3, payload=b"on", mid=2), 68, 68),
+            ("GET json", m.get("sensors/temp", options=[(17, m.uint(50))], mid=3), 68, 69),
+            ("Block2", m.get("big", options=[(23, m.uint(1 << 4 | 6))], mid=4), 68, 69),
+        )
+        for label, plain, outer, inner in cases:
+            warm = cl.protect(plain)
+            srv.handle(warm, len(warm))
+            retrans = cl.protect(plain)
+            msgs = (cl.protect(plain), retrans, retrans, cl.protect(plain, oscore=b"\x20"))
+            outers = (outer, outer, outer, 130)
+            for msg, code in zip(msgs, outers):
+                micropython.heap_lock()
+                try:
+                    got = srv.handle(msg, len(msg))
+                except MemoryError:
+                    got = "allocated"
+                finally:
+                    micropython.heap_unlock()
+                self.assertNotEqual(got, "allocated", label)
+                self.assertEqual(srv.response.buf[1], code, label)
+            self.assertEqual(cl.open(bytes(srv.response.buf), cl.last_piv), None)  # 4.02: plain
+            resp = bytes(srv.response.buf[:got])
+            del resp
+
+
+if __name__ == "__main__":
+    unittest.main()
