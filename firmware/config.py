@@ -38,7 +38,16 @@ DEFAULTS = {
     "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
     "observe_con_every": 20,  # every Nth notification is confirmable: finds gone clients
     "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
+    "oscore": None,        # the board's OSCORE context (docs/security.md); None: no security
+    "open": [],            # with a context: paths served without OSCORE, e.g. "sensors/humidity"
 }
+
+#: config["oscore"] when a context was asked for but is unusable: the protected
+#: resources are then refused, never left open
+INVALID = "invalid"
+# field: (hex bytes at least, at most, required)
+_OSCORE_FIELDS = {"secret": (16, 64, True), "salt": (0, 32, False), "sender_id": (0, 7, True),
+                  "recipient_id": (0, 7, True), "id_context": (0, 32, False)}
 
 SENSORS = ("temperature", "humidity")
 _WIFI_FIELDS = {"ssid": str, "password": str, "country": str, "timeout_ms": int, "retries": int}
@@ -114,6 +123,46 @@ def _rd(v):
     return True
 
 
+def unhex(v):
+    """bytes of a hex string, or None when it is not one."""
+    if not isinstance(v, str) or len(v) % 2:
+        return None
+    out = bytearray()
+    for i in range(0, len(v), 2):
+        try:
+            out.append(int(v[i:i + 2], 16))
+        except ValueError:
+            return None
+        if v[i] in "+- " or v[i + 1] in "+- ":
+            return None
+    return bytes(out)
+
+
+def _oscore_problem(v):
+    """What is wrong with an "oscore" value, naming the field but never its
+    value (it holds the secret); None when it is usable."""
+    if not isinstance(v, dict):
+        return "oscore: expected an object with secret, sender_id and recipient_id"
+    for key in v:
+        if key not in _OSCORE_FIELDS:
+            return "oscore: unknown field %r" % key
+    for key, (low, high, required) in _OSCORE_FIELDS.items():
+        if key not in v:
+            if required:
+                return "oscore.%s: missing" % key
+            continue
+        b = unhex(v[key])
+        if b is None or not low <= len(b) <= high:
+            return "oscore.%s: expected a hex string of %d to %d bytes" % (key, low, high)
+    if unhex(v["sender_id"]) == unhex(v["recipient_id"]):
+        return "oscore: sender_id and recipient_id must differ"
+    return None
+
+
+def _paths(v):
+    return isinstance(v, list) and all(isinstance(p, str) and 0 < len(p) <= 64 for p in v)
+
+
 # field: (check, what was expected)
 CHECKS = {
     "name": (lambda v: isinstance(v, str) and 0 < len(v) <= 32 and _printable(v),
@@ -145,6 +194,7 @@ CHECKS = {
                           "an integer from 1 to 10000 (hundredths of a unit)"),
     "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
     "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
+    "open": (_paths, 'a list of resource paths such as ["sensors/humidity"]'),
 }
 
 
@@ -156,7 +206,13 @@ def validate(raw):
         return config, ["config: expected a JSON object at the top level; using defaults"]
     for key, value in raw.items():
         check = CHECKS.get(key)
-        if check is None:
+        if key == "oscore":
+            problem = None if value is None else _oscore_problem(value)
+            if problem:  # asked for and unusable: refuse, and never print the value
+                problems.append("config: %s; OSCORE-protected resources are refused" % problem)
+                value = INVALID
+            config[key] = value
+        elif check is None:
             problems.append("config: unknown field %r ignored" % key)
         elif check[0](value):
             config[key] = value

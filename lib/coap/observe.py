@@ -63,6 +63,8 @@ class Observers:
         #: bytes the observer's address may still get before it proves it is there
         #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
         self.budget = [-1] * size
+        self.secured = [None] * size   # OSCORE context of a protected registration
+        self.piv = [0] * size          # ... and its Partial IV, bound into every notification
         self.seq = 0
 
     def count(self):
@@ -107,6 +109,9 @@ class Observers:
         for k in range(req.tkl):
             t[k] = req.buf[4 + k]
         self.tkl[i] = req.tkl
+        self.secured[i] = req.secured
+        if req.secured is not None:
+            self.piv[i] = self.server.oscore.piv_value
         self.res[i] = res
         self.fmt[i] = fmt
         self.tries[i] = 0
@@ -134,6 +139,7 @@ class Observers:
         self.addr[i] = None
         self.sock[i] = None
         self.res[i] = None
+        self.secured[i] = None
 
     def next_seq(self):
         self.seq = (self.seq + 1) & _SEQ_MASK
@@ -186,8 +192,11 @@ class Observers:
                 srv.echo.make(self.addr[i])
                 self.mid[i] = (srv.echo.value[4] << 8) | srv.echo.value[5]
         resp.begin(_CON if con else _NON, _CONTENT, self.mid[i], self.token[i], 0, self.tkl[i])
-        srv.respond(res, res.handlers[_GET], srv.request, resp, _GET, self.fmt[i], -1,
-                    self.next_seq())
+        req = srv.request
+        req.secured = self.secured[i]  # the handler sees the registration's protection
+        srv.respond(res, res.handlers[_GET], req, resp, _GET, self.fmt[i], -1, self.next_seq())
+        if self.secured[i] is not None:  # RFC 8613 §8.3: under the board's own Partial IV
+            srv.oscore.notification(resp, self.secured[i], self.piv[i])
         if self.budget[i] >= 0:
             if len(resp.buf) > self.budget[i]:
                 self.remove(i)  # over what the rule allows an unverified address
