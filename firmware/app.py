@@ -21,7 +21,8 @@ _RETRY_MAX_S = 60
 # can share a port (Linux's default would take IPv4 too and collide).
 _IPPROTO_IPV6 = 41
 _IPV6_V6ONLY = 26
-#: where the board reserves its OSCORE sequence numbers (RFC 8613 Appendix B.1.1)
+#: where the board reserves its OSCORE sequence numbers (RFC 8613 Appendix B.1.1),
+#: in the working directory: the board's root, or where `make run` was started
 SEQUENCE_FILE = "oscore.seq"
 
 
@@ -130,7 +131,7 @@ def make_board(cfg, log):
     return board.Board(cfg)
 
 
-def security_contexts(cfg, config_path, log):
+def security_contexts(cfg, log):
     """The OSCORE contexts the config asks for: None (no security), or a list,
     empty when the context is unusable (then protected resources are refused)."""
     sec = cfg["oscore"]
@@ -140,12 +141,11 @@ def security_contexts(cfg, config_path, log):
         return []  # validate() has said why
     from coap.oscorectx import Context, SequenceStore  # only a board with a context
 
-    folder = config_path.rsplit("/", 1)[0] + "/" if "/" in config_path else ""
     try:
         ctx = Context(board_config.unhex(sec["secret"]), board_config.unhex(sec.get("salt", "")),
                       board_config.unhex(sec["sender_id"]), board_config.unhex(sec["recipient_id"]),
                       board_config.unhex(sec["id_context"]) if "id_context" in sec else None,
-                      SequenceStore(folder + SEQUENCE_FILE))
+                      SequenceStore(SEQUENCE_FILE))
     except (ValueError, OSError) as e:  # the messages name fields and files, never keys
         log("oscore: %s; OSCORE-protected resources are refused" % e)
         return []
@@ -172,7 +172,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
-                    oscore=security_contexts(cfg, config_path, log), open=cfg["open"])
+                    oscore=security_contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     watch = resources.ChangeWatch(server, readings, cfg["observe_threshold"])
     server.tick = watch.tick
