@@ -194,3 +194,41 @@ def test_on_a_board_a_missing_config_json_means_defaults(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=5)
     assert "config: config.json not found; using defaults" in out
+
+
+SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+BAD_CONTEXTS = {  # what is wrong -> the field the line names
+    "short secret": ({"secret": "0f1e", "sender_id": "01", "recipient_id": "02"}, "oscore.secret"),
+    "not hex": ({"secret": SECRET[:-2] + "zz", "sender_id": "01", "recipient_id": "02"},
+                "oscore.secret"),
+    "long id": ({"secret": SECRET, "sender_id": "0102030405060708", "recipient_id": "02"},
+                "oscore.sender_id"),
+    "no recipient": ({"secret": SECRET, "sender_id": "01"}, "oscore.recipient_id"),
+    "same ids": ({"secret": SECRET, "sender_id": "01", "recipient_id": "01"}, "oscore:"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONTEXTS))
+def test_bad_oscore_context_refuses_protected_resources_and_hides_the_secret(case):
+    context, field = BAD_CONTEXTS[case]
+    port = free_port()
+    config = {"port": port, "oscore": context, "open": ["sensors/humidity"]}
+    with SimulatedBoard(config=config, port=port) as board:
+        out = board.output()
+        lines = [line for line in out.splitlines() if line.startswith("config:")]
+        assert len(lines) == 1 and lines[0].startswith("config: " + field), lines
+        assert "refused" in lines[0]
+        assert context["secret"] not in out and SECRET[:8] not in out  # never printed
+        # the LED is not left open: plain requests to it are refused
+        led = subprocess.run(["coap-client-notls", "-B", "3", "-m", "put", "-e", "on",
+                              "coap://127.0.0.1:%d/actuators/led" % port],
+                             capture_output=True, text=True, timeout=20)
+        assert "4.01" in led.stdout + led.stderr
+        assert _coap_get(port, "sensors/humidity")  # listed in "open"
+
+
+def test_no_oscore_context_changes_nothing():
+    port = free_port()
+    with SimulatedBoard(config={"port": port, "open": ["sensors/temp"]}, port=port) as board:
+        assert "oscore" not in board.output()
+        assert _coap_get(port, "actuators/led") in ("on", "off")
