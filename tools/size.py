@@ -40,7 +40,20 @@ server = coap.Server((coap.Resource("sensors/temp", get=get, ct=0, obs=True),
 gc.collect()
 print("heap", code - before, gc.mem_alloc() - code,
       ",".join(m[5:] for m in sys.modules if m.startswith("coap.")))
+# OSCORE: its modules' code, then one context with the layer's buffers
+gc.collect()
+before = gc.mem_alloc()
+from coap.oscorectx import Context
+from coap.oscore import Oscore
+gc.collect()
+code = gc.mem_alloc()
+ctx = Context(bytes(16), b"", b"\x01", b"\x02")
+layer = Oscore([ctx], 1152)
+gc.collect()
+print("oscore", code - before, gc.mem_alloc() - code)
 """
+#: the modules a board with an OSCORE context loads on top of the server core
+OSCORE_MODULES = ("oscore", "oscorectx", "ccm", "aes")
 
 
 def compile_lib(exe, arch, out, src=ROOT):
@@ -62,19 +75,20 @@ def heap_bytes(lib_dir):
     out = subprocess.run([micropython, "-c", _HEAP], capture_output=True, text=True,
                          timeout=60, cwd=lib_dir, env={"MICROPYPATH": str(lib_dir)})
     words = out.stdout.split()
-    if out.returncode != 0 or len(words) != 4 or words[0] != "heap":
+    if out.returncode != 0 or len(words) != 7 or words[0] != "heap" or words[4] != "oscore":
         raise Refused("measuring the heap failed: %s" % (out.stdout + out.stderr).strip()[-300:])
-    return int(words[1]), int(words[2]), words[3].split(",")
+    return int(words[1]), int(words[2]), words[3].split(","), int(words[5]), int(words[6])
 
 
 def measure(src=ROOT, mpy_cross=None):
-    """({arch: {module: .mpy bytes}}, code heap, server heap, modules a Server loads)."""
+    """({arch: {module: .mpy bytes}}, code heap, server heap, modules a Server loads,
+    OSCORE code heap, heap of one OSCORE context with its buffers)."""
     exe = find_mpy_cross(mpy_cross)
     with tempfile.TemporaryDirectory() as tmp:
         flash = {arch: compile_lib(exe, arch, Path(tmp) / arch, src) for arch in ARCHES}
         compile_lib(exe, BOARDS["unix"], Path(tmp) / "host", src)
-        code, objects, core = heap_bytes(Path(tmp) / "host")
-    return flash, code, objects, ["__init__"] + core
+        code, objects, core, osc_code, osc_objects = heap_bytes(Path(tmp) / "host")
+    return flash, code, objects, ["__init__"] + core, osc_code, osc_objects
 
 
 def _row(name, n):
@@ -85,12 +99,16 @@ def _row(name, n):
 def main(argv=None):
     if argv:
         raise Refused("takes no arguments")
-    flash, code, objects, core = measure()
+    flash, code, objects, core, osc_code, osc_objects = measure()
     for arch, sizes in flash.items():
         print(_row("lib/coap .mpy, server core (%s)" % arch, sum(sizes[m] for m in core)))
         print(_row("lib/coap .mpy, all modules (%s)" % arch, sum(sizes.values())))
+        print(_row("lib/coap .mpy, OSCORE modules (%s)" % arch,
+                   sum(sizes[m] for m in OSCORE_MODULES)))
     print(_row("GC heap: code imported from .mpy", code))
     print(_row("GC heap: Server, buffers and table", objects))
+    print(_row("GC heap: OSCORE code imported from .mpy", osc_code))
+    print(_row("GC heap: one OSCORE context and its buffers", osc_objects))
     print("server core: %s" % ", ".join(sorted(core)))
     print("(heap measured on the 64-bit unix port: a 32-bit board needs less;"
           " a frozen build keeps the code in flash)")

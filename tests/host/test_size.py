@@ -13,10 +13,14 @@ def test_size_reports_flash_and_heap():
         m = re.match(r"^(.+?)\s+(\d+) bytes\s+target 8192: (within|OVER)$", line)
         if m:
             found[m.group(1)] = int(m.group(2))
-    names = ["lib/coap .mpy, %s (%s)" % (part, arch)
-             for arch in ("xtensawin", "armv6m") for part in ("server core", "all modules")]
+    names = ["lib/coap .mpy, %s (%s)" % (part, arch) for arch in ("xtensawin", "armv6m")
+             for part in ("server core", "all modules", "OSCORE modules")]
     assert set(found) == set(names + ["GC heap: code imported from .mpy",
-                                      "GC heap: Server, buffers and table"]), result.stdout
+                                      "GC heap: Server, buffers and table",
+                                      "GC heap: OSCORE code imported from .mpy",
+                                      "GC heap: one OSCORE context and its buffers"]), result.stdout
+    # An OSCORE context holds at least its two scratch datagrams.
+    assert found["GC heap: one OSCORE context and its buffers"] > 2 * 1152
     assert all(n > 0 for n in found.values()), found
     for arch in ("xtensawin", "armv6m"):
         core = found["lib/coap .mpy, server core (%s)" % arch]
