@@ -12,7 +12,7 @@ DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:boards/common:lib
 
-.PHONY: setup peers run test unit unit32 pytest build deploy flash bench bench-quick size clean
+.PHONY: setup peers run test unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
 
 setup:
 	@tools/setup.sh
@@ -55,6 +55,9 @@ bench: setup peers
 
 bench-quick: setup peers
 	$(PY) bench/run.py --quick
+
+bench-oscore: setup
+	$(MPY) -X heapsize=8m bench/oscore.py
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
