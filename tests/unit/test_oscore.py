@@ -187,6 +187,52 @@ class Reboot(Base):
         self.assertEqual(inner[1], 129)
 
 
+class FakeSock:
+    """Keeps the last datagram in a preallocated buffer: sendto allocates nothing."""
+
+    def __init__(self):
+        self.last = bytearray(1200)
+        self.last[0:] = b""
+
+    def sendto(self, buf, addr):
+        self.last[0:] = buf
+
+
+class Observe(Base):
+    def test_notifications_are_protected_under_the_boards_partial_iv(self):  # §8.3
+        srv, ctx = make(open=())
+        srv.observers.ack_timeout_ms = 0
+        cl = Client()
+        sock = FakeSock()
+        srv.request.peer = b"peer"
+        srv.sock = sock
+        reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
+                         outer=[(6, b"")])
+        reg_piv = cl.last_piv
+        first = answer(srv, reg)
+        code, inner = cl.open(first)
+        self.assertEqual((code, m.option(m.decode(first)[4], 9)), (69, b""))
+        self.assertTrue(m.option(m.decode(first)[4], 6) is not None)  # Outer Observe
+        pivs = []
+        for _ in range(2):
+            srv.observers.changed(RESOURCES[0])
+            if micropython:
+                micropython.heap_lock()
+            try:
+                srv.observers.tick()
+            finally:
+                if micropython:
+                    micropython.heap_unlock()
+            note = bytes(sock.last)
+            opts = m.decode(note)[4]
+            pivs.append(m.option(opts, 9))
+            self.assertTrue(m.option(opts, 6) is not None)
+            code, inner = cl.open(note, reg_piv)  # bound to the registration (§7.1)
+            self.assertEqual((code, inner[1]), (69, 69))
+            self.assertEqual(m.decode(inner)[5], b"23.12")
+        self.assertEqual(pivs, [b"\x01\x00", b"\x01\x01"])  # the board's SSN 0, 1
+
+
 class NoAlloc(Base):
     def test_protected_get_and_put_allocate_nothing(self):
         if micropython is None:
@@ -216,8 +262,22 @@ class NoAlloc(Base):
                 self.assertNotEqual(got, "allocated", label)
                 self.assertEqual(srv.response.buf[1], code, label)
             self.assertEqual(cl.open(bytes(srv.response.buf), cl.last_piv), None)  # 4.02: plain
-            resp = bytes(srv.response.buf[:got])
-            del resp
+
+    def test_plain_requests_next_to_a_context_allocate_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock is MicroPython's")
+        srv, _ = make()
+        for msg, code in ((m.get("sensors/temp"), 69), (m.get("actuators/led"), 129)):
+            srv.handle(msg, len(msg))
+            micropython.heap_lock()
+            try:
+                got = srv.handle(msg, len(msg))
+            except MemoryError:
+                got = "allocated"
+            finally:
+                micropython.heap_unlock()
+            self.assertNotEqual(got, "allocated")
+            self.assertEqual(srv.response.buf[1], code)
 
 
 if __name__ == "__main__":
