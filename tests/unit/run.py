@@ -12,6 +12,11 @@ sys.path.insert(0, _root)
 
 import unittest  # noqa: E402  (compat/unittest.py on MicroPython)
 
+try:
+    import cryptolib  # noqa: F401
+except ImportError:  # a port built without it: a plain-Python AES for the tests only
+    sys.path.insert(0, _here + "/nocrypto")
+
 
 
 def test_modules():
