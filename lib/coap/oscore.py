@@ -14,6 +14,7 @@
 # board never encrypts two plaintexts under one nonce. The same Partial IV
 # under another Message ID is a replay.
 
+from .cose import AAD_HEAD, aad, nonce, observe_value
 from .oscorectx import MAX_ID
 from .parse import OK, equals
 from .write import ResponseTooLarge
@@ -46,8 +47,6 @@ _MAX_PIV = const(0x3FFFFFFF)
 #: Outer Observe (<= 4), the tag (8)
 OVERHEAD = const(24)
 _EMPTY = b""
-# COSE Enc_structure (RFC 8152 §5.3) up to the external_aad: ["Encrypt0", h'', ...
-_AAD_HEAD = b"\x83\x68Encrypt0\x40"
 
 
 class Oscore:
@@ -60,7 +59,7 @@ class Oscore:
         self.out[0:] = _EMPTY  # appended to within its capacity
         self.nonce = bytearray(13)
         self.aad = bytearray(48)
-        self.aad[0:] = _AAD_HEAD
+        self.aad[0:] = AAD_HEAD
         self.piv = bytearray(5)      # the request's Partial IV (AAD of every answer)
         self.piv_len = 0
         self.piv_value = -1          # ... as an int
@@ -89,8 +88,8 @@ class Oscore:
         start = 3 + tkl          # where the inner code lands, later the last header byte
         if m < 1 or start + m > len(self.inner):
             return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
-        self._nonce(ctx, ctx.recipient_id, self.piv, self.piv_len)
-        self._aad(ctx.recipient_id)
+        nonce(self.nonce, ctx.common_iv, ctx.recipient_id, self.piv, self.piv_len)
+        aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
         inner = self.inner
         if not ctx.recipient.decrypt(self.nonce, self.aad, len(self.aad), data,
                                      req.payload_off, req.payload_len, inner, start):
@@ -182,39 +181,6 @@ class Oscore:
         resp.payload(diagnostic)
         return len(resp.buf)
 
-    # --- nonce and AAD (§5.2, §5.4) --------------------------------------------
-
-    def _nonce(self, ctx, id_, piv, pn):
-        nonce = self.nonce
-        iv = ctx.common_iv
-        for i in range(13):
-            nonce[i] = 0
-        k = len(id_)
-        nonce[0] = k
-        for i in range(k):
-            nonce[8 - k + i] = id_[i]  # ID_PIV left-padded to 7 bytes
-        for i in range(pn):
-            nonce[13 - pn + i] = piv[i]  # Partial IV left-padded to 5 bytes
-        for i in range(13):
-            nonce[i] ^= iv[i]
-
-    def _aad(self, kid):
-        # external_aad = [1, [10], request_kid, request_piv, h''], all short
-        a = self.aad
-        a[11:] = _EMPTY
-        pn = self.piv_len
-        a.append(0x40 | (7 + len(kid) + pn))
-        a.append(0x85)
-        a.append(0x01)
-        a.append(0x81)
-        a.append(0x0A)
-        a.append(0x40 | len(kid))
-        a.extend(kid)
-        a.append(0x40 | pn)
-        for i in range(pn):
-            a.append(self.piv[i])
-        a.append(0x40)
-
     # --- response (§8.3) -----------------------------------------------------
 
     def protect(self, resp, ctx, own):
@@ -229,7 +195,7 @@ class Oscore:
         for i in range(start + 1):
             out.append(b[i])
         code = b[1]
-        observe = _observe_value(b, start + 1, len(b))
+        observe = observe_value(b, start + 1, len(b))
         pn = 0
         if own:
             ssn = ctx.next_ssn()
@@ -256,12 +222,12 @@ class Oscore:
             out.append(pn)  # flags: n = pn, no kid, no kid context
             for i in range(pn):
                 out.append(self.own[i])
-            self._nonce(ctx, ctx.sender_id, self.own, pn)
+            nonce(self.nonce, ctx.common_iv, ctx.sender_id, self.own, pn)
         else:
             out.append((_OSCORE - last) << 4)  # empty value: the request's nonce
-            self._nonce(ctx, ctx.recipient_id, self.piv, self.piv_len)
+            nonce(self.nonce, ctx.common_iv, ctx.recipient_id, self.piv, self.piv_len)
         out.append(0xFF)
-        self._aad(ctx.recipient_id)
+        aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
         b[start] = code  # the plaintext is code, options, payload (§5.3)
         ctx.sender.encrypt(self.nonce, self.aad, len(self.aad), b, start, len(b) - start, out)
         b[0:] = out
@@ -278,26 +244,3 @@ class Oscore:
         self.piv_len = pn
         return self.protect(resp, ctx, True)
 
-
-def _observe_value(b, p, end):
-    """The Observe value of a response written by write.Response, or -1. Only
-    ETag (4) can come before Observe (6) in what the server writes."""
-    if p >= end or b[p] == 0xFF:
-        return -1
-    h = b[p]
-    if h >> 4 == 4 and (h & 15) <= 8:  # ETag, then the next option
-        p += 1 + (h & 15)
-        if p >= end:
-            return -1
-        h = b[p]
-        if h >> 4 != 2:
-            return -1
-    elif h >> 4 != _OBSERVE:
-        return -1
-    n = h & 15
-    if n > 3:
-        return -1
-    v = 0
-    for i in range(p + 1, p + 1 + n):
-        v = (v << 8) | b[i]
-    return v

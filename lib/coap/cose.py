@@ -1,0 +1,73 @@
+# The byte-level pieces of OSCORE's COSE use (RFC 8613 §5): the AEAD nonce,
+# the AAD (a COSE Enc_structure with OSCORE's external_aad), and the one
+# option of a plain response the OSCORE layer must find (Observe). Each writes
+# into a caller's preallocated buffer and allocates nothing.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_OBSERVE = const(6)
+_ETAG = const(4)
+_EMPTY = b""
+#: COSE Enc_structure (RFC 8152 §5.3) up to the external_aad: ["Encrypt0", h'', ...
+AAD_HEAD = b"\x83\x68Encrypt0\x40"
+
+
+def nonce(dst, common_iv, id_, piv, pn):
+    """dst[0:13] = the AEAD nonce of §5.2 for Partial IV piv[0:pn] made by the
+    endpoint whose Sender ID is id_ (at most 7 bytes)."""
+    for i in range(13):
+        dst[i] = 0
+    k = len(id_)
+    dst[0] = k
+    for i in range(k):
+        dst[8 - k + i] = id_[i]  # ID_PIV left-padded to 7 bytes
+    for i in range(pn):
+        dst[13 - pn + i] = piv[i]  # Partial IV left-padded to 5 bytes
+    for i in range(13):
+        dst[i] ^= common_iv[i]
+
+
+def aad(a, kid, piv, pn):
+    """The AAD of §5.4 into bytearray a, which starts with AAD_HEAD: external_aad
+    = [1, [10], request_kid, request_piv, h''], everything short (kid <= 7 bytes,
+    Partial IV <= 5), so every CBOR length fits its initial byte."""
+    a[len(AAD_HEAD):] = _EMPTY
+    a.append(0x40 | (7 + len(kid) + pn))
+    a.append(0x85)
+    a.append(0x01)  # oscore_version
+    a.append(0x81)
+    a.append(0x0A)  # [alg_aead = 10, AES-CCM-16-64-128]
+    a.append(0x40 | len(kid))
+    a.extend(kid)
+    a.append(0x40 | pn)
+    for i in range(pn):
+        a.append(piv[i])
+    a.append(0x40)  # no Class I options
+
+
+def observe_value(b, p, end):
+    """The Observe value of a response written by write.Response (options from
+    b[p], message end at end), or -1. Only ETag can come before Observe there."""
+    if p >= end or b[p] == 0xFF:
+        return -1
+    h = b[p]
+    if h >> 4 == _ETAG and (h & 15) <= 8:  # skip the ETag, look at the next option
+        p += 1 + (h & 15)
+        if p >= end:
+            return -1
+        h = b[p]
+        if h >> 4 != _OBSERVE - _ETAG:
+            return -1
+    elif h >> 4 != _OBSERVE:
+        return -1
+    n = h & 15
+    if n > 3:
+        return -1
+    v = 0
+    for i in range(p + 1, p + 1 + n):
+        v = (v << 8) | b[i]
+    return v
