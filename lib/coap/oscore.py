@@ -98,8 +98,8 @@ class Oscore:
         seen = ctx.check(piv) if piv >= 0 else _SEEN
         own = False
         if seen == _FRESH:
-            ctx.accept(piv, mid)
-        elif seen == _SEEN and piv >= 0 and ctx.retransmission(piv, mid):
+            ctx.accept(piv, mid, req.peer)
+        elif seen == _SEEN and piv >= 0 and ctx.retransmission(piv, mid, req.peer):
             own = True  # a retransmission: answered again, under a fresh nonce
         elif seen != _UNKNOWN:
             return self._plain_error(resp, _UNAUTHORIZED, b"Replay detected")
@@ -113,7 +113,7 @@ class Oscore:
             # Appendix B.1.2: after a reboot the window is re-established by a
             # request that returns this boot's Echo value
             if req.echo_len > 0 and equals(inner, req.echo_off, req.echo_len, ctx.echo):
-                ctx.accept(piv, mid)
+                ctx.accept(piv, mid, req.peer)
             else:
                 resp.reset(_UNAUTHORIZED)
                 resp.option(_ECHO, ctx.echo)
@@ -198,9 +198,12 @@ class Oscore:
         observe = observe_value(b, start + 1, len(b))
         pn = 0
         if own:
-            ssn = ctx.next_ssn()
+            try:
+                ssn = ctx.next_ssn()
+            except OSError:  # the sequence file can't be written: no number is safe
+                ssn = -1
             if ssn < 0:
-                return self._plain_error(resp, _UNAVAILABLE, b"sequence numbers used up")
+                return self._plain_error(resp, _UNAVAILABLE, b"no sequence number")
             pn = 1
             while ssn >> (8 * pn):
                 pn += 1

@@ -11,6 +11,7 @@ import hashlib
 import os
 
 from .ccm import CCM, NONCE
+from .clock import ticks_diff, ticks_ms
 
 try:
     from micropython import const
@@ -103,9 +104,12 @@ class Context:
 
     #: replay window size (§7.4 default 32)
     window = 32
-    #: remembered (Partial IV, Message ID) pairs, to tell a CoAP retransmission
-    #: (lost ACK) from a replay
+    #: remembered (Partial IV, Message ID, peer, time) of accepted requests, to
+    #: tell a CoAP retransmission (lost ACK) from a replay
     recent = 4
+    #: how long a retransmission may come after the first (RFC 7252 §4.8.2
+    #: EXCHANGE_LIFETIME); later, the same Message ID is a replay
+    exchange_lifetime_ms = 247000
 
     def __init__(self, secret, salt=b"", sender_id=b"", recipient_id=b"", id_context=None,
                  store=None):
@@ -142,6 +146,8 @@ class Context:
         self.echo = os.urandom(8)  # B.1.2: a fresh value per boot, for this context
         self.recent_piv = [-1] * self.recent
         self.recent_mid = [0] * self.recent
+        self.recent_peer = [None] * self.recent
+        self.recent_at = [0] * self.recent
         self._next_recent = 0
 
     # --- the board's own Sender Sequence Number (§7.2, B.1.1) ----------------
@@ -176,7 +182,7 @@ class Context:
             return _OLD
         return _SEEN if self.seen[piv % self.window] else _FRESH
 
-    def accept(self, piv, mid):
+    def accept(self, piv, mid, peer=None):
         """Record an authenticated request's Partial IV (call after check)."""
         w = self.window
         seen = self.seen
@@ -193,13 +199,17 @@ class Context:
         i = self._next_recent
         self.recent_piv[i] = piv
         self.recent_mid[i] = mid
+        self.recent_peer[i] = peer  # the address object recvfrom made: kept, not copied
+        self.recent_at[i] = ticks_ms()
         self._next_recent = (i + 1) % self.recent
 
-    def retransmission(self, piv, mid):
-        """True when piv was accepted recently under this same Message ID: a
-        CoAP retransmission whose ACK was lost, not a replay."""
+    def retransmission(self, piv, mid, peer=None):
+        """True when piv was accepted recently from this peer under this same
+        Message ID: a CoAP retransmission whose ACK was lost, not a replay."""
         for i in range(self.recent):
-            if self.recent_piv[i] == piv and self.recent_mid[i] == mid:
+            if (self.recent_piv[i] == piv and self.recent_mid[i] == mid
+                    and self.recent_peer[i] == peer
+                    and ticks_diff(ticks_ms(), self.recent_at[i]) < self.exchange_lifetime_ms):
                 return True
         return False
 

@@ -142,6 +142,34 @@ class Replay(Base):
         self.assertEqual(m.option(m.decode(two)[4], 9), b"\x01\x00")  # the board's PIV 0
         self.assertEqual(cl.open(one)[1], cl.open(two)[1])
 
+    def test_same_mid_from_another_peer_is_a_replay(self):
+        srv, _ = make()
+        cl = Client()
+        req = cl.protect(m.get("actuators/led", mid=9))
+        srv.request.peer = b"peer-a"
+        self.assertEqual(answer(srv, req)[1], 68)
+        srv.request.peer = b"peer-b"
+        out = answer(srv, req)
+        self.assertEqual((out[1], diagnostic(out)), (129, b"Replay detected"))
+
+    def test_no_safe_sequence_number_is_a_plain_5_03(self):
+        class Failing(SequenceStore):
+            full = False
+
+            def save(self, value):
+                if self.full:
+                    raise OSError(28)  # ENOSPC
+                SequenceStore.save(self, value)
+
+        store = Failing(_STORE, chunk=1)
+        make(board_context(store))
+        srv, ctx = make(board_context(store))  # a "reboot": the window needs Echo
+        store.full = True
+        cl = Client()
+        self.assertEqual(cl.open(answer(srv, cl.protect(m.get("actuators/led"))))[1][1], 129)
+        out = answer(srv, cl.protect(m.get("actuators/led")))  # the next number needs a write
+        self.assertEqual((out[1], diagnostic(out)), (163, b"no sequence number"))
+
     def test_window(self):
         srv, _ = make()
         cl = Client()
