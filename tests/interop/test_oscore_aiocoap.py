@@ -139,8 +139,9 @@ def test_observe_with_protected_notifications(client):
         assert len(seen) == 2 and all(n.code == codes.CONTENT for n in seen)
 
 
-def _raw(port, datagram, timeout=3):
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+def _raw(port, datagram, sock=None, timeout=3):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
+        s = sock or own
         s.settimeout(timeout)
         s.sendto(datagram, ("127.0.0.1", port))
         return Message.decode(s.recvfrom(2048)[0])
@@ -158,16 +159,19 @@ def _protected_datagram(basedir, port, mid):
 
 def test_replayed_datagram_is_refused(secure_board, tmp_path):
     outer = _protected_datagram(client_dir(str(tmp_path / "raw")), secure_board.port, 100)
-    first = _raw(secure_board.port, outer.encode())
-    again = _raw(secure_board.port, outer.encode())  # same MID: a lost ACK
-    outer.mid = 101
-    replay = _raw(secure_board.port, outer.encode())  # same Partial IV, another MID
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        first = _raw(secure_board.port, outer.encode(), client)
+        again = _raw(secure_board.port, outer.encode(), client)  # same MID: a lost ACK
+        elsewhere = _raw(secure_board.port, outer.encode())  # same MID, another address
+        outer.mid = 101
+        replay = _raw(secure_board.port, outer.encode(), client)  # another MID
     with check("Retransmission answered under a fresh Partial IV; replay gets 4.01",
                "RFC 8613 §7.4", PEER):
         assert first.code == codes.CHANGED and first.opt.oscore == b""
         assert again.code == codes.CHANGED and again.opt.oscore != b""
-        assert replay.code == codes.UNAUTHORIZED and replay.payload == b"Replay detected"
-        assert replay.opt.oscore is None
+        for r in (elsewhere, replay):
+            assert r.code == codes.UNAUTHORIZED and r.payload == b"Replay detected"
+            assert r.opt.oscore is None
 
 
 def test_wrong_key_is_refused(secure_board, tmp_path):
