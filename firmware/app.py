@@ -10,6 +10,7 @@ import fleet
 import resources
 import sensorconfig
 import sensors
+import security
 from coap import Server
 from logring import LogRing
 
@@ -21,9 +22,6 @@ _RETRY_MAX_S = 60
 # can share a port (Linux's default would take IPv4 too and collide).
 _IPPROTO_IPV6 = 41
 _IPV6_V6ONLY = 26
-#: where the board reserves its OSCORE sequence numbers (RFC 8613 Appendix B.1.1),
-#: in the working directory: the board's root, or where `make run` was started
-SEQUENCE_FILE = "oscore.seq"
 
 
 class StartupError(Exception):
@@ -131,29 +129,6 @@ def make_board(cfg, log):
     return board.Board(cfg)
 
 
-def security_contexts(cfg, log):
-    """The OSCORE contexts the config asks for: None (no security), or a list,
-    empty when the context is unusable (then protected resources are refused)."""
-    sec = cfg["oscore"]
-    if sec is None:
-        return None
-    if sec == board_config.INVALID:
-        return []  # validate() has said why
-    from coap.oscorectx import Context, SequenceStore  # only a board with a context
-
-    try:
-        ctx = Context(board_config.unhex(sec["secret"]), board_config.unhex(sec.get("salt", "")),
-                      board_config.unhex(sec["sender_id"]), board_config.unhex(sec["recipient_id"]),
-                      board_config.unhex(sec["id_context"]) if "id_context" in sec else None,
-                      SequenceStore(SEQUENCE_FILE))
-    except (ValueError, OSError) as e:  # the messages name fields and files, never keys
-        log("oscore: %s; OSCORE-protected resources are refused" % e)
-        return []
-    log("oscore: context ready (sender_id %s), %d open resource(s)"
-        % (sec["sender_id"] or "empty", len(cfg["open"])))
-    return [ctx]
-
-
 def start(config_path=board_config.PATH, log=None, required=False):
     log = log or LogRing()
     cfg, problems = board_config.load(config_path, required)
@@ -172,7 +147,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
-                    oscore=security_contexts(cfg, log), open=cfg["open"])
+                    oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     watch = resources.ChangeWatch(server, readings, cfg["observe_threshold"])
     server.tick = watch.tick

@@ -10,6 +10,7 @@ module("config.py")
 module("fleet.py")
 module("logring.py")
 module("resources.py")
+module("security.py")
 module("senml.py")
 module("sensorconfig.py")
 module("sensors.py")
@@ -24,8 +25,10 @@ package(
         "__init__.py",
         "aes.py",
         "amplify.py",
+        "ccm.py",
         "client.py",
         "clock.py",
+        "cose.py",
         "dispatch.py",
         "echo.py",
         "loops.py",
@@ -34,6 +37,8 @@ package(
         "multicast.py",
         "numbers.py",
         "observe.py",
+        "oscore.py",
+        "oscorectx.py",
         "parse.py",
         "rd.py",
         "rddiscover.py",

@@ -202,7 +202,8 @@ class Reboot(Base):
         self.assertEqual(echo, ctx.echo)
         pv = m.option(m.decode(out)[4], 9)
         self.assertTrue(m.to_uint(pv[1:]) >= used)  # never a used nonce
-        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", options=[(252, echo)]))))
+        with_echo = m.get("actuators/led", options=[(252, echo)])
+        code, inner = cl.open(answer(srv, cl.protect(with_echo)))
         self.assertEqual(inner[1], 69)
         code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
         self.assertEqual(inner[1], 69)
@@ -211,7 +212,8 @@ class Reboot(Base):
         srv, ctx = make(board_context(SequenceStore(_STORE)))
         srv, ctx = make(board_context(SequenceStore(_STORE)))  # rebooted: window unknown
         cl = Client()
-        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", options=[(252, b"12345678")]))))
+        stale = m.get("actuators/led", options=[(252, b"12345678")])
+        code, inner = cl.open(answer(srv, cl.protect(stale)))
         self.assertEqual(inner[1], 129)
 
 
