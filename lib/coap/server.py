@@ -105,7 +105,11 @@ class Server(Dispatcher):
         # Resource.secure is set here, for the table this server serves
         opened = set(p.strip("/") for p in open_paths)
         for res in self.resources:
-            res.secure = contexts is not None and res.href.decode().strip("/") not in opened
+            path = res.href.decode().strip("/")
+            res.secure = contexts is not None and path not in opened
+            opened.discard(path)
+        for path in opened:  # a typo would leave the intended resource closed: say so
+            self.log("coap: open path %s matches no resource" % path)
         if contexts:
             from .oscore import Oscore, OVERHEAD  # only a board with a context pays for it
 

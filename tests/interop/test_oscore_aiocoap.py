@@ -11,6 +11,8 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
+import sys
 
 import aiocoap
 import pytest
@@ -199,3 +201,24 @@ def test_reboot_midway_client_carries_on_through_echo(tmp_path):
     finally:
         c.close()
         board.stop()
+
+
+def test_aiocoap_client_command_line(secure_board, tmp_path):
+    """What docs/security.md tells a user to run."""
+    basedir = client_dir(str(tmp_path / "cli"))
+    creds = tmp_path / "client.json"
+    base = "coap://127.0.0.1:%d/" % secure_board.port
+    creds.write_text(json.dumps({base + "*": {"oscore": {"basedir": basedir + "/"}}}))
+    exe = os.path.join(os.path.dirname(sys.executable), "aiocoap-client")
+
+    def run(*args):
+        return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60)
+
+    put = run("--credentials", str(creds), "-m", "PUT", "--payload", "on", base + "actuators/led")
+    got = run("--credentials", str(creds), base + "actuators/led")
+    plain = run(base + "actuators/led")
+    with check("aiocoap-client --credentials: protected PUT and GET; without: 4.01",
+               "RFC 8613 §8.2", PEER):
+        assert put.returncode == 0, put.stderr
+        assert got.returncode == 0 and got.stdout.strip() == "on", got.stderr
+        assert plain.returncode != 0 and "4.01" in plain.stdout + plain.stderr

@@ -82,6 +82,12 @@ class Access(Base):
         self.assertEqual(answer(srv, m.get("actuators/led"))[1], 129)
         self.assertEqual(answer(srv, Client().protect(m.get("actuators/led")))[1], 130)
 
+    def test_open_path_matching_nothing_is_logged(self):
+        lines = []
+        Server(RESOURCES, log=lines.append, oscore=[board_context()],
+               open=("sensors/temp", "/sensors/humdity"))
+        self.assertEqual(lines, ["coap: open path sensors/humdity matches no resource"])
+
     def test_without_oscore_nothing_changes(self):
         srv = Server(RESOURCES, log=None)
         self.assertEqual(answer(srv, m.get("actuators/led"))[1], 69)
