@@ -25,7 +25,7 @@ class CCM:
     """AES-CCM with M=8, L=2 under one 16-byte key."""
 
     def __init__(self, key):
-        self._aes = AES(key)
+        self._block = AES(key).block_function()  # f(src, dst): one AES block
         self._x = bytearray(16)    # CBC-MAC state
         self._a = bytearray(16)    # counter block A_i
         self._s = bytearray(16)    # keystream block S_i
@@ -40,7 +40,7 @@ class CCM:
             x[pos] ^= src[i]
             pos += 1
             if pos == 16:
-                self._aes.encrypt_block(x, x)
+                self._block(x, x)
                 pos = 0
         self._pos = pos
 
@@ -49,13 +49,13 @@ class CCM:
         x[self._pos] ^= b
         self._pos += 1
         if self._pos == 16:
-            self._aes.encrypt_block(x, x)
+            self._block(x, x)
             self._pos = 0
 
     def _pad(self):
         # zero padding to the block boundary: XOR with zeros, then the block
         if self._pos:
-            self._aes.encrypt_block(self._x, self._x)
+            self._block(self._x, self._x)
             self._pos = 0
 
     def _mac(self, nonce, aad, aad_n, src, off, n):
@@ -65,7 +65,7 @@ class CCM:
             x[1 + i] = nonce[i]
         x[14] = (n >> 8) & 0xFF
         x[15] = n & 0xFF
-        self._aes.encrypt_block(x, x)
+        self._block(x, x)
         self._pos = 0
         if aad_n:
             self._absorb_byte(aad_n >> 8)  # l(a) < 2**16 - 2**8: two bytes, §2.2
@@ -77,23 +77,27 @@ class CCM:
 
     # --- CTR (RFC 3610 §2.3) ---------------------------------------------------
 
-    def _keystream(self, nonce, i):
+    def _counter(self, nonce):
         a = self._a
         a[0] = _A_FLAGS
         for k in range(NONCE):
             a[1 + k] = nonce[k]
+
+    def _keystream(self, i):
+        # S_i = E(A_i); the nonce is in A already (_counter)
+        a = self._a
         a[14] = (i >> 8) & 0xFF
         a[15] = i & 0xFF
-        self._aes.encrypt_block(a, self._s)
+        self._block(a, self._s)
 
-    def _ctr(self, nonce, src, off, n, dst, dst_off):
+    def _ctr(self, src, off, n, dst, dst_off):
         s = self._s
         block = 0
         for k in range(n):
             j = k & 15
             if j == 0:
                 block += 1
-                self._keystream(nonce, block)
+                self._keystream(block)
             dst[dst_off + k] = src[off + k] ^ s[j]
 
     # --- AEAD ------------------------------------------------------------------
@@ -104,15 +108,16 @@ class CCM:
         if n > 0xFFFF or aad_n >= 0xFF00:
             raise ValueError("CCM length out of range")
         self._mac(nonce, aad, aad_n, src, off, n)
+        self._counter(nonce)
         s = self._s
         block = 0
         for k in range(n):
             j = k & 15
             if j == 0:
                 block += 1
-                self._keystream(nonce, block)
+                self._keystream(block)
             dst.append(src[off + k] ^ s[j])
-        self._keystream(nonce, 0)
+        self._keystream(0)
         x = self._x
         for j in range(TAG):
             dst.append(x[j] ^ s[j])
@@ -123,9 +128,10 @@ class CCM:
         m = n - TAG
         if m < 0 or m > 0xFFFF or aad_n >= 0xFF00:
             return False
-        self._ctr(nonce, src, off, m, dst, dst_off)
+        self._counter(nonce)
+        self._ctr(src, off, m, dst, dst_off)
         self._mac(nonce, aad, aad_n, dst, dst_off, m)
-        self._keystream(nonce, 0)
+        self._keystream(0)
         x = self._x
         s = self._s
         diff = 0

@@ -16,19 +16,27 @@ _EMPTY = b""
 AAD_HEAD = b"\x83\x68Encrypt0\x40"
 
 
-def nonce(dst, common_iv, id_, piv, pn):
-    """dst[0:13] = the AEAD nonce of §5.2 for Partial IV piv[0:pn] made by the
-    endpoint whose Sender ID is id_ (at most 7 bytes)."""
-    for i in range(13):
-        dst[i] = 0
+def nonce_base(common_iv, id_):
+    """The part of the §5.2 nonce fixed by the Sender ID id_ (at most 7 bytes):
+    its length and the ID, left-padded, XORed with the Common IV. Made once
+    per context and direction."""
+    raw = bytearray(13)
     k = len(id_)
-    dst[0] = k
+    raw[0] = k
     for i in range(k):
-        dst[8 - k + i] = id_[i]  # ID_PIV left-padded to 7 bytes
-    for i in range(pn):
-        dst[13 - pn + i] = piv[i]  # Partial IV left-padded to 5 bytes
+        raw[8 - k + i] = id_[i]  # ID_PIV left-padded to 7 bytes
     for i in range(13):
-        dst[i] ^= common_iv[i]
+        raw[i] ^= common_iv[i]
+    return bytes(raw)
+
+
+def nonce(dst, base, piv, pn):
+    """dst[0:13] = the AEAD nonce of §5.2: base (nonce_base of the endpoint
+    that made the Partial IV) XOR Partial IV piv[0:pn], left-padded to 5 bytes."""
+    for i in range(13):
+        dst[i] = base[i]
+    for i in range(pn):
+        dst[13 - pn + i] ^= piv[i]
 
 
 def aad(a, kid, piv, pn):

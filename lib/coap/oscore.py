@@ -88,7 +88,7 @@ class Oscore:
         start = 3 + tkl          # where the inner code lands, later the last header byte
         if m < 1 or start + m > len(self.inner):
             return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
-        nonce(self.nonce, ctx.common_iv, ctx.recipient_id, self.piv, self.piv_len)
+        nonce(self.nonce, ctx.recipient_nonce, self.piv, self.piv_len)
         aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
         inner = self.inner
         if not ctx.recipient.decrypt(self.nonce, self.aad, len(self.aad), data,
@@ -117,7 +117,7 @@ class Oscore:
             else:
                 resp.reset(_UNAUTHORIZED)
                 resp.option(_ECHO, ctx.echo)
-                return self.protect(resp, ctx, True)
+                return self.protect(resp, ctx, True, True)
         if status != OK or code == 0 or code >> 5:
             resp.error(_BAD_REQUEST, b"malformed inner message")
         else:
@@ -125,7 +125,7 @@ class Oscore:
                 srv._request(req, resp, code, start + m)
             except ResponseTooLarge:
                 resp.error(_INTERNAL_ERROR, b"response too large")
-        return self.protect(resp, ctx, own)
+        return self.protect(resp, ctx, own, True)
 
     def _decode(self, buf, off, n):
         # §6.1: flags |0 0 0|h|k| n |, Partial IV (n bytes), [s, kid context], kid.
@@ -183,10 +183,11 @@ class Oscore:
 
     # --- response (§8.3) -----------------------------------------------------
 
-    def protect(self, resp, ctx, own):
+    def protect(self, resp, ctx, own, aad_ready=False):
         """Encrypt the plain response in resp.buf in place, bound to the request
         whose Partial IV is in self.piv. own: with a fresh Partial IV of the
-        board's (a notification, or a second answer to one request)."""
+        board's (a notification, or a second answer to one request). aad_ready:
+        self.aad holds the request's AAD already, which is the answer's (§5.4)."""
         b = resp.buf
         tkl = b[0] & 15
         start = 3 + tkl
@@ -225,12 +226,13 @@ class Oscore:
             out.append(pn)  # flags: n = pn, no kid, no kid context
             for i in range(pn):
                 out.append(self.own[i])
-            nonce(self.nonce, ctx.common_iv, ctx.sender_id, self.own, pn)
+            nonce(self.nonce, ctx.sender_nonce, self.own, pn)
         else:
             out.append((_OSCORE - last) << 4)  # empty value: the request's nonce
-            nonce(self.nonce, ctx.common_iv, ctx.recipient_id, self.piv, self.piv_len)
+            nonce(self.nonce, ctx.recipient_nonce, self.piv, self.piv_len)
         out.append(0xFF)
-        aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
+        if not aad_ready:
+            aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
         b[start] = code  # the plaintext is code, options, payload (§5.3)
         ctx.sender.encrypt(self.nonce, self.aad, len(self.aad), b, start, len(b) - start, out)
         b[0:] = out

@@ -12,6 +12,7 @@ import os
 
 from .ccm import CCM, NONCE
 from .clock import ticks_diff, ticks_ms
+from .cose import nonce_base
 
 try:
     from micropython import const
@@ -130,6 +131,9 @@ class Context:
         self.common_iv = hkdf_sha256(salt, secret, info(b"", ctx, "IV", NONCE), NONCE)
         self.sender = CCM(self.sender_key)
         self.recipient = CCM(self.recipient_key)
+        # §5.2: the nonce of a Partial IV made by the board, and by the client
+        self.sender_nonce = nonce_base(self.common_iv, self.sender_id)
+        self.recipient_nonce = nonce_base(self.common_iv, self.recipient_id)
         self.store = store
         self.ssn = 0
         self.reserved = SSN_LIMIT

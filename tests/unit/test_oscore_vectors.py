@@ -80,23 +80,29 @@ class CCMVectors(Skip):
 
 
 class Derivation(Skip):
-    def _check(self, ids, sender_key, recipient_key, iv):
+    def _check(self, ids, sender_key, recipient_key, iv, sender_nonce, recipient_nonce):
         _, ctx = server_for(ids)
         self.assertEqual(ctx.sender_key, h(sender_key))
         self.assertEqual(ctx.recipient_key, h(recipient_key))
         self.assertEqual(ctx.common_iv, h(iv))
+        # the nonces for Partial IV 0 are the per-ID parts themselves
+        self.assertEqual(ctx.sender_nonce, h(sender_nonce))
+        self.assertEqual(ctx.recipient_nonce, h(recipient_nonce))
 
     def test_c1_master_salt(self):
         self._check(SERVER_C1, "ffb14e093c94c9cac9471648b4f98710",
-                    "f0910ed7295e6ad4b54fc793154302ff", "4622d4dd6d944168eefb54987c")
+                    "f0910ed7295e6ad4b54fc793154302ff", "4622d4dd6d944168eefb54987c",
+                    "4722d4dd6d944169eefb54987c", "4622d4dd6d944168eefb54987c")
 
     def test_c2_no_master_salt(self):
         self._check(SERVER_C2, "e57b5635815177cd679ab4bcec9d7dda",
-                    "321b26943253c7ffb6003b0b64d74041", "be35ae297d2dace910c52e99f9")
+                    "321b26943253c7ffb6003b0b64d74041", "be35ae297d2dace910c52e99f9",
+                    "bf35ae297d2dace810c52e99f9", "bf35ae297d2dace910c52e99f9")
 
     def test_c3_id_context(self):
         self._check(SERVER_C3, "e39a0c7c77b43f03b4b39ab9a268699f",
-                    "af2a1300a5e95788b356336eeecd2b92", "2ca58fb85ff1b81c0b7181b85e")
+                    "af2a1300a5e95788b356336eeecd2b92", "2ca58fb85ff1b81c0b7181b85e",
+                    "2da58fb85ff1b81d0b7181b85e", "2ca58fb85ff1b81c0b7181b85e")
 
     def test_bad_ids_refused(self):
         with self.assertRaises(ValueError):
