@@ -142,10 +142,11 @@ class Context:
             self.reserved = self.ssn
             self._reserve()
         # Replay window: piv `top` is the newest accepted; seen[p % window] marks
-        # p in (top - window, top]. top = -1: unknown, so Echo first (B.1.2):
-        # after a reboot, which a context that had used sequence numbers shows.
-        # A new context starts with an empty window (§7.4.1).
-        self.top = -1 if self.ssn else 0
+        # p in (top - window, top]. top = -1: unknown, so Echo first (B.1.2).
+        # A board starts every boot that way, the first one included: a wiped
+        # filesystem looks like a new context, and must not accept old
+        # requests. Only a RAM-only context (tests) starts empty (§7.4.1).
+        self.top = -1 if store is not None else 0
         self.seen = bytearray(self.window)
         self.echo = os.urandom(8)  # B.1.2: a fresh value per boot, for this context
         self.recent_piv = [-1] * self.recent

@@ -149,10 +149,11 @@ def _raw(port, datagram, sock=None, timeout=3):
         return Message.decode(s.recvfrom(2048)[0])
 
 
-def _protected_datagram(basedir, port, mid):
-    ctx = aiocoap_oscore.FilesystemSecurityContext(basedir)
+def _protected_datagram(secctx, port, mid, echo=None):
     msg = Message(code=GET, uri="coap://127.0.0.1:%d/actuators/led" % port)
-    outer, _ = ctx.protect(msg)
+    if echo:
+        msg.opt.echo = echo
+    outer, _ = secctx.protect(msg)
     outer.mtype = aiocoap.CON
     outer.mid = mid
     outer.token = b"\x42"
@@ -160,7 +161,17 @@ def _protected_datagram(basedir, port, mid):
 
 
 def test_replayed_datagram_is_refused(secure_board, tmp_path):
-    outer = _protected_datagram(client_dir(str(tmp_path / "raw")), secure_board.port, 100)
+    basedir = client_dir(str(tmp_path / "raw"))
+    secctx = aiocoap_oscore.FilesystemSecurityContext(basedir)
+    # Appendix B.1.2 by hand: the first request gets a protected 4.01 with Echo
+    msg = Message(code=GET, uri="coap://127.0.0.1:%d/actuators/led" % secure_board.port)
+    outer, request_id = secctx.protect(msg)
+    outer.mtype, outer.mid, outer.token = aiocoap.CON, 99, b"\x41"
+    challenge = _raw(secure_board.port, outer.encode())
+    challenge.direction = aiocoap.message.Direction.INCOMING
+    inner, _ = secctx.unprotect(challenge, request_id)
+    assert inner.code == codes.UNAUTHORIZED and inner.opt.echo
+    outer = _protected_datagram(secctx, secure_board.port, 100, echo=inner.opt.echo)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         first = _raw(secure_board.port, outer.encode(), client)
         again = _raw(secure_board.port, outer.encode(), client)  # same MID: a lost ACK
@@ -178,7 +189,8 @@ def test_replayed_datagram_is_refused(secure_board, tmp_path):
 
 def test_wrong_key_is_refused(secure_board, tmp_path):
     basedir = client_dir(str(tmp_path / "wrong"), secret="ff" * 16)
-    resp = _raw(secure_board.port, _protected_datagram(basedir, secure_board.port, 7).encode())
+    secctx = aiocoap_oscore.FilesystemSecurityContext(basedir)
+    resp = _raw(secure_board.port, _protected_datagram(secctx, secure_board.port, 7).encode())
     with check("Decryption failure: unprotected 4.00", "RFC 8613 §8.2", PEER):
         assert resp.code == codes.BAD_REQUEST and resp.payload == b"Decryption failed"
 

@@ -187,16 +187,36 @@ class Replay(Base):
         self.assertEqual(answer(srv, cl.protect(m.get("actuators/led"), piv=1 << 30))[1], 129)
 
 
+def echo_exchange(test, srv, cl):
+    """Appendix B.1.2 as aiocoap does it: the first request gets a protected 4.01
+    with Echo, the same request with that Echo goes through."""
+    code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
+    test.assertEqual(inner[1], 129)
+    echo = m.option(m.decode(inner)[4], 252)
+    code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", options=[(252, echo)]))))
+    test.assertEqual(inner[1], 69)
+
+
 class Reboot(Base):
+    def test_a_board_asks_for_echo_even_on_its_first_boot(self):
+        # a wiped filesystem looks like a first boot: old requests must not pass
+        srv, ctx = make(board_context(SequenceStore(_STORE)))
+        cl = Client()
+        old = cl.protect(m.get("actuators/led"))
+        code, inner = cl.open(answer(srv, old))
+        self.assertEqual(inner[1], 129)
+        echo_exchange(self, srv, cl)
+
     def test_sequence_numbers_skip_ahead_and_echo_restores_the_window(self):
         store = SequenceStore(_STORE, chunk=4)
         srv, ctx = make(board_context(store))
         cl = Client()
+        echo_exchange(self, srv, cl)  # the board's SSN 0
         req = cl.protect(m.get("actuators/led"))
         answer(srv, req)
         for _ in range(6):  # retransmissions: the board's own sequence numbers
             answer(srv, req)
-        self.assertEqual(ctx.ssn, 6)
+        self.assertEqual(ctx.ssn, 7)
         used = ctx.ssn
         # reboot: a new context from the same file
         srv, ctx = make(board_context(SequenceStore(_STORE, chunk=4)))
