@@ -2,6 +2,8 @@
 # "oscore" field at start-up (docs/security.md). The library modules are
 # imported only when a context is asked for.
 
+import os
+
 import config
 
 #: where the board reserves its OSCORE sequence numbers (RFC 8613 Appendix B.1.1),
@@ -20,6 +22,11 @@ def contexts(cfg, log):
     from coap.oscorectx import Context, SequenceStore  # only a board with a context
 
     unhex = config.unhex
+    try:
+        os.stat(SEQUENCE_FILE)
+    except OSError:  # a new context, or a wiped one: say so, it matters (docs/security.md)
+        log("oscore: no %s: sequence numbers start at 0; a secret used before a wipe "
+            "must be replaced" % SEQUENCE_FILE)
     try:
         ctx = Context(unhex(sec["secret"]), unhex(sec.get("salt", "")), unhex(sec["sender_id"]),
                       unhex(sec["recipient_id"]),

@@ -76,5 +76,10 @@ class Start(unittest.TestCase):
         ctxs = security.contexts(cfg, lines.append)
         self.assertEqual(len(ctxs), 1)
         self.assertEqual((ctxs[0].sender_id, ctxs[0].recipient_id), (b"\x01", b""))
+        self.assertTrue(lines[0].startswith("oscore: no /tmp/coap-config-test-ssn: "))
+        self.assertTrue(lines[1].startswith("oscore: context ready"))
+        lines = []
+        security.contexts(cfg, lines.append)  # a reboot: the file is there now
+        self.assertEqual(len(lines), 1)
         self.assertTrue(lines[0].startswith("oscore: context ready"))
-        self.assertNotIn(SECRET[:6], lines[0])
+        self.assertNotIn(SECRET[:6], "".join(lines))
