@@ -197,6 +197,8 @@ class Oscore:
             out.append(b[i])
         code = b[1]
         observe = observe_value(b, start + 1, len(b))
+        if observe >= 0:
+            own = True  # §8.3 step 3: with Observe, the nonce is the server's own
         pn = 0
         if own:
             try:

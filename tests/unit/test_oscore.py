@@ -267,7 +267,7 @@ class Observe(Base):
         reg_piv = cl.last_piv
         first = answer(srv, reg)
         code, inner = cl.open(first)
-        self.assertEqual((code, m.option(m.decode(first)[4], 9)), (69, b""))
+        self.assertEqual((code, m.option(m.decode(first)[4], 9)), (69, b"\x01\x00"))
         self.assertTrue(m.option(m.decode(first)[4], 6) is not None)  # Outer Observe
         pivs = []
         for _ in range(2):
@@ -286,7 +286,7 @@ class Observe(Base):
             code, inner = cl.open(note, reg_piv)  # bound to the registration (§7.1)
             self.assertEqual((code, inner[1]), (69, 69))
             self.assertEqual(m.decode(inner)[5], b"23.12")
-        self.assertEqual(pivs, [b"\x01\x00", b"\x01\x01"])  # the board's SSN 0, 1
+        self.assertEqual(pivs, [b"\x01\x01", b"\x01\x02"])  # the board's SSN 1, 2
 
 
 class NoAlloc(Base):
