@@ -55,6 +55,7 @@ IF_NONE_MATCH = const(5)
 OBSERVE = const(6)
 URI_PORT = const(7)
 LOCATION_PATH = const(8)
+OSCORE = const(9)                         # RFC 8613 §2
 URI_PATH = const(11)
 CONTENT_FORMAT = const(12)
 MAX_AGE = const(14)

@@ -2,11 +2,12 @@
 import sys
 import unittest
 
-from coap import dispatch, numbers, observe, parse, resource, server, write
+from coap import cose, dispatch, numbers, observe, oscore, parse, resource, server, write
 
 PUBLIC = {k: getattr(numbers, k) for k in dir(numbers) if k.isupper()}
 ALIASES = {"BAD_OPTION": "BAD_OPTION", "TOO_LARGE": "REQUEST_ENTITY_TOO_LARGE",
-           "UNSUPPORTED_FORMAT": "UNSUPPORTED_CONTENT_FORMAT", "INTERNAL_ERROR": "INTERNAL_SERVER_ERROR"}
+           "UNSUPPORTED_FORMAT": "UNSUPPORTED_CONTENT_FORMAT", "INTERNAL_ERROR": "INTERNAL_SERVER_ERROR",
+           "UNAVAILABLE": "SERVICE_UNAVAILABLE"}
 
 
 class Constants(unittest.TestCase):
@@ -15,7 +16,7 @@ class Constants(unittest.TestCase):
             # MicroPython compiles `_X = const()` away: only CPython can see the copies
             raise unittest.SkipTest("checked under CPython")
         checked = 0
-        for mod in (dispatch, observe, parse, resource, server, write):
+        for mod in (cose, dispatch, observe, oscore, parse, resource, server, write):
             for k in dir(mod):
                 if not k.startswith("_") or k.startswith("__") or not k[1:].isupper():
                     continue
