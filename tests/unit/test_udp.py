@@ -82,3 +82,60 @@ class UdpLoop(unittest.TestCase):
         server.poll(self.srv_sock)
         data, _ = self.cli.recvfrom(1200)
         self.assertEqual(m.decode(data)[:4], (m.ACK, 69, 0x0101, b"ok"))
+
+
+def garbage_per_message(step, cli, srv_addr, msgs):
+    """garbage_per_request with a different datagram each time."""
+    total = 0
+    gc.collect()
+    gc.disable()
+    try:
+        for msg in msgs:
+            cli.sendto(msg, srv_addr)
+            before = gc.mem_alloc()
+            step()
+            total += gc.mem_alloc() - before
+            cli.recvfrom(1200)
+            if gc.mem_free() < 100000:
+                gc.collect()
+    finally:
+        gc.enable()
+    return total / len(msgs)
+
+
+class ProtectedUdpLoop(unittest.TestCase):
+    setUp = UdpLoop.setUp
+    tearDown = UdpLoop.tearDown
+
+    def test_server_garbage_is_only_what_recvfrom_returns(self):
+        from coap import aes
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        from coap import Server
+        from coap.oscorectx import Context
+        from oscoreclient import BOARD_ID, CLIENT_ID, SALT, SECRET, Client
+        from sample import RESOURCES
+
+        server = Server(RESOURCES, log=None, oscore=[Context(SECRET, SALT, BOARD_ID, CLIENT_ID)])
+        client = Client()
+        plain = m.get("sensors/temp", token=b"\x01\x02")
+        srv = self.srv_sock
+        reply = bytes(40)
+
+        def echo():
+            data, addr = srv.recvfrom(server.buffer_size + 1)
+            srv.sendto(reply, addr)
+
+        def serve_one():
+            self.assertTrue(server.poll(srv))
+            self.assertEqual(server.response.buf[1], 68)  # protected 2.04 outside
+
+        warm = [client.protect(plain) for _ in range(10)]
+        garbage_per_message(serve_one, self.cli, self.addr, warm)
+        floor = garbage_per_message(echo, self.cli, self.addr,
+                                    [client.protect(plain) for _ in range(200)])
+        per_request = garbage_per_message(serve_one, self.cli, self.addr,
+                                          [client.protect(plain) for _ in range(200)])
+        print("garbage per protected request: server %d bytes, bare recvfrom %d bytes"
+              % (per_request, floor))
+        self.assertEqual(per_request, floor)
