@@ -1,7 +1,8 @@
 """Property tests of the board's OSCORE layer under CPython (hypothesis;
 FUZZ_EXAMPLES, default 500): any bytes in the OSCORE option or in the
 ciphertext of a request get one of RFC 8613 §8.2's errors, unprotected —
-never an exception escaping, never a 2.xx, never a protected answer.
+never an exception escaping, never a 2.xx, never a protected answer; and any
+inner message a key holder encrypts gets a protected answer.
 """
 
 import os
@@ -73,3 +74,24 @@ def test_any_bit_flip_of_a_genuine_request(noise, where):
     for i, b in enumerate(noise):
         msg[start + (where + i) % (len(msg) - start)] ^= b | 1
     _check(bytes(msg))
+
+
+@SETTINGS
+@given(st.integers(0, 255), st.binary(max_size=200))
+@example(1, b"\xb3led")
+@example(0, b"")
+@example(69, b"\xff")
+def test_any_inner_message_gets_a_protected_answer(code, inner):
+    """Whatever a key holder encrypts (any code, options, payload), the answer is
+    protected and opens, and the handler never sees a malformed message."""
+    plain = bytes([0x41, code, 0x44, 0x44, 0x07]) + inner
+    msg = CLIENT.protect(plain)
+    n = SERVER.handle(msg, len(msg))
+    out = bytes(SERVER.response.buf[:n])
+    opened = CLIENT.open(out)
+    assert opened is not None, "a verified request gets a protected answer"
+    outer_code, inner_answer = opened
+    assert outer_code == 68
+    assert inner_answer[1] >> 5 in (2, 4, 5)
+    if code == 0 or code >> 5:  # not a request inside
+        assert inner_answer[1] == 128
