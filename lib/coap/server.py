@@ -55,6 +55,12 @@ class Server(Dispatcher):
     amplification_limit: answers to a peer not verified by an Echo are at most
     3x its request (coap/amplify.py, RFC 9175 §2.4); echo_lifetime_s: how long
     an Echo value verifies its peer (coap/echo.py).
+
+    oscore: None (no security), or a list of oscorectx.Context: requests that
+    carry an OSCORE option are verified and answered protected (RFC 8613,
+    docs/security.md), and every resource except /.well-known/core and the
+    paths in `open` refuses plain requests with 4.01. An empty list means a
+    context was asked for but is unusable: the same resources are refused.
     """
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
