@@ -193,8 +193,11 @@ class Context:
         seen = self.seen
         top = self.top
         if top < 0 or piv - top >= w:
+            # After Echo (B.1.2) this piv is the window's lower limit: everything
+            # below it counts as seen. After a jump ahead nothing in it was.
+            mark = 1 if top < 0 else 0
             for i in range(w):
-                seen[i] = 0
+                seen[i] = mark
             self.top = piv
         elif piv > top:
             for p in range(top + 1, piv + 1):
@@ -217,7 +220,3 @@ class Context:
                     and ticks_diff(ticks_ms(), self.recent_at[i]) < self.exchange_lifetime_ms):
                 return True
         return False
-
-    def forget_window(self):
-        """As after a reboot: the next request must prove freshness with Echo."""
-        self.top = -1

@@ -234,6 +234,17 @@ class Reboot(Base):
         code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
         self.assertEqual(inner[1], 69)
 
+    def test_requests_from_before_the_echo_stay_refused(self):  # B.1.2
+        srv, ctx = make(board_context(SequenceStore(_STORE)))
+        cl = Client()
+        cl.ssn = 100
+        held_back = [cl.protect(m.get("actuators/led", mid=i)) for i in range(3)]  # 100-102
+        echo_exchange(self, srv, cl)  # 103 (Echo asked), 104 (window from here)
+        for msg in held_back:
+            out = answer(srv, msg)
+            self.assertEqual((out[1], diagnostic(out)), (129, b"Replay detected"))
+        self.assertEqual(cl.open(answer(srv, cl.protect(m.get("actuators/led"))))[1][1], 69)
+
     def test_stale_echo_is_refused(self):
         srv, ctx = make(board_context(SequenceStore(_STORE)))
         srv, ctx = make(board_context(SequenceStore(_STORE)))  # rebooted: window unknown
