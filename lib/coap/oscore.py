@@ -25,6 +25,8 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+_GET = const(1)
+_FETCH = const(5)
 _CON = const(0)
 _ACK = const(2)
 _NON = const(1)
@@ -109,23 +111,31 @@ class Oscore:
         inner[1] = code
         status = req.parse(inner, start + m)
         req.secured = ctx
+        echoed = req.echo_len > 0 and ctx.echo_ok(inner, req.echo_off, req.echo_len)
         if seen == _UNKNOWN:
             # Appendix B.1.2: after a reboot the window is re-established by a
-            # request that returns this boot's Echo value
-            if req.echo_len > 0 and equals(inner, req.echo_off, req.echo_len, ctx.echo):
-                ctx.accept(piv, mid, req.peer)
-            else:
-                resp.reset(_UNAUTHORIZED)
-                resp.option(_ECHO, ctx.echo)
-                return self.protect(resp, ctx, True, True)
+            # request that returns an Echo value of this boot
+            if not echoed:
+                return self._ask_echo(resp, ctx)
+            ctx.accept(piv, mid, req.peer)
         if status != OK or code == 0 or code >> 5:
             resp.error(_BAD_REQUEST, b"malformed inner message")
+        elif code != _GET and code != _FETCH and not echoed:
+            # RFC 9175 §2.4: an actuator acts only on a request made just now, so
+            # a PUT held back by someone on the path and delivered later fails
+            return self._ask_echo(resp, ctx)
         else:
             try:
                 srv._request(req, resp, code, start + m)
             except ResponseTooLarge:
                 resp.error(_INTERNAL_ERROR, b"response too large")
         return self.protect(resp, ctx, own, True)
+
+    def _ask_echo(self, resp, ctx):
+        # a protected 4.01 with a fresh Echo, under the board's own Partial IV
+        resp.reset(_UNAUTHORIZED)
+        resp.option(_ECHO, ctx.new_echo())
+        return self.protect(resp, ctx, True, True)
 
     def _decode(self, buf, off, n):
         # §6.1: flags |0 0 0|h|k| n |, Partial IV (n bytes), [s, kid context], kid.

@@ -111,6 +111,9 @@ class Context:
     #: how long a retransmission may come after the first (RFC 7252 §4.8.2
     #: EXCHANGE_LIFETIME); later, the same Message ID is a replay
     exchange_lifetime_ms = 247000
+    #: how old an Echo value may be when it comes back: an unsafe request
+    #: (PUT, POST, ...) acts only if made this recently (RFC 9175 §2.4)
+    echo_max_age_ms = 30000
 
     def __init__(self, secret, salt=b"", sender_id=b"", recipient_id=b"", id_context=None,
                  store=None):
@@ -148,7 +151,10 @@ class Context:
         # requests. Only a RAM-only context (tests) starts empty (§7.4.1).
         self.top = -1 if store is not None else 0
         self.seen = bytearray(self.window)
-        self.echo = os.urandom(8)  # B.1.2: a fresh value per boot, for this context
+        # Echo values (B.1.2, RFC 9175 §2.4): 8 random bytes per boot, then when
+        # the value was made (ms ticks, 30 bits), so its age can be checked
+        self.echo = bytearray(12)
+        self.echo[0:8] = os.urandom(8)
         self.recent_piv = [-1] * self.recent
         self.recent_mid = [0] * self.recent
         self.recent_peer = [None] * self.recent
@@ -220,3 +226,28 @@ class Context:
                     and ticks_diff(ticks_ms(), self.recent_at[i]) < self.exchange_lifetime_ms):
                 return True
         return False
+
+    # --- Echo (Appendix B.1.2, RFC 9175 §2.4) ----------------------------------
+
+    def new_echo(self):
+        """self.echo stamped with the time now: the value a 4.01 sends out."""
+        t = ticks_ms() & SSN_LIMIT  # 30 bits on every port
+        e = self.echo
+        e[8] = t >> 24
+        e[9] = (t >> 16) & 0xFF
+        e[10] = (t >> 8) & 0xFF
+        e[11] = t & 0xFF
+        return e
+
+    def echo_ok(self, buf, off, n):
+        """True when buf[off:off+n] is an Echo value of this boot, at most
+        echo_max_age_ms old."""
+        e = self.echo
+        if n != 12 or buf[off + 8] > 0x3F:
+            return False
+        for i in range(8):
+            if buf[off + i] != e[i]:
+                return False
+        t = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]
+        age = ((ticks_ms() & SSN_LIMIT) - t) & SSN_LIMIT  # modulo 2**30 ms
+        return age <= self.echo_max_age_ms

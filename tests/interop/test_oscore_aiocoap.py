@@ -234,3 +234,29 @@ def test_aiocoap_client_command_line(secure_board, tmp_path):
         assert put.returncode == 0, put.stderr
         assert got.returncode == 0 and got.stdout.strip() == "on", got.stderr
         assert plain.returncode != 0 and "4.01" in plain.stdout + plain.stderr
+
+
+def _exchange(secctx, port, mid, code=GET, payload=b"", echo=None):
+    """Send one request protected by aiocoap's OSCORE code; its opened answer."""
+    msg = Message(code=code, uri="coap://127.0.0.1:%d/actuators/led" % port, payload=payload)
+    if echo:
+        msg.opt.echo = echo
+    outer, request_id = secctx.protect(msg)
+    outer.mtype, outer.mid, outer.token = aiocoap.CON, mid, b"\x43"
+    answer = _raw(port, outer.encode())
+    answer.direction = aiocoap.message.Direction.INCOMING
+    inner, _ = secctx.unprotect(answer, request_id)
+    return inner
+
+
+def test_put_acts_only_with_a_fresh_echo(secure_board, tmp_path):
+    secctx = aiocoap_oscore.FilesystemSecurityContext(client_dir(str(tmp_path / "fresh")))
+    port = secure_board.port
+    echo = _exchange(secctx, port, 1).opt.echo  # after boot: B.1.2 asks for Echo
+    assert _exchange(secctx, port, 2, echo=echo).code == codes.CONTENT
+    first = _exchange(secctx, port, 3, PUT, b"on")
+    then = _exchange(secctx, port, 4, PUT, b"on", echo=first.opt.echo)
+    with check("An unsafe request acts only after a fresh Echo", "RFC 9175 §2.4", PEER):
+        assert first.code == codes.UNAUTHORIZED and first.opt.echo
+        assert then.code == codes.CHANGED
+        assert _exchange(secctx, port, 5, echo=echo).payload == b"on"

@@ -57,13 +57,33 @@ class Access(Base):
         self.assertEqual(inner[1], 69)  # 2.05 inside
         self.assertIn(m.decode(inner)[5], (b"0", b"1"))
 
-    def test_protected_put_switches_the_led(self):
+    def test_protected_put_switches_the_led_once_fresh(self):  # RFC 9175 §2.4
         srv, _ = make()
         cl = Client()
         board.led = 0
         put = m.get("actuators/led", code=3, payload=b"on")
         code, inner = cl.open(answer(srv, cl.protect(put)))
+        self.assertEqual((inner[1], board.led), (129, 0))  # first: prove it is fresh
+        echo = m.option(m.decode(inner)[4], 252)
+        fresh = m.get("actuators/led", code=3, payload=b"on", options=[(252, echo)])
+        code, inner = cl.open(answer(srv, cl.protect(fresh)))
         self.assertEqual((inner[1], board.led), (68, 1))
+
+    def test_a_held_back_put_does_nothing(self):
+        srv, ctx = make()
+        cl = Client()
+        board.led = 0
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", code=3))))
+        echo = m.option(m.decode(inner)[4], 252)
+        held = cl.protect(m.get("actuators/led", code=3, payload=b"on", options=[(252, echo)]))
+        ctx.echo_max_age_ms = -1  # as if delivered after the Echo value expired
+        code, inner = cl.open(answer(srv, held))
+        self.assertEqual((inner[1], board.led), (129, 0))
+        other_boot = bytes(8) + echo[8:]
+        ctx.echo_max_age_ms = 30000
+        late = m.get("actuators/led", code=3, payload=b"on", options=[(252, other_boot)])
+        code, inner = cl.open(answer(srv, cl.protect(late)))
+        self.assertEqual((inner[1], board.led), (129, 0))
 
     def test_plain_request_to_protected_resource_is_unauthorized(self):
         srv, _ = make()
@@ -329,6 +349,28 @@ class NoAlloc(Base):
                 self.assertNotEqual(got, "allocated", label)
                 self.assertEqual(srv.response.buf[1], code, label)
             self.assertEqual(cl.open(bytes(srv.response.buf), cl.last_piv), None)  # 4.02: plain
+
+    def test_fresh_put_allocates_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock is MicroPython's")
+        srv, _ = make()
+        cl = Client()
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led", code=3))))
+        echo = m.option(m.decode(inner)[4], 252)
+        put = m.get("actuators/led", code=3, payload=b"on", options=[(252, echo)])
+        warm = cl.protect(put)
+        srv.handle(warm, len(warm))
+        board.led = 0
+        msg = cl.protect(put)
+        micropython.heap_lock()
+        try:
+            got = srv.handle(msg, len(msg))
+        except MemoryError:
+            got = "allocated"
+        finally:
+            micropython.heap_unlock()
+        self.assertNotEqual(got, "allocated")
+        self.assertEqual((cl.open(bytes(srv.response.buf))[1][1], board.led), (68, 1))
 
     def test_plain_requests_next_to_a_context_allocate_nothing(self):
         if micropython is None:
