@@ -31,6 +31,7 @@ package(
         "cose.py",
         "dispatch.py",
         "echo.py",
+        "hkdf.py",
         "loops.py",
         "loops_py.py",
         "loops_viper.py",

@@ -52,7 +52,7 @@ gc.collect()
 print("oscore", code - before, gc.mem_alloc() - code)
 """
 #: the modules a board with an OSCORE context loads on top of the server core
-OSCORE_MODULES = ("oscore", "oscorectx", "cose", "ccm", "aes")
+OSCORE_MODULES = ("oscore", "oscorectx", "cose", "ccm", "aes", "hkdf")
 
 
 def compile_lib(exe, arch, out, src=ROOT):

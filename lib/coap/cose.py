@@ -1,7 +1,8 @@
-# The byte-level pieces of OSCORE's COSE use (RFC 8613 §5): the AEAD nonce,
-# the AAD (a COSE Enc_structure with OSCORE's external_aad), and the one
-# option of a plain response the OSCORE layer must find (Observe). Each writes
-# into a caller's preallocated buffer and allocates nothing.
+# The byte-level pieces of OSCORE's COSE use (RFC 8613 §5, §6): the OSCORE
+# option of a request, the AEAD nonce, the AAD (a COSE Enc_structure with
+# OSCORE's external_aad), and the one option of a plain response the OSCORE
+# layer must find (Observe). Each writes into a caller's preallocated buffer
+# and allocates nothing.
 
 try:
     from micropython import const
@@ -12,6 +13,7 @@ except ImportError:  # CPython
 _OBSERVE = const(6)
 _ETAG = const(4)
 _EMPTY = b""
+_MAX_PIV = const(0x3FFFFFFF)  # a small int on every port
 #: COSE Enc_structure (RFC 8152 §5.3) up to the external_aad: ["Encrypt0", h'', ...
 AAD_HEAD = b"\x83\x68Encrypt0\x40"
 
@@ -79,3 +81,45 @@ def observe_value(b, p, end):
     for i in range(p + 1, p + 1 + n):
         v = (v << 8) | b[i]
     return v
+
+
+def read_option(buf, off, n, piv, f):
+    """Read a request's OSCORE option value buf[off:off+n] (§6.1): flags
+    |0 0 0|h|k| n |, Partial IV (n bytes), [s, kid context (s bytes)], kid.
+    piv[0:n] gets the Partial IV; f (6 ints) = [n, its value (-1 above 2**30 - 1),
+    kid context offset (-1: none), its length, kid offset, kid length]. False
+    when malformed, or without the Partial IV and kid a request must have."""
+    if n == 0:
+        return False
+    flags = buf[off]
+    pn = flags & 7
+    if flags & 0xE0 or pn == 0 or pn > 5 or not flags & 8:
+        return False
+    end = off + n
+    p = off + 1
+    if p + pn > end:
+        return False
+    v = 0
+    for i in range(pn):
+        b = buf[p + i]
+        piv[i] = b
+        if v > (_MAX_PIV >> 8):
+            v = -1  # beyond the board's window arithmetic: refused as a replay
+        elif v >= 0:
+            v = (v << 8) | b
+    f[0] = pn
+    f[1] = v
+    p += pn
+    f[2] = -1
+    f[3] = 0
+    if flags & 16:
+        if p >= end:
+            return False
+        f[3] = buf[p]
+        f[2] = p + 1
+        p = p + 1 + f[3]
+        if p > end:
+            return False
+    f[4] = p
+    f[5] = end - p
+    return True

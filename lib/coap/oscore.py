@@ -14,7 +14,7 @@
 # board never encrypts two plaintexts under one nonce. The same Partial IV
 # under another Message ID is a replay.
 
-from .cose import AAD_HEAD, aad, nonce, observe_value
+from .cose import AAD_HEAD, aad, nonce, observe_value, read_option
 from .oscorectx import MAX_ID
 from .parse import OK, equals
 from .write import ResponseTooLarge
@@ -44,7 +44,6 @@ _UNAVAILABLE = const(163)
 _FRESH = const(0)
 _SEEN = const(1)
 _UNKNOWN = const(3)
-_MAX_PIV = const(0x3FFFFFFF)
 #: bytes a protected answer adds to a plain one: OSCORE option (<= 7),
 #: Outer Observe (<= 4), the tag (8)
 OVERHEAD = const(24)
@@ -65,6 +64,7 @@ class Oscore:
         self.piv = bytearray(5)      # the request's Partial IV (AAD of every answer)
         self.piv_len = 0
         self.piv_value = -1          # ... as an int
+        self.fields = [0] * 6        # what read_option found
         self.own = bytearray(5)      # the board's Partial IV for this answer
         self.ctx = None
 
@@ -138,40 +138,17 @@ class Oscore:
         return self.protect(resp, ctx, True, True)
 
     def _decode(self, buf, off, n):
-        # §6.1: flags |0 0 0|h|k| n |, Partial IV (n bytes), [s, kid context], kid.
-        # A request needs a Partial IV and a kid (§6.1, §8.2 step 2).
-        if n == 0:
+        # A request needs a Partial IV and a kid (§6.1, §8.2 step 2); the kid
+        # (and kid context, when sent) pick the context
+        f = self.fields
+        if not read_option(buf, off, n, self.piv, f):
             return _BAD_OPTION
-        flags = buf[off]
-        pn = flags & 7
-        if flags & 0xE0 or pn == 0 or pn > 5 or not flags & 8:
-            return _BAD_OPTION
-        end = off + n
-        p = off + 1
-        if p + pn > end:
-            return _BAD_OPTION
-        v = 0
-        for i in range(pn):
-            b = buf[p + i]
-            self.piv[i] = b
-            if v > (_MAX_PIV >> 8):
-                v = -1  # beyond the board's window arithmetic: refused as a replay
-            elif v >= 0:
-                v = (v << 8) | b
-        self.piv_len = pn
-        self.piv_value = v if v <= _MAX_PIV else -1
-        p += pn
-        ctx_off = -1
-        ctx_len = 0
-        if flags & 16:
-            if p >= end:
-                return _BAD_OPTION
-            ctx_len = buf[p]
-            ctx_off = p + 1
-            p = ctx_off + ctx_len
-            if p > end:
-                return _BAD_OPTION
-        kid_len = end - p
+        self.piv_len = f[0]
+        self.piv_value = f[1]
+        ctx_off = f[2]
+        ctx_len = f[3]
+        p = f[4]
+        kid_len = f[5]
         if kid_len > MAX_ID:
             return _UNAUTHORIZED
         for ctx in self.contexts:

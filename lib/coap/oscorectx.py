@@ -7,12 +7,12 @@
 # bitmask, which would be a heap int on a board's 31-bit small ints) and
 # sequence numbers stay below 2**30.
 
-import hashlib
 import os
 
 from .ccm import CCM, NONCE
 from .clock import ticks_diff, ticks_ms
 from .cose import nonce_base
+from .hkdf import hkdf_sha256
 
 try:
     from micropython import const
@@ -27,30 +27,6 @@ _FRESH = const(0)
 _SEEN = const(1)
 _OLD = const(2)
 _UNKNOWN = const(3)
-
-
-def _hmac_sha256(key, msg):
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    k = bytes(key) + bytes(64 - len(key))
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in k))
-    inner.update(msg)
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in k))
-    outer.update(inner.digest())
-    return outer.digest()
-
-
-def hkdf_sha256(salt, ikm, info, length):
-    """RFC 5869 HKDF with SHA-256: extract, then expand to length bytes."""
-    prk = _hmac_sha256(salt if salt else bytes(32), ikm)
-    out = b""
-    t = b""
-    i = 1
-    while len(out) < length:
-        t = _hmac_sha256(prk, t + info + bytes((i,)))
-        out += t
-        i += 1
-    return out[:length]
 
 
 def _bstr(b):
