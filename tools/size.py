@@ -108,6 +108,9 @@ def main(argv=None):
     print(_row("GC heap: OSCORE code imported from .mpy", osc_code))
     print(_row("GC heap: one OSCORE context and its buffers", osc_objects))
     print("server core: %s" % ", ".join(sorted(core)))
+    arch = ARCHES[0]
+    print("OSCORE modules (%s .mpy): %s" % (arch, ", ".join(
+        "%s %d" % (m, flash[arch][m]) for m in OSCORE_MODULES)))
     print("(heap measured on the 64-bit unix port: a 32-bit board needs less;"
           " a frozen build keeps the code in flash)")
 

@@ -19,6 +19,8 @@ def test_size_reports_flash_and_heap():
                                       "GC heap: Server, buffers and table",
                                       "GC heap: OSCORE code imported from .mpy",
                                       "GC heap: one OSCORE context and its buffers"]), result.stdout
+    per_module = [l for l in result.stdout.splitlines() if l.startswith("OSCORE modules (")]
+    assert per_module and "oscore " in per_module[0] and "ccm " in per_module[0], result.stdout
     # An OSCORE context holds at least its two scratch datagrams.
     assert found["GC heap: one OSCORE context and its buffers"] > 2 * 1152
     assert all(n > 0 for n in found.values()), found
