@@ -21,6 +21,7 @@ _CHANGED = const(68)
 _DELETED = const(66)
 _BAD_REQUEST = const(128)
 _UNAUTHORIZED = const(129)
+_ECHO = const(252)
 _BAD_OPTION = const(130)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
@@ -70,10 +71,17 @@ class Dispatcher:
 
     def _request(self, req, resp, code, n):
         echo = self.echo
-        # RFC 9175 §2.4: an Echo this server made for this address and port, recently
-        req.verified = (echo is not None and req.echo_len > 0 and echo.check(
-            req.peer, req.buf, req.echo_off, req.echo_len) == _VERIFIED)
-        limit = 0 if req.verified or not self.amplification_limit else amplify.RATIO * n
+        if req.secured is not None:
+            # OSCORE (coap/oscore.py): the request comes from a key holder, is no
+            # replay, and an unsafe one brought a fresh Echo of the OSCORE layer;
+            # the amplification limit and this server's Echo are for plain peers
+            req.verified = True
+            limit = 0
+        else:
+            # RFC 9175 §2.4: an Echo this server made for this address and port, recently
+            req.verified = (echo is not None and req.echo_len > 0 and echo.check(
+                req.peer, req.buf, req.echo_off, req.echo_len) == _VERIFIED)
+            limit = 0 if req.verified or not self.amplification_limit else amplify.RATIO * n
         if n > self.buffer_size or req.payload_len > self.max_payload:
             resp.reset(_TOO_LARGE)
             resp.option_uint(_SIZE1, self.max_payload)
@@ -110,9 +118,15 @@ class Dispatcher:
             resp.reset(_UNSUPPORTED_FORMAT)  # §5.10.3
             return
         safe = code == _GET or code == _FETCH
-        if res.fresh and not safe and not (req.verified and echo.age <= res.fresh):
-            amplify.unauthorized(echo, req, resp, limit or 0xFFFF)  # RFC 9175 §2.3
-            return
+        if res.fresh and not safe:
+            ctx = req.secured
+            if ctx is None and not (req.verified and echo.age <= res.fresh):
+                amplify.unauthorized(echo, req, resp, limit or 0xFFFF)  # RFC 9175 §2.3
+                return
+            if ctx is not None and ctx.echo_age_ms > res.fresh * 1000:
+                resp.reset(_UNAUTHORIZED)  # protected by the OSCORE layer, with its Echo
+                resp.option(_ECHO, ctx.new_echo())
+                return
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
             seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1

@@ -131,6 +131,7 @@ class Context:
         # the value was made (ms ticks, 30 bits), so its age can be checked
         self.echo = bytearray(12)
         self.echo[0:8] = os.urandom(8)
+        self.echo_age_ms = 0  # of the last Echo value echo_ok() accepted
         self.recent_piv = [-1] * self.recent
         self.recent_mid = [0] * self.recent
         self.recent_peer = [None] * self.recent
@@ -226,4 +227,5 @@ class Context:
                 return False
         t = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]
         age = ((ticks_ms() & SSN_LIMIT) - t) & SSN_LIMIT  # modulo 2**30 ms
+        self.echo_age_ms = age
         return age <= self.echo_max_age_ms

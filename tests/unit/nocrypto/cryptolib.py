@@ -4,7 +4,7 @@
 # tests/unit/run.py puts this folder on the path only when `import cryptolib`
 # fails. Slow and not constant-time: never shipped to a board.
 #
-# encrypt() works in preallocated bytearrays and allocates nothing.
+# encrypt() in ECB mode works in preallocated bytearrays and allocates nothing.
 
 _SBOX = bytearray(256)
 
@@ -37,9 +37,12 @@ _make_sbox()
 
 
 class aes:
-    def __init__(self, key, mode):
-        if mode != 1 or len(key) != 16:
-            raise ValueError("ECB with a 16-byte key only")
+    def __init__(self, key, mode, iv=None):
+        # mode 1: ECB; mode 2: CBC from iv (encryption only, whole blocks)
+        if mode not in (1, 2) or len(key) != 16 or (mode == 2 and len(iv) != 16):
+            raise ValueError("ECB or CBC with a 16-byte key and IV only")
+        self._mode = mode
+        self._iv = bytearray(iv) if mode == 2 else None
         w = bytearray(176)  # the expanded key, 11 round keys (FIPS-197 §5.2)
         for i in range(16):
             w[i] = key[i]
@@ -58,6 +61,19 @@ class aes:
         self._t = bytearray(16)
 
     def encrypt(self, src, dst):
+        if self._mode == 1:
+            self._block(src, dst)
+            return
+        iv = self._iv  # CBC: each block XORed with the previous ciphertext first
+        x = bytearray(16)
+        for b in range(0, len(src), 16):
+            for i in range(16):
+                x[i] = src[b + i] ^ iv[i]
+            self._block(x, iv)
+            for i in range(16):
+                dst[b + i] = iv[i]
+
+    def _block(self, src, dst):
         s = self._s
         t = self._t
         w = self._w
