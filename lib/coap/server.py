@@ -156,7 +156,12 @@ class Server(Dispatcher):
             return 0  # §4.2/§4.3: ACK and RST never carry a request
         if req.oscore_off >= 0:
             if self.oscore is not None and not multicast and not req.bad_option:
-                return self.oscore.handle(self, req, data, n)  # RFC 8613 §8.2
+                length = self.oscore.handle(self, req, data, n)  # RFC 8613 §8.2
+                if (req.secured is None and self.amplification_limit
+                        and length > amplify.RATIO * n):  # a plain error to anyone
+                    amplify.shorten(self, req, self.response, amplify.RATIO * n)
+                    length = len(self.response.buf)
+                return length
             req._unrecognised(9)  # no context here: the option is not understood
         if req.bad_option and t == _NON:
             return 0  # §5.4.1: a NON with an unrecognised critical option is rejected

@@ -160,6 +160,15 @@ class Errors(Base):
             out = answer(srv, cl.protect(m.get("actuators/led"), oscore=value))
             self.assertEqual((value, out[1]), (value, 130))
 
+    def test_errors_to_anyone_stay_within_3x(self):  # RFC 9175 §2.4
+        srv, _ = make()
+        tiny = m.encode(m.CON, 2, 5, b"", [(9, b"\x20")])  # 6 bytes: malformed option
+        out = answer(srv, tiny)
+        self.assertEqual(out[1], 130)
+        self.assertTrue(len(out) <= 3 * len(tiny), len(out))
+        verbose = Server(RESOURCES, log=None, oscore=[board_context()], amplification_limit=False)
+        self.assertEqual(diagnostic(answer(verbose, tiny)), b"Malformed OSCORE option")
+
     def test_short_payload(self):
         srv, _ = make()
         msg = m.encode(m.CON, 2, 5, b"", [(9, b"\x09\x00\x02")], b"\x01\x02")
