@@ -50,7 +50,9 @@ def test_registers_refreshes_and_disappears_after_it_stops():
             mine = set(re.findall(r"<%s([^>]*)>" % re.escape(base),
                                   resources(rd.host, rd.port, "ep=fleet-a")))
             assert mine == board_links(board)
-            assert "rd: registered as /reg/" in board.output()
+            # the RD lists the board as it sends the 2.01; the board logs on reading it
+            assert wait_for(lambda: "rd: registered as /reg/" in board.output(), 5), \
+                board.output()
             # Past lifetime + grace the RD would have dropped it without refreshes
             while time.monotonic() - since < LIFETIME_S + RD_GRACE_S + 2:
                 assert 'ep="fleet-a"' in endpoints(rd.host, rd.port), board.output()
