@@ -33,6 +33,7 @@ _CON = const(0)
 _NON = const(1)
 _ACK = const(2)
 _RST = const(3)
+_GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
@@ -93,12 +94,29 @@ class Server(Dispatcher):
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
-            self.observers = Observers(self, observers, **observe)
+            self.observers = Observers(self.notify, observers, log=self.log, **observe)
 
     def next_mid(self):
         """A fresh Message ID for a message the server starts (§4.4)."""
         self._mid = (self._mid + 1) & 0xFFFF
         return self._mid
+
+    def notify(self, sock, addr, res, req, mtype, mid, token, tkl, fmt, seq, limit=-1):
+        """Render a notification of res for the observer's request req into the
+        response buffer and send it; the response code, or -1 when it is longer
+        than limit bytes (when limit >= 0) and was not sent. The one way
+        observe.py reaches the server (send errors propagate as OSError)."""
+        resp = self.response
+        resp.begin(mtype, _CONTENT, mid, token, 0, tkl)
+        resp.max_age = res.max_age
+        try:
+            self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)
+        except ResponseTooLarge:
+            resp.error(_INTERNAL_ERROR, b"response too large")
+        if 0 <= limit < len(resp.buf):
+            return -1
+        sock.sendto(resp.buf, addr)
+        return resp.buf[1]
 
     # --- protocol ------------------------------------------------------------
 
