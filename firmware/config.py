@@ -38,6 +38,7 @@ DEFAULTS = {
     "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
     "observe_con_every": 20,  # every Nth notification is confirmable: finds gone clients
     "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
+    "max_age_s": 60,       # how long a sensor reading stays fresh (Max-Age, RFC 7252)
 }
 
 SENSORS = ("temperature", "humidity")
@@ -145,6 +146,7 @@ CHECKS = {
                           "an integer from 1 to 10000 (hundredths of a unit)"),
     "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
     "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
+    "max_age_s": (lambda v: _is_int(v) and 0 <= v <= 86400, "an integer from 0 to 86400 (seconds)"),
 }
 
 
