@@ -30,7 +30,6 @@ _RST = const(3)
 _BAD_REQUEST = const(128)
 _SEQ_MASK = const(0xFFFFFF)  # §3.2: a 24-bit sequence number
 _DAY_MS = const(86400000)
-_FOREVER_MS = const(0x10000000)  # older than anything ticks_diff tells apart
 
 
 class Observers:
@@ -119,7 +118,7 @@ class Observers:
             return -1  # a plain GET while nobody observes (the common case): no lookup
         i = self._find(req.peer, req.buf, 4, req.tkl)
         stored = self.request[0]
-        if req.observe != 0 or req.length > len(stored) or self.size == 0:
+        if req.observe != 0 or req.length > len(stored):
             if i >= 0:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
             return -1  # not a registration, or one too large to keep: a plain GET (§4.1)
@@ -143,14 +142,14 @@ class Observers:
         self.last_seq[i] = self.next_seq()
         return self.last_seq[i]
 
-    def _keep(self, i, buf, n, tkl):
+    def _keep(self, i, buf, n, tkl, off=0):
         t = self.token[i]
         for k in range(tkl):
-            t[k] = buf[4 + k]
+            t[k] = buf[off + 4 + k]
         self.tkl[i] = tkl
         r = self.request[i]
         for k in range(n):
-            r[k] = buf[k]
+            r[k] = buf[off + k]
         self.request_len[i] = n
 
     def limit_request(self, req, budget):
@@ -160,12 +159,30 @@ class Observers:
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
 
+    def restore(self, i, addr, sock, res, fmt, buf, off, n, mid, now):
+        """Entry i from storage (observestore.py): the registering request is
+        buf[off:off+n]. Its first notification is due at once, and CON, so an
+        observer that went away meanwhile is found out (§4.5)."""
+        self.addr[i] = addr
+        self.sock[i] = sock
+        self._keep(i, buf, n, buf[off] & 15, off)
+        self.res[i] = res
+        self.fmt[i] = fmt
+        self.mid[i] = mid
+        self.budget[i] = -1  # only observers that proved their address are saved
+        self.tries[i] = 0
+        self.dirty[i] = True
+        self.sent_at[i] = now
+        self.con_at[i] = now
+        self.alive_at[i] = now
+        self.since_con[i] = self.con_every - 1
+
     def remove_request(self, req):
-        i = self._find(req.peer, req.buf, 4, req.tkl)
-        if i >= 0:
-            self.remove(i)
+        self.remove(self._find(req.peer, req.buf, 4, req.tkl))
 
     def remove(self, i):
+        if i < 0:
+            return
         if self.addr[i] is not None:
             self.version += 1
         self.addr[i] = None
@@ -184,7 +201,9 @@ class Observers:
                     self.remove(i)  # the client rejected the notification (§3.6)
                 elif self.tries[i]:
                     self.tries[i] = 0  # the CON notification arrived
-                    self.budget[i] = -1  # and its unguessable MID came back: verified
+                    if self.budget[i] >= 0:
+                        self.budget[i] = -1  # its unguessable MID came back: verified
+                        self.version += 1  # worth keeping across a reboot now
                     self.alive_at[i] = ticks_ms()
                 return
 

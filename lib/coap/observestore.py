@@ -1,0 +1,185 @@
+# The observer table as bytes, for non-volatile storage: observers keep their
+# notifications across a reboot or a deep sleep (RFC 7641 §4.1 keeps no state
+# of its own; this is the board's choice, like libcoap's coap_persist).
+#
+# Where the bytes go is the board's business (boards/*/board.py: a file, or
+# ESP32 RTC memory); this module only turns the table into bytes and back.
+#
+# Layout, big-endian: b"CO", format 1, the reserved Observe number (3 bytes),
+# the entry count; then per entry: socket index, address kind (0: the bytes
+# recvfrom gave, 1: a (host, port) tuple as lwIP ports give it), address
+# length and bytes (a tuple as host text and 2 port bytes), resource index,
+# Content-Format (2 bytes, 0xFFFF: none), request length and the registering
+# request itself (its token included).
+#
+# The Observe number is saved in chunks (as libcoap's save_freq): the stored
+# value is one no notification has used yet, and a restored table starts
+# there, so a client's §3.4 ordering check accepts what comes after a reboot
+# without a write per notification.
+
+from random import getrandbits
+
+from .clock import ticks_ms
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_MAGIC0 = const(0x43)  # "C"
+_MAGIC1 = const(0x4F)  # "O"
+_FORMAT = const(1)
+_HEADER = const(7)
+_ADDR_MAX = const(48)  # an IPv6 sockaddr (28), or "[...]" text of one plus a port
+_SEQ_MASK = const(0xFFFFFF)
+#: Observe numbers reserved by one save: at one notification a second, a
+#: write every 17 minutes; a reboot skips at most this many (2**23 allowed).
+CHUNK = 1024
+
+
+class ObserverStore:
+    """Saves obs (an observe.Observers) through write(buf, n) when it changes.
+
+    resources: the server's table (entries are saved by index); socks: the
+    server's sockets, in the order the board binds them.
+    """
+
+    def __init__(self, obs, resources, socks, write):
+        self.obs = obs
+        self.resources = resources
+        self.socks = socks
+        self.write = write
+        n = len(obs.request[0]) if obs.size else 0
+        self.entry_max = 8 + _ADDR_MAX + n
+        self.buf = bytearray(_HEADER + obs.size * self.entry_max)
+        self.addr = [bytearray(_ADDR_MAX) for _ in range(obs.size)]  # restored addresses
+        self.version = obs.version
+        self.reserved = (obs.seq + CHUNK) & _SEQ_MASK  # nothing to save yet
+        self.saves = 0
+
+    def tick(self):
+        """Save when an entry came or went, or the Observe number reached the
+        reserved one. Call between datagrams (the firmware's tick)."""
+        obs = self.obs
+        ahead = (self.reserved - obs.seq) & _SEQ_MASK
+        if obs.version == self.version and 0 < ahead <= CHUNK:
+            return
+        self.version = obs.version
+        self.reserved = (obs.seq + CHUNK) & _SEQ_MASK
+        n = self.dump()
+        self.saves += 1
+        self.write(self.buf, n)
+
+    # --- bytes out -----------------------------------------------------------
+
+    def dump(self):
+        """Write the table into self.buf; returns its length."""
+        obs = self.obs
+        b = self.buf
+        b[0] = _MAGIC0
+        b[1] = _MAGIC1
+        b[2] = _FORMAT
+        r = self.reserved
+        b[3] = (r >> 16) & 0xFF
+        b[4] = (r >> 8) & 0xFF
+        b[5] = r & 0xFF
+        count = 0
+        p = _HEADER
+        for i in range(obs.size):
+            if obs.addr[i] is None or obs.budget[i] >= 0:
+                continue  # free, or not verified yet (RFC 9175 §2.4): not worth a reboot
+            sock = self._index(self.socks, obs.sock[i])
+            res = self._index(self.resources, obs.res[i])
+            if sock < 0 or res < 0:
+                continue  # a socket or resource that no longer exists after a reboot
+            b[p] = sock
+            p = self._put_addr(b, p + 1, obs.addr[i])
+            b[p] = res
+            fmt = obs.fmt[i] & 0xFFFF
+            b[p + 1] = fmt >> 8
+            b[p + 2] = fmt & 0xFF
+            n = obs.request_len[i]
+            b[p + 3] = n
+            p += 4
+            req = obs.request[i]
+            for k in range(n):
+                b[p + k] = req[k]
+            p += n
+            count += 1
+        b[6] = count
+        return p
+
+    def _index(self, seq, item):
+        for k in range(len(seq)):
+            if seq[k] is item:
+                return k
+        return -1
+
+    def _put_addr(self, b, p, addr):
+        if isinstance(addr, tuple):  # lwIP: (host, port); this path allocates (a save)
+            host = addr[0].encode()
+            b[p] = 1
+            b[p + 1] = len(host) + 2
+            p += 2
+            for k in range(len(host)):
+                b[p + k] = host[k]
+            p += len(host)
+            b[p] = addr[1] >> 8
+            b[p + 1] = addr[1] & 0xFF
+            return p + 2
+        b[p] = 0
+        b[p + 1] = len(addr)
+        p += 2
+        for k in range(len(addr)):
+            b[p + k] = addr[k]
+        return p + len(addr)
+
+    # --- bytes in ------------------------------------------------------------
+
+    def restore(self, data, n):
+        """Fill the (empty) table from data[0:n] as dump() wrote it; returns the
+        number of observers restored, or -1 when data is not a saved table.
+        Allocates nothing for byte addresses (the unix port's); a (host, port)
+        address is rebuilt as one."""
+        obs = self.obs
+        if n < _HEADER or data[0] != _MAGIC0 or data[1] != _MAGIC1 or data[2] != _FORMAT:
+            return -1
+        count = data[6]
+        p = _HEADER
+        i = 0
+        now = ticks_ms()
+        for _ in range(count):
+            if i >= obs.size or p + 4 > n:
+                break
+            sock = data[p]
+            kind = data[p + 1]
+            alen = data[p + 2]
+            a = p + 3
+            p = a + alen
+            if p + 4 > n or alen > _ADDR_MAX:
+                break
+            res = data[p]
+            fmt = (data[p + 1] << 8) | data[p + 2]
+            rlen = data[p + 3]
+            r = p + 4
+            p = r + rlen
+            if (p > n or sock >= len(self.socks) or res >= len(self.resources)
+                    or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen):
+                break
+            if kind == 1:
+                addr = (bytes(data[a:a + alen - 2]).decode(),
+                        (data[a + alen - 2] << 8) | data[a + alen - 1])
+            else:
+                addr = self.addr[i]
+                addr[0:] = b""
+                for k in range(a, a + alen):
+                    addr.append(data[k])
+            obs.restore(i, addr, self.socks[sock], self.resources[res],
+                        -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), now)
+            i += 1
+        r = (data[3] << 16) | (data[4] << 8) | data[5]
+        obs.seq = r
+        self.reserved = r  # reached: the next tick reserves a new chunk and saves
+        self.version = obs.version
+        return i

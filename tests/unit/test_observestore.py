@@ -1,0 +1,128 @@
+# The observer table saved as bytes and restored after a reboot (#14).
+import unittest
+
+import coapmsg as m
+from coap import Server
+from coap.observestore import CHUNK, ObserverStore
+from sample import RESOURCES
+from test_observe import FakeSock, deliver, notify, obs_value, observe
+
+try:
+    import micropython
+except ImportError:
+    micropython = None
+
+V4 = b"\x02\x00\x16\x33\x7f\x00\x00\x01" + bytes(8)  # a sockaddr_in, as the unix port gives it
+V6 = b"\x0a\x00\x16\x33" + bytes(20) + b"\x00\x00\x00\x01"
+
+
+def board_with(socks, saved, amplification_limit=False):
+    # verified peers unless asked (RFC 9175 §2.4: an Echo, or an ACK of a notification)
+    srv = Server(RESOURCES, log=None, ack_timeout_ms=0, amplification_limit=amplification_limit)
+    store = ObserverStore(srv.observers, srv.resources, socks,
+                          lambda buf, n: saved.append(bytes(buf[:n])))
+    return srv, store
+
+
+class RoundTrip(unittest.TestCase):
+    def setUp(self):
+        self.socks = [FakeSock(), FakeSock()]
+        self.saved = []
+        self.srv, self.store = board_with(self.socks, self.saved)
+        deliver(self.srv, observe(0, token=b"tok1", query=["unit=F"], options=[(17, m.uint(50))]),
+                peer=V4, sock=self.socks[0])
+        deliver(self.srv, observe(0, token=b"t2"), peer=V6, sock=self.socks[1])
+        self.store.tick()
+        self.seq_before = self.srv.observers.seq
+
+    def reboot(self):
+        data = self.saved[-1]
+        socks = [FakeSock(), FakeSock()]
+        srv, store = board_with(socks, [])
+        return srv, store, socks, data
+
+    def test_a_change_is_saved_once(self):
+        self.assertEqual(self.store.saves, 1)
+        self.store.tick()
+        self.assertEqual(self.store.saves, 1)
+        deliver(self.srv, observe(1, token=b"t2"), peer=V6)
+        self.store.tick()
+        self.assertEqual(self.store.saves, 2)
+
+    def test_observe_number_is_saved_in_chunks(self):
+        obs = self.srv.observers
+        obs.seq += CHUNK - 2
+        self.store.tick()
+        self.assertEqual(self.store.saves, 1)
+        obs.seq += 2
+        self.store.tick()
+        self.assertEqual(self.store.saves, 2)
+
+    def test_restored_observers_get_notifications_from_their_own_request(self):
+        srv, store, socks, data = self.reboot()
+        self.assertEqual(store.restore(data, len(data)), 2)
+        self.assertEqual(srv.observers.count(), 2)
+        srv.observers.tick()  # restored entries are notified at once
+        (n1, a1), = socks[0].sent
+        (n2, a2), = socks[1].sent
+        self.assertEqual((n1[0], n1[3], n1[5], a1), (m.CON, b"tok1", b'{"temp":73.61}', V4))
+        self.assertEqual((n2[3], n2[5], a2), (b"t2", b"23.12", V6))
+        self.assertEqual(m.to_uint(m.option(n1[4], 12)), 50)
+        # §3.4: newer than anything sent before the reboot
+        self.assertTrue(obs_value(n1) > self.seq_before)
+        # and they are the same observers: an RST from the peer ends one
+        deliver(srv, m.encode(m.RST, 0, n2[2]), peer=V6)
+        self.assertEqual(srv.observers.count(), 1)
+
+    def test_restore_allocates_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        srv, store, socks, data = self.reboot()
+        store.restore(data, len(data))  # warm-up
+        for i in range(srv.observers.size):
+            srv.observers.remove(i)
+        micropython.heap_lock()
+        try:
+            got = store.restore(data, len(data))
+        except MemoryError:
+            got = "allocated"
+        finally:
+            micropython.heap_unlock()
+        self.assertEqual(got, 2)
+
+    def test_not_a_saved_table_restores_nothing(self):
+        srv, store, socks, data = self.reboot()
+        self.assertEqual(store.restore(b"garbage", 7), -1)
+        cut = data[:len(data) - 3]
+        self.assertEqual(store.restore(cut, len(cut)), 1)  # the whole entries only
+        self.assertEqual(srv.observers.count(), 1)
+
+
+class Unverified(unittest.TestCase):
+    def test_kept_once_it_acknowledged_a_notification(self):  # RFC 9175 §2.4
+        saved, socks = [], [FakeSock()]
+        srv, store = board_with(socks, saved, amplification_limit=True)
+        deliver(srv, observe(0), peer=V4, sock=socks[0])
+        store.tick()
+        self.assertEqual(saved[-1][6], 0)  # no entry: the address may be spoofed
+        srv.observers.changed(RESOURCES[0])
+        srv.observers.tick()
+        note = socks[0].sent[-1][0]
+        deliver(srv, m.encode(m.ACK, 0, note[2]), peer=V4)
+        store.tick()
+        self.assertEqual(saved[-1][6], 1)
+
+
+class LwipAddresses(unittest.TestCase):
+    def test_host_port_tuples_round_trip(self):  # ESP32 and Pico W: recvfrom gives a tuple
+        saved = []
+        socks = [FakeSock()]
+        srv, store = board_with(socks, saved)
+        peer = ("2001:db8::1", 40000)
+        deliver(srv, observe(0, token=b"e"), peer=peer, sock=socks[0])
+        store.tick()
+        srv2, store2 = board_with(socks, [])
+        self.assertEqual(store2.restore(saved[-1], len(saved[-1])), 1)
+        srv2.observers.tick()
+        note, addr = socks[0].sent[-1]
+        self.assertEqual((note[3], addr), (b"e", peer))
