@@ -73,6 +73,7 @@ class Observers:
         #: bytes the observer's address may still get before it proves it is there
         #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
         self.budget = [-1] * size
+        self.misses = [0] * size       # deep sleeps begun with a CON unacknowledged
         self.seq = 0
         #: bumped whenever an entry is added or removed: a store saves the table then
         self.version = 0
@@ -126,6 +127,7 @@ class Observers:
         if i < 0:
             i = self._free_or_evict(now)
             self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
+            self.misses[i] = 0
             self.version += 1
         self.addr[i] = req.peer
         self.sock[i] = sock
@@ -159,7 +161,7 @@ class Observers:
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
 
-    def restore(self, i, addr, sock, res, fmt, buf, off, n, mid, now):
+    def restore(self, i, addr, sock, res, fmt, buf, off, n, mid, misses, now):
         """Entry i from storage (observestore.py): the registering request is
         buf[off:off+n]. Its first notification is due at once, and CON, so an
         observer that went away meanwhile is found out (§4.5)."""
@@ -170,6 +172,7 @@ class Observers:
         self.fmt[i] = fmt
         self.mid[i] = mid
         self.budget[i] = -1  # only observers that proved their address are saved
+        self.misses[i] = misses
         self.tries[i] = 0
         self.dirty[i] = True
         self.sent_at[i] = now

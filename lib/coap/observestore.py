@@ -9,8 +9,8 @@
 # the entry count; then per entry: socket index, address kind (0: the bytes
 # recvfrom gave, 1: a (host, port) tuple as lwIP ports give it), address
 # length and bytes (a tuple as host text and 2 port bytes), resource index,
-# Content-Format (2 bytes, 0xFFFF: none), request length and the registering
-# request itself (its token included).
+# Content-Format (2 bytes, 0xFFFF: none), deep sleeps missed, request length
+# and the registering request itself (its token included).
 #
 # The Observe number is saved in chunks (as libcoap's save_freq): the stored
 # value is one no notification has used yet, and a restored table starts
@@ -51,7 +51,7 @@ class ObserverStore:
         self.socks = socks
         self.write = write
         n = len(obs.request[0]) if obs.size else 0
-        self.entry_max = 8 + _ADDR_MAX + n
+        self.entry_max = 9 + _ADDR_MAX + n
         self.buf = bytearray(_HEADER + obs.size * self.entry_max)
         self.addr = [bytearray(_ADDR_MAX) for _ in range(obs.size)]  # restored addresses
         self.version = obs.version
@@ -70,6 +70,24 @@ class ObserverStore:
         n = self.dump()
         self.saves += 1
         self.write(self.buf, n)
+
+    def sleeping(self, max_misses):
+        """The board goes to deep sleep now: a CON notification still waiting
+        for its ACK is a miss, and an observer that missed more than max_misses
+        wakes in a row is removed (§4.5: retransmissions end with the sleep).
+        Then the table is saved."""
+        obs = self.obs
+        for i in range(obs.size):
+            if obs.addr[i] is None:
+                continue
+            if obs.tries[i]:
+                obs.misses[i] += 1
+                if obs.misses[i] > max_misses:
+                    obs.remove(i)
+            else:
+                obs.misses[i] = 0
+        self.version = -1  # save now, whatever changed
+        self.tick()
 
     # --- bytes out -----------------------------------------------------------
 
@@ -99,9 +117,10 @@ class ObserverStore:
             fmt = obs.fmt[i] & 0xFFFF
             b[p + 1] = fmt >> 8
             b[p + 2] = fmt & 0xFF
+            b[p + 3] = min(obs.misses[i], 255)
             n = obs.request_len[i]
-            b[p + 3] = n
-            p += 4
+            b[p + 4] = n
+            p += 5
             req = obs.request[i]
             for k in range(n):
                 b[p + k] = req[k]
@@ -157,12 +176,13 @@ class ObserverStore:
             alen = data[p + 2]
             a = p + 3
             p = a + alen
-            if p + 4 > n or alen > _ADDR_MAX:
+            if p + 5 > n or alen > _ADDR_MAX:
                 break
             res = data[p]
             fmt = (data[p + 1] << 8) | data[p + 2]
-            rlen = data[p + 3]
-            r = p + 4
+            misses = data[p + 3]
+            rlen = data[p + 4]
+            r = p + 5
             p = r + rlen
             if (p > n or sock >= len(self.socks) or res >= len(self.resources)
                     or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen):
@@ -176,7 +196,8 @@ class ObserverStore:
                 for k in range(a, a + alen):
                     addr.append(data[k])
             obs.restore(i, addr, self.socks[sock], self.resources[res],
-                        -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), now)
+                        -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), misses,
+                        now)
             i += 1
         r = (data[3] << 16) | (data[4] << 8) | data[5]
         obs.seq = r

@@ -126,3 +126,28 @@ class LwipAddresses(unittest.TestCase):
         srv2.observers.tick()
         note, addr = socks[0].sent[-1]
         self.assertEqual((note[3], addr), (b"e", peer))
+
+
+class DeepSleep(unittest.TestCase):
+    def wake(self, data, socks, ack_it):
+        srv, store = board_with(socks, self.saved)
+        store.restore(data, len(data))
+        srv.observers.tick()  # the wake's notification: CON
+        if ack_it:
+            note = socks[0].sent[-1][0]
+            deliver(srv, m.encode(m.ACK, 0, note[2]), peer=V4)
+        store.sleeping(2)
+        return srv, self.saved[-1]
+
+    def test_an_observer_that_misses_three_wakes_is_dropped(self):
+        self.saved = []
+        socks = [FakeSock()]
+        srv, store = board_with(socks, self.saved)
+        deliver(srv, observe(0), peer=V4, sock=socks[0])
+        store.sleeping(2)
+        data = self.saved[-1]
+        counts = []
+        for ack_it in (False, False, True, False, False, False):
+            srv, data = self.wake(data, socks, ack_it)
+            counts.append(srv.observers.count())
+        self.assertEqual(counts, [1, 1, 1, 1, 1, 0])
