@@ -10,6 +10,7 @@ module("config.py")
 module("fleet.py")
 module("logring.py")
 module("resources.py")
+module("sleep.py")
 module("senml.py")
 module("sensorconfig.py")
 module("sensors.py")
@@ -34,6 +35,7 @@ package(
         "multicast.py",
         "numbers.py",
         "observe.py",
+        "observestore.py",
         "parse.py",
         "rd.py",
         "rddiscover.py",
