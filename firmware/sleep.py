@@ -39,7 +39,7 @@ class GoToSleep(Exception):
     """Raised from the server's tick when the awake time is over."""
 
     def __init__(self, b, store, sleep_ms):
-        Exception.__init__(self, "deep sleep")
+        super().__init__("deep sleep")
         self.board = b
         self.store = store
         self.sleep_ms = sleep_ms

@@ -1,0 +1,175 @@
+"""Observe in the field (#14), over real UDP against the simulated board: observers
+kept across a restart of the board process and through a simulated deep sleep,
+cancellation by RST, a lost ACK (libcoap -l), and a table filled by clients that
+vanished without deregistering."""
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+import aiocoap
+import pytest
+
+import coapmsg as m
+from boardsim import SimulatedBoard, free_port
+
+NUMBER = re.compile(rb"-?\d+\.\d\d")
+
+
+def board_info(port):
+    out = subprocess.run(["coap-client-notls", "-B", "3", "-m", "get",
+                          "coap://127.0.0.1:%d/board" % port], capture_output=True, timeout=10)
+    return json.loads(out.stdout)
+
+
+def wait_observers(port, want, timeout=10):
+    deadline = time.monotonic() + timeout
+    n = board_info(port)["observers"]
+    while n != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+        n = board_info(port)["observers"]
+    return n
+
+
+def receive(sock, timeout=10):
+    sock.settimeout(timeout)
+    return m.decode(sock.recv(2048))
+
+
+@pytest.fixture
+def flash():
+    """The board's filesystem, kept across restarts of the board process."""
+    with tempfile.TemporaryDirectory() as d:
+        yield d
+
+
+def test_raw_observer_resumes_after_a_restart(flash):
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        with SimulatedBoard(config={"port": port}, cwd=flash):
+            s.sendto(m.get("sensors/temp", token=b"keep", options=[(6, b"")]),
+                     ("127.0.0.1", port))
+            reg = receive(s)
+            assert (reg[1], reg[3]) == (69, b"keep")
+            before = m.to_uint(m.option(reg[4], 6))
+            wait_observers(port, 1)
+        # the board process is gone; it starts again on the same filesystem
+        with SimulatedBoard(config={"port": port}, cwd=flash) as b:
+            note = receive(s)  # no new registration was sent
+            assert (note[0], note[1], note[3]) == (m.CON, 69, b"keep")
+            assert NUMBER.fullmatch(note[5])
+            assert m.to_uint(m.option(note[4], 6)) > before  # RFC 7641 §3.4
+            s.sendto(m.encode(m.ACK, 0, note[2]), ("127.0.0.1", port))
+            assert board_info(port)["observers"] == 1
+            assert "1 observer(s) restored" in b.output()
+
+
+async def _aiocoap_across(port, flash, config, pause):
+    """Register with aiocoap, take a notification, then pause(): the board goes
+    away and comes back; the same observation must go on."""
+    ctx = await aiocoap.Context.create_client_context()
+    try:
+        req = ctx.request(aiocoap.Message(code=aiocoap.GET, observe=0,
+                                          uri="coap://127.0.0.1:%d/sensors/temp" % port))
+        first = await asyncio.wait_for(req.response, 10)
+        it = req.observation.__aiter__()
+        before = [first.payload, (await asyncio.wait_for(it.__anext__(), 15)).payload]
+        await pause()
+        after = (await asyncio.wait_for(it.__anext__(), 30)).payload
+        return before, after, req.observation.cancelled
+    finally:
+        await ctx.shutdown()
+
+
+def test_aiocoap_observation_accepts_notifications_after_a_restart(flash):
+    port = free_port()
+    cfg = {"port": port}
+    board = SimulatedBoard(config=cfg, cwd=flash).start()
+
+    async def restart():
+        nonlocal board
+        await asyncio.sleep(0.5)  # the table is saved between datagrams
+        board.stop()
+        board = SimulatedBoard(config=cfg, cwd=flash).start()
+
+    try:
+        before, after, cancelled = asyncio.run(_aiocoap_across(port, flash, cfg, restart))
+        assert all(NUMBER.fullmatch(v) for v in before)
+        assert NUMBER.fullmatch(after) and not cancelled
+        assert "1 observer(s) restored" in board.output()
+    finally:
+        board.stop()
+
+
+def test_aiocoap_observation_goes_on_through_a_deep_sleep(flash):
+    port = free_port()
+    cfg = {"port": port, "sleep": {"awake_s": 3, "sleep_s": 2}}
+    with SimulatedBoard(config=cfg, cwd=flash) as b:
+        async def sleep_cycle():
+            deadline = time.monotonic() + 10
+            while "deep sleep for 2 s" not in b.output() and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+
+        before, after, cancelled = asyncio.run(_aiocoap_across(port, flash, cfg, sleep_cycle))
+        assert NUMBER.fullmatch(after) and not cancelled
+        out = b.output()
+        assert "deep sleep for 2 s" in out and "1 observer(s) restored" in out, out
+
+
+def test_silent_while_asleep(flash):
+    port = free_port()
+    cfg = {"port": port, "sleep": {"awake_s": 1, "sleep_s": 3}}
+    with SimulatedBoard(config=cfg, cwd=flash) as b:
+        deadline = time.monotonic() + 10
+        while "deep sleep" not in b.output() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(m.get("sensors/temp", mtype=m.CON), ("127.0.0.1", port))
+            s.settimeout(1)
+            with pytest.raises((socket.timeout, ConnectionRefusedError)):
+                s.recv(2048)
+        assert b.proc.poll() is None  # asleep, not gone
+
+
+def test_rst_ends_the_observation():  # RFC 7641 §3.6
+    with SimulatedBoard(config={"observe_threshold": 1}) as b, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(m.get("sensors/temp", token=b"r", options=[(6, b"")]), ("127.0.0.1", b.port))
+        receive(s)
+        assert board_info(b.port)["observers"] == 1
+        note = receive(s)  # the first notification (CON)
+        s.sendto(m.encode(m.RST, 0, note[2]), ("127.0.0.1", b.port))
+        assert wait_observers(b.port, 0) == 0
+
+
+def test_lost_ack_does_not_freeze_the_observation():  # RFC 7641 §4.5.2
+    # -l 2: libcoap drops the second datagram it sends, the ACK of the first
+    # CON notification. Before #14 the board resent its copy with new content
+    # under the old MID, libcoap took it for a duplicate and the observation
+    # froze (3 values in 30 s); now the changed state goes under a fresh MID.
+    with SimulatedBoard(config={"observe_con_every": 2}) as b:
+        out = subprocess.run(["coap-client-notls", "-s", "12", "-l", "2", "-B", "14",
+                              "coap://127.0.0.1:%d/sensors/temp" % b.port],
+                             capture_output=True, timeout=40)
+    values = NUMBER.findall(out.stdout)
+    assert len(values) >= 8, (values, out.stderr[-2000:])
+
+
+def test_vanished_clients_do_not_lock_out_a_new_one():
+    # Clients that go away without deregistering (aiocoap, node-coap close(),
+    # coap-cli on Ctrl-C) fill the table at the default observe_con_every.
+    with SimulatedBoard() as b:
+        for k in range(4):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
+                gone.sendto(m.get("sensors/temp", token=bytes([k]), options=[(6, b"")]),
+                            ("127.0.0.1", b.port))
+                receive(gone)
+        assert board_info(b.port)["observers"] == 4
+        out = subprocess.run(["coap-client-notls", "-s", "3", "-B", "4",
+                              "coap://127.0.0.1:%d/sensors/temp" % b.port],
+                             capture_output=True, timeout=20)
+        assert len(NUMBER.findall(out.stdout)) >= 2, out  # registered: notifications came
