@@ -1,17 +1,13 @@
 # Observe (RFC 7641) with a fixed table of observers, allocated at start-up.
 #
 # Per entry: the peer's address (the object recvfrom returned, kept by
-# reference), the socket it came in on, the token, the resource, the negotiated
-# Content-Format, bookkeeping for the last notification, and a copy of the
-# registering request (header, token, options; at most request_bytes). A
-# notification is that copy parsed again in place by the normal parser, so the
-# handler answers the observer's own request (§3.2), whatever came in since. A
-# registration whose request does not fit is served as a plain GET (§4.1).
-#
-# The server renders and sends a notification through one callback,
-# notify(sock, addr, res, req, mtype, mid, token, tkl, fmt, seq) -> response
-# code, with the same handler and response buffer as any response: nothing here
-# allocates after start-up.
+# reference), its socket, the resource, the negotiated Content-Format, a copy
+# of the registering request (header, token, options; at most request_bytes)
+# and bookkeeping. A notification is that copy parsed in place by the normal
+# parser, so the handler answers the observer's own request (§3.2), whatever
+# came in since; a registration that does not fit is a plain GET (§4.1).
+# The server renders and sends it through one callback, notify(sock, addr,
+# res, req, mtype, mid, fmt, seq) -> response code: nothing here allocates.
 
 from random import getrandbits
 
@@ -54,9 +50,8 @@ class Observers:
         self.req = Request()           # a stored request, parsed for a notification
         self.addr = [None] * size      # None: a free entry
         self.sock = [None] * size
-        self.token = [bytearray(8) for _ in range(size)]
         self.tkl = [0] * size
-        self.request = [bytearray(request_bytes) for _ in range(size)]
+        self.request = [bytearray(request_bytes) for _ in range(size)]  # token at 4
         self.request_len = [0] * size
         self.res = [None] * size
         self.fmt = [-1] * size
@@ -90,9 +85,9 @@ class Observers:
     def _find(self, peer, buf, off, tkl):
         for i in range(self.size):
             if self.addr[i] is not None and self.tkl[i] == tkl and self.addr[i] == peer:
-                t = self.token[i]
+                t = self.request[i]
                 for k in range(tkl):
-                    if t[k] != buf[off + k]:
+                    if t[4 + k] != buf[off + k]:
                         break
                 else:
                     return i
@@ -145,9 +140,6 @@ class Observers:
         return self.last_seq[i]
 
     def _keep(self, i, buf, n, tkl, off=0):
-        t = self.token[i]
-        for k in range(tkl):
-            t[k] = buf[off + 4 + k]
         self.tkl[i] = tkl
         r = self.request[i]
         for k in range(n):
@@ -273,8 +265,7 @@ class Observers:
             self.since_con[i] += 1
         try:
             code = self.notify(sock, self.addr[i], self.res[i], req, _CON if con else _NON,
-                               self.mid[i], self.token[i], self.tkl[i], self.fmt[i],
-                               self.last_seq[i], self.budget[i])
+                               self.mid[i], self.fmt[i], self.last_seq[i], self.budget[i])
         except OSError as e:
             if self.log:
                 self.log("coap: notification not sent: %s" % e)

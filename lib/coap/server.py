@@ -101,13 +101,14 @@ class Server(Dispatcher):
         self._mid = (self._mid + 1) & 0xFFFF
         return self._mid
 
-    def notify(self, sock, addr, res, req, mtype, mid, token, tkl, fmt, seq, limit=-1):
-        """Render a notification of res for the observer's request req into the
-        response buffer and send it; the response code, or -1 when it is longer
-        than limit bytes (when limit >= 0) and was not sent. The one way
+    def notify(self, sock, addr, res, req, mtype, mid, fmt, seq, limit=-1):
+        """Render a notification of res for the observer's own request req (its
+        token, its options) into the response buffer and send it; returns the
+        response code, or -1 when it is longer than limit bytes (limit >= 0: an
+        unverified observer, RFC 9175 §2.4) and was not sent. The one way
         observe.py reaches the server (send errors propagate as OSError)."""
         resp = self.response
-        resp.begin(mtype, _CONTENT, mid, token, 0, tkl)
+        resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
         resp.max_age = res.max_age
         try:
             self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)

@@ -113,7 +113,7 @@ class Registration(unittest.TestCase):
         obs.alive_at[obs._find(b"peer-1", b"\x00\x00\x00\x00b", 4, 1)] = ticks_add(ticks_ms(), -5000)
         r = deliver(srv, observe(0, token=b"c"))
         self.assertTrue(obs_value(r) is not None)  # the new client is registered
-        tokens = sorted(bytes(obs.token[i][:obs.tkl[i]]) for i in range(2) if obs.addr[i])
+        tokens = sorted(bytes(obs.request[i][4:4 + obs.tkl[i]]) for i in range(2) if obs.addr[i])
         self.assertEqual(tokens, [b"a", b"c"])
 
     def test_not_observable_resource_ignores_observe(self):
