@@ -112,9 +112,10 @@ class Observers:
         """A GET of an observable resource: the Observe value to answer with, or -1."""
         if req.observe != 0 and self.addr.count(None) == self.size:
             return -1  # a plain GET while nobody observes (the common case): no lookup
+        if req.block2 > 15:
+            return -1  # a later block of a notification (RFC 7959 §3.4): not a cancel
         i = self._find(req.peer, req.buf, 4, req.tkl)
-        stored = self.request[0]
-        if req.observe != 0 or req.length > len(stored):
+        if req.observe != 0 or req.length > len(self.request[0]):
             if i >= 0:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
             return -1  # not a registration, or one too large to keep: a plain GET (§4.1)

@@ -88,6 +88,11 @@ class Registration(unittest.TestCase):
         deliver(self.srv, m.get("sensors/temp", token=b"ob"))
         self.assertEqual(self.obs.count(), 0)
 
+    def test_later_block_with_the_same_token_keeps_the_observation(self):  # RFC 7959 §3.4
+        deliver(self.srv, observe(0))
+        deliver(self.srv, m.get("sensors/temp", token=b"ob", options=[(23, m.uint(1 << 4 | 2))]))
+        self.assertEqual(self.obs.count(), 1)
+
     def test_other_token_or_peer_is_another_observer(self):
         deliver(self.srv, observe(0))
         deliver(self.srv, observe(0, token=b"o2"))
