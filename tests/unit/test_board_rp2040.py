@@ -21,6 +21,28 @@ class Rp2040(BoardCases, unittest.TestCase):
     CONNECTING = 1
     LED_PIN = "LED"
 
+    # -- what survives a reset (#14)
+
+    def test_observers_kept_in_a_file_replaced_whole(self):
+        import os
+        path = "/tmp/coap-rp2040-test-observers.bin"
+        board.STATE_FILE = path
+        try:
+            b = self.make()
+            self.assertIsNone(b.load_state())
+            b.save_state(bytearray(b"CO-first") + bytearray(10), 8)
+            b.save_state(bytearray(b"CO-second"), 9)
+            self.assertEqual(b.load_state(), b"CO-second")
+            self.assertNotIn("coap-rp2040-test-observers.bin.new", os.listdir("/tmp"))
+            b.deep_sleep(5000)
+            self.assertEqual(fake_machine.deep_sleeps[-1], 5000)
+        finally:
+            board.STATE_FILE = "observers.bin"
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+
     # -- temperature
 
     def test_adc_to_centi_by_hand(self):
