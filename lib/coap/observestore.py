@@ -19,7 +19,7 @@
 
 from random import getrandbits
 
-from .clock import ticks_ms
+from .clock import ticks_diff, ticks_ms
 
 try:
     from micropython import const
@@ -42,10 +42,12 @@ class ObserverStore:
     """Saves obs (an observe.Observers) through write(buf, n) when it changes.
 
     resources: the server's table (entries are saved by index); socks: the
-    server's sockets, in the order the board binds them.
+    server's sockets, in the order the board binds them; min_gap_ms: flash
+    wears, so a table that keeps changing (clients that come and go every few
+    seconds) is saved at most this often.
     """
 
-    def __init__(self, obs, resources, socks, write):
+    def __init__(self, obs, resources, socks, write, min_gap_ms=10000):
         self.obs = obs
         self.resources = resources
         self.socks = socks
@@ -56,15 +58,24 @@ class ObserverStore:
         self.addr = [bytearray(_ADDR_MAX) for _ in range(obs.size)]  # restored addresses
         self.version = obs.version
         self.reserved = (obs.seq + CHUNK) & _SEQ_MASK  # nothing to save yet
+        self.min_gap_ms = min_gap_ms
+        self.saved_at = None
         self.saves = 0
 
     def tick(self):
-        """Save when an entry came or went, or the Observe number reached the
-        reserved one. Call between datagrams (the firmware's tick)."""
+        """Save when an entry came or went (at most every min_gap_ms), or the
+        Observe number nears the reserved one. Call between datagrams."""
         obs = self.obs
         ahead = (self.reserved - obs.seq) & _SEQ_MASK
-        if obs.version == self.version and 0 < ahead <= CHUNK:
-            return
+        # Saved before the reserved number is reached, with room for one tick's
+        # notifications: no number past the saved one ever goes out.
+        if obs.size < ahead <= CHUNK:
+            if obs.version == self.version:
+                return
+            now = ticks_ms()
+            if self.saved_at is not None and ticks_diff(now, self.saved_at) < self.min_gap_ms:
+                return
+        self.saved_at = ticks_ms()
         self.version = obs.version
         self.reserved = (obs.seq + CHUNK) & _SEQ_MASK
         n = self.dump()
@@ -87,6 +98,7 @@ class ObserverStore:
             else:
                 obs.misses[i] = 0
         self.version = -1  # save now, whatever changed
+        self.saved_at = None
         self.tick()
 
     # --- bytes out -----------------------------------------------------------

@@ -16,11 +16,11 @@ V4 = b"\x02\x00\x16\x33\x7f\x00\x00\x01" + bytes(8)  # a sockaddr_in, as the uni
 V6 = b"\x0a\x00\x16\x33" + bytes(20) + b"\x00\x00\x00\x01"
 
 
-def board_with(socks, saved, amplification_limit=False):
+def board_with(socks, saved, min_gap_ms=0, amplification_limit=False):
     # verified peers unless asked (RFC 9175 §2.4: an Echo, or an ACK of a notification)
     srv = Server(RESOURCES, log=None, ack_timeout_ms=0, amplification_limit=amplification_limit)
     store = ObserverStore(srv.observers, srv.resources, socks,
-                          lambda buf, n: saved.append(bytes(buf[:n])))
+                          lambda buf, n: saved.append(bytes(buf[:n])), min_gap_ms)
     return srv, store
 
 
@@ -49,12 +49,28 @@ class RoundTrip(unittest.TestCase):
         self.store.tick()
         self.assertEqual(self.store.saves, 2)
 
+    def test_a_table_that_keeps_changing_is_saved_at_most_every_min_gap(self):
+        srv, store = board_with(self.socks, [], min_gap_ms=60000)
+        for k in range(5):  # clients that come and go
+            deliver(srv, observe(0, token=bytes([k])), peer=V4)
+            store.tick()
+        self.assertEqual(store.saves, 1)  # the first change at once, the rest later
+        srv.observers.seq = store.reserved - 5
+        store.tick()
+        store.tick()
+        self.assertEqual(store.saves, 1)
+        # an Observe number never goes past the saved one: saved with room for a
+        # tick's worth of notifications (one per entry)
+        srv.observers.seq = store.reserved - 4
+        store.tick()
+        self.assertEqual(store.saves, 2)
+
     def test_observe_number_is_saved_in_chunks(self):
         obs = self.srv.observers
-        obs.seq += CHUNK - 2
+        obs.seq += CHUNK - obs.size - 1
         self.store.tick()
         self.assertEqual(self.store.saves, 1)
-        obs.seq += 2
+        obs.seq += 1
         self.store.tick()
         self.assertEqual(self.store.saves, 2)
 
