@@ -168,6 +168,21 @@ class ObserverStore:
 
     # --- bytes in ------------------------------------------------------------
 
+    def _resource_of(self, i):
+        # The resource the stored request names: the index saved may point
+        # elsewhere once a firmware update changed the table.
+        req = self.obs.req
+        req.parse(self.obs.request[i], self.obs.request_len[i])
+        for res in self.resources:
+            path = res.path
+            if len(path) == req.path_count and res.obs:
+                for k in range(len(path)):
+                    if not req.path_is(k, path[k]):
+                        break
+                else:
+                    return res
+        return None
+
     def restore(self, data, n):
         """Fill the (empty) table from data[0:n] as dump() wrote it; returns the
         number of observers restored, or -1 when data is not a saved table.
@@ -210,6 +225,11 @@ class ObserverStore:
             obs.restore(i, addr, self.socks[sock], self.resources[res],
                         -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), misses,
                         now)
+            res = self._resource_of(i)
+            if res is None:
+                obs.remove(i)  # a firmware update took its resource away
+                continue
+            obs.res[i] = res
             i += 1
         r = (data[3] << 16) | (data[4] << 8) | data[5]
         obs.seq = r

@@ -106,6 +106,20 @@ class RoundTrip(unittest.TestCase):
             micropython.heap_unlock()
         self.assertEqual(got, 2)
 
+    def test_a_changed_table_maps_observers_by_path(self):  # after a firmware update
+        from coap import Resource
+        from sample import temp_get
+        socks = [FakeSock(), FakeSock()]
+        table = (Resource("new/first", get=temp_get, obs=True),) + RESOURCES
+        srv = Server(table, log=None)
+        store = ObserverStore(srv.observers, srv.resources, socks, lambda b, n: None)
+        data = self.saved[-1]
+        self.assertEqual(store.restore(data, len(data)), 2)
+        self.assertEqual({r.href for r in srv.observers.res if r}, {b"/sensors/temp"})
+        gone = Server(table[:1] + RESOURCES[1:], log=None)  # no /sensors/temp any more
+        store = ObserverStore(gone.observers, gone.resources, socks, lambda b, n: None)
+        self.assertEqual((store.restore(data, len(data)), gone.observers.count()), (0, 0))
+
     def test_not_a_saved_table_restores_nothing(self):
         srv, store, socks, data = self.reboot()
         self.assertEqual(store.restore(b"garbage", 7), -1)
