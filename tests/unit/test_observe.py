@@ -340,3 +340,23 @@ class NoAlloc(unittest.TestCase):
             micropython.heap_unlock()
         self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
+
+class Memory(unittest.TestCase):
+    def test_an_entry_costs_what_the_readme_says(self):  # README: What the server remembers
+        try:
+            import gc
+            gc.mem_alloc
+        except (ImportError, AttributeError):
+            raise unittest.SkipTest("gc.mem_alloc exists only in MicroPython")
+        import sys
+        keep = [server(observers=1)]  # the module and its first-use caches
+
+        def size(n):
+            gc.collect()
+            before = gc.mem_alloc()
+            keep.append(server(observers=n))
+            gc.collect()
+            return gc.mem_alloc() - before
+
+        per_entry = (size(12) - size(4)) // 8
+        self.assertTrue(per_entry <= (158 if sys.maxsize < 2 ** 32 else 252), per_entry)

@@ -90,6 +90,14 @@ class RoundTrip(unittest.TestCase):
         deliver(srv, m.encode(m.RST, 0, n2[2]), peer=V6)
         self.assertEqual(srv.observers.count(), 1)
 
+    def test_a_restored_observer_that_no_longer_answers_is_removed(self):  # §4.5
+        srv, store, socks, data = self.reboot()
+        store.restore(data, len(data))
+        for _ in range(10):  # the CON and its 4 retransmissions, unanswered
+            srv.observers.tick()
+        self.assertEqual(srv.observers.count(), 0)
+        self.assertEqual(len(socks[0].sent), 5)
+
     def test_restore_allocates_nothing(self):
         if micropython is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
