@@ -47,12 +47,13 @@ def flash():
         yield d
 
 
-def test_raw_observer_resumes_after_a_restart(flash):
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_raw_observer_resumes_after_a_restart(flash, host):
     port = free_port()
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
         with SimulatedBoard(config={"port": port}, cwd=flash):
-            s.sendto(m.get("sensors/temp", token=b"keep", options=[(6, b"")]),
-                     ("127.0.0.1", port))
+            s.sendto(m.get("sensors/temp", token=b"keep", options=[(6, b"")]), (host, port))
             reg = receive(s)
             assert (reg[1], reg[3]) == (69, b"keep")
             before = m.to_uint(m.option(reg[4], 6))
@@ -63,7 +64,7 @@ def test_raw_observer_resumes_after_a_restart(flash):
             assert (note[0], note[1], note[3]) == (m.CON, 69, b"keep")
             assert NUMBER.fullmatch(note[5])
             assert m.to_uint(m.option(note[4], 6)) > before  # RFC 7641 §3.4
-            s.sendto(m.encode(m.ACK, 0, note[2]), ("127.0.0.1", port))
+            s.sendto(m.encode(m.ACK, 0, note[2]), (host, port))
             assert board_info(port)["observers"] == 1
             assert "1 observer(s) restored" in b.output()
 
