@@ -174,3 +174,30 @@ def test_vanished_clients_do_not_lock_out_a_new_one():
                               "coap://127.0.0.1:%d/sensors/temp" % b.port],
                              capture_output=True, timeout=20)
         assert len(NUMBER.findall(out.stdout)) >= 2, out  # registered: notifications came
+
+
+async def _json_observer_amid_text_gets(port):
+    ctx = await aiocoap.Context.create_client_context()
+    try:
+        msg = aiocoap.Message(code=aiocoap.GET, observe=0, accept=50,
+                              uri="coap://127.0.0.1:%d/sensors/temp" % port)
+        req = ctx.request(msg)
+        first = await asyncio.wait_for(req.response, 10)
+        notes = []
+        async for note in req.observation:
+            notes.append(note)
+            # another client's plain text GET between notifications
+            await asyncio.wait_for(ctx.request(aiocoap.Message(
+                code=aiocoap.GET, uri="coap://127.0.0.1:%d/sensors/temp" % port)).response, 5)
+            if len(notes) == 3:
+                break
+        return [first] + notes
+    finally:
+        await ctx.shutdown()
+
+
+def test_each_notification_answers_the_observers_own_accept():  # RFC 7641 §3.2
+    with SimulatedBoard(config={"observe_threshold": 1}) as b:
+        notes = asyncio.run(asyncio.wait_for(_json_observer_amid_text_gets(b.port), 30))
+    assert [n.opt.content_format for n in notes] == [50] * 4
+    assert all(json.loads(n.payload)["unit"] == "Cel" for n in notes)
