@@ -20,7 +20,14 @@ def keep_observers(server, b, socks, log):
     obs = server.observers
     if obs is None or not hasattr(b, "save_state"):
         return None
-    store = ObserverStore(obs, server.resources, socks, b.save_state)
+
+    def save(buf, n):
+        try:
+            b.save_state(buf, n)
+        except OSError as e:  # a full or failing filesystem: keep serving, say so
+            log("observe: saving observers failed (%s); kept in RAM only" % e)
+
+    store = ObserverStore(obs, server.resources, socks, save)
     try:
         data = b.load_state()
     except OSError as e:

@@ -84,3 +84,19 @@ class AwakeThenAsleep(unittest.TestCase):
         sleep.keep_observers(srv, Board(b"not a table"), [Sock()], lines.append)
         self.assertEqual(srv.observers.count(), 0)
         self.assertEqual(lines, ["observe: saved observers in an unknown format; starting without"])
+
+    def test_a_failing_save_is_one_line_not_a_crash(self):
+        class Full(Board):
+            def save_state(self, buf, n):
+                raise OSError(28)  # ENOSPC
+
+        lines = []
+        srv = Server(RESOURCES, log=None)
+        store = sleep.keep_observers(srv, Full(), [Sock()], lines.append)
+        reg = m.get("sensors/temp", token=b"f", options=[(6, b"")])
+        srv.request.peer = b"peer"
+        srv.handle(reg, len(reg))
+        store.tick()
+        self.assertEqual(srv.observers.count(), 1)
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("observe: saving observers failed"), lines)
