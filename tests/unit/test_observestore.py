@@ -128,6 +128,20 @@ class RoundTrip(unittest.TestCase):
         store = ObserverStore(gone.observers, gone.resources, socks, lambda b, n: None)
         self.assertEqual((store.restore(data, len(data)), gone.observers.count()), (0, 0))
 
+    def test_damaged_tables_never_raise(self):
+        import random
+        random.seed(14)
+        good = self.saved[-1]
+        for k in range(300):
+            data = bytearray(good)
+            for _ in range(1 + k % 4):
+                data[random.getrandbits(16) % len(data)] = random.getrandbits(8)
+            srv, store, socks, _ = self.reboot()
+            n = store.restore(data, len(data) - random.getrandbits(3) % 4)
+            self.assertTrue(-1 <= n <= 2)
+            self.assertEqual(srv.observers.count(), max(n, 0))
+            srv.observers.tick()  # and whatever came back can be notified
+
     def test_not_a_saved_table_restores_nothing(self):
         srv, store, socks, data = self.reboot()
         self.assertEqual(store.restore(b"garbage", 7), -1)
