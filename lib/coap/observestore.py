@@ -215,8 +215,11 @@ class ObserverStore:
                     or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen):
                 break
             if kind == 1:
-                addr = (bytes(data[a:a + alen - 2]).decode(),
-                        (data[a + alen - 2] << 8) | data[a + alen - 1])
+                try:
+                    addr = (bytes(data[a:a + alen - 2]).decode(),
+                            (data[a + alen - 2] << 8) | data[a + alen - 1])
+                except ValueError:  # not text: not a table this module wrote
+                    break
             else:
                 addr = self.addr[i]
                 addr[0:] = b""
