@@ -38,6 +38,10 @@ _SEQ_MASK = const(0xFFFFFF)
 CHUNK = 1024
 
 
+def _addr_len(addr):
+    return len(addr[0]) + 2 if isinstance(addr, tuple) else len(addr)
+
+
 class ObserverStore:
     """Saves obs (an observe.Observers) through write(buf, n) when it changes.
 
@@ -121,8 +125,8 @@ class ObserverStore:
                 continue  # free, or not verified yet (RFC 9175 §2.4): not worth a reboot
             sock = self._index(self.socks, obs.sock[i])
             res = self._index(self.resources, obs.res[i])
-            if sock < 0 or res < 0:
-                continue  # a socket or resource that no longer exists after a reboot
+            if sock < 0 or res < 0 or _addr_len(obs.addr[i]) > _ADDR_MAX:
+                continue  # nothing a reboot could use, or no room for its address
             b[p] = sock
             p = self._put_addr(b, p + 1, obs.addr[i])
             b[p] = res
