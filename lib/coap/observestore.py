@@ -57,6 +57,8 @@ class ObserverStore:
         self.socks = socks
         self.write = write
         n = len(obs.request[0]) if obs.size else 0
+        if n > 255:
+            raise ValueError("observers' request_bytes above 255 can't be saved")
         self.entry_max = 9 + _ADDR_MAX + n
         self.buf = bytearray(_HEADER + obs.size * self.entry_max)
         self.addr = [bytearray(_ADDR_MAX) for _ in range(obs.size)]  # restored addresses
