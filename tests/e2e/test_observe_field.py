@@ -151,8 +151,8 @@ def test_lost_ack_does_not_freeze_the_observation():  # RFC 7641 §4.5.2
     # -l 2: libcoap drops the second datagram it sends, the ACK of the first
     # CON notification. Before #14 the board resent its copy with new content
     # under the old MID, libcoap took it for a duplicate and the observation
-    # froze (3 values in 30 s); now the changed state goes under a fresh MID.
-    with SimulatedBoard(config={"observe_con_every": 2}) as b:
+    # froze; now the changed state goes under a fresh MID. A reading a second.
+    with SimulatedBoard(config={"observe_con_every": 2, "observe_threshold": 1}) as b:
         out = subprocess.run(["coap-client-notls", "-s", "12", "-l", "2", "-B", "14",
                               "coap://127.0.0.1:%d/sensors/temp" % b.port],
                              capture_output=True, timeout=40)
@@ -163,7 +163,7 @@ def test_lost_ack_does_not_freeze_the_observation():  # RFC 7641 §4.5.2
 def test_vanished_clients_do_not_lock_out_a_new_one():
     # Clients that go away without deregistering (aiocoap, node-coap close(),
     # coap-cli on Ctrl-C) fill the table at the default observe_con_every.
-    with SimulatedBoard() as b:
+    with SimulatedBoard(config={"observe_threshold": 1}) as b:  # a notification a second
         for k in range(4):
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gone:
                 gone.sendto(m.get("sensors/temp", token=bytes([k]), options=[(6, b"")]),
