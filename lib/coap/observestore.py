@@ -1,6 +1,6 @@
 # The observer table as bytes, for non-volatile storage: observers keep their
-# notifications across a reboot or a deep sleep (RFC 7641 §4.1 keeps no state
-# of its own; this is the board's choice, like libcoap's coap_persist).
+# notifications across a reboot or a deep sleep without registering again,
+# as libcoap's coap_persist does (RFC 7641 leaves restarts to the server).
 #
 # Where the bytes go is the board's business (boards/*/board.py: a file, or
 # ESP32 RTC memory); this module only turns the table into bytes and back.
@@ -8,7 +8,8 @@
 # Layout, big-endian: b"CO", format 1, the reserved Observe number (3 bytes),
 # the entry count; then per entry: socket index, address kind (0: the bytes
 # recvfrom gave, 1: a (host, port) tuple as lwIP ports give it), address
-# length and bytes (a tuple as host text and 2 port bytes), resource index,
+# length and bytes (a tuple as host text and 2 port bytes), resource index
+# (a hint: a restore goes by the stored request's Uri-Path),
 # Content-Format (2 bytes, 0xFFFF: none), deep sleeps missed, request length
 # and the registering request itself (its token included).
 #
@@ -211,15 +212,15 @@ class ObserverStore:
             p = a + alen
             if p + 5 > n or alen > _ADDR_MAX:
                 break
-            res = data[p]
-            fmt = (data[p + 1] << 8) | data[p + 2]
+            fmt = (data[p + 1] << 8) | data[p + 2]  # data[p]: the resource index, a hint
             misses = data[p + 3]
             rlen = data[p + 4]
             r = p + 5
             p = r + rlen
-            if (p > n or sock >= len(self.socks) or res >= len(self.resources)
-                    or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen):
-                break
+            if p > n or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen:
+                break  # not a table this module wrote: keep what came before
+            if sock >= len(self.socks):
+                continue  # the board binds fewer addresses now: that observer is gone
             if kind == 1:
                 try:
                     addr = (bytes(data[a:a + alen - 2]).decode(),
@@ -231,10 +232,10 @@ class ObserverStore:
                 addr[0:] = b""
                 for k in range(a, a + alen):
                     addr.append(data[k])
-            obs.restore(i, addr, self.socks[sock], self.resources[res],
+            obs.restore(i, addr, self.socks[sock], None,
                         -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), misses,
                         now)
-            res = self._resource_of(i)
+            res = self._resource_of(i)  # by its path: the saved index is only a hint
             if res is None:
                 obs.remove(i)  # a firmware update took its resource away
                 continue

@@ -114,6 +114,14 @@ class RoundTrip(unittest.TestCase):
             micropython.heap_unlock()
         self.assertEqual(got, 2)
 
+    def test_fewer_sockets_after_a_reboot_drop_only_their_observers(self):
+        socks = [FakeSock()]  # the second address could not be bound this time
+        srv, store = board_with(socks, [])
+        data = self.saved[-1]
+        self.assertEqual(store.restore(data, len(data)), 1)
+        srv.observers.tick()
+        self.assertEqual(socks[0].sent[0][0][3], b"tok1")
+
     def test_a_changed_table_maps_observers_by_path(self):  # after a firmware update
         from coap import Resource
         from sample import temp_get
