@@ -155,7 +155,8 @@ CHECKS = {
                           "an integer from 1 to 10000 (hundredths of a unit)"),
     "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
     "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
-    "max_age_s": (lambda v: _is_int(v) and 0 <= v <= 86400, "an integer from 0 to 86400 (seconds)"),
+    "max_age_s": (lambda v: _is_int(v) and 0 <= v <= 86400,
+                  "an integer from 0 to 86400 (seconds)"),
     "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
 }
 

@@ -83,7 +83,8 @@ class AwakeThenAsleep(unittest.TestCase):
         srv = Server(RESOURCES, log=None)
         sleep.keep_observers(srv, Board(b"not a table"), [Sock()], lines.append)
         self.assertEqual(srv.observers.count(), 0)
-        self.assertEqual(lines, ["observe: saved observers in an unknown format; starting without"])
+        self.assertEqual(lines,
+                         ["observe: saved observers in an unknown format; starting without"])
 
     def test_a_failing_save_is_one_line_not_a_crash(self):
         class Full(Board):
