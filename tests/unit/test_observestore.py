@@ -5,7 +5,7 @@ import coapmsg as m
 from coap import Server
 from coap.observestore import CHUNK, ObserverStore
 from sample import RESOURCES
-from test_observe import FakeSock, deliver, notify, obs_value, observe
+from test_observe import FakeSock, deliver, obs_value, observe
 
 try:
     import micropython
