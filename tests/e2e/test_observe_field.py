@@ -5,6 +5,7 @@ vanished without deregistering."""
 
 import asyncio
 import json
+import os
 import re
 import socket
 import subprocess
@@ -40,6 +41,25 @@ def receive(sock, timeout=10):
     return m.decode(sock.recv(2048))
 
 
+def saved_observers(flash):
+    """How many observers the board's storage holds (coap/observestore.py's
+    layout: the entry count is byte 6)."""
+    try:
+        with open(os.path.join(flash, "observers.bin"), "rb") as f:
+            data = f.read()
+    except OSError:
+        return 0
+    return data[6] if len(data) > 6 else 0
+
+
+def wait_saved(flash, want=1, timeout=15):
+    # Saved at once when the table changes, then at most every 10 s (flash wear)
+    deadline = time.monotonic() + timeout
+    while saved_observers(flash) < want and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return saved_observers(flash)
+
+
 @pytest.fixture
 def flash():
     """The board's filesystem, kept across restarts of the board process."""
@@ -52,15 +72,22 @@ def test_raw_observer_resumes_after_a_restart(flash, host):
     port = free_port()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as s:
-        with SimulatedBoard(config={"port": port}, cwd=flash):
+        with SimulatedBoard(config={"port": port, "observe_threshold": 1}, cwd=flash):
             s.sendto(m.get("sensors/temp", token=b"keep", options=[(6, b"")]), (host, port))
             reg = receive(s)
             assert (reg[1], reg[3]) == (69, b"keep")
-            before = m.to_uint(m.option(reg[4], 6))
-            wait_observers(port, 1)
+            # The first notification is CON; acknowledging it proves the address
+            # (RFC 9175 §2.4), and only proven observers are kept across a reset.
+            first = receive(s)
+            assert first[0] == m.CON
+            s.sendto(m.encode(m.ACK, 0, first[2]), (host, port))
+            before = m.to_uint(m.option(first[4], 6))
+            assert wait_saved(flash) == 1
         # the board process is gone; it starts again on the same filesystem
         with SimulatedBoard(config={"port": port}, cwd=flash) as b:
             note = receive(s)  # no new registration was sent
+            while m.to_uint(m.option(note[4], 6)) < 1024:
+                note = receive(s)  # sent before the restart, still queued here
             assert (note[0], note[1], note[3]) == (m.CON, 69, b"keep")
             assert NUMBER.fullmatch(note[5])
             assert m.to_uint(m.option(note[4], 6)) > before  # RFC 7641 §3.4
@@ -98,7 +125,9 @@ def test_aiocoap_observation_accepts_notifications_after_a_restart(flash):
 
     async def restart():
         nonlocal board
-        await asyncio.sleep(0.5)  # the table is saved between datagrams
+        deadline = time.monotonic() + 15  # saved once aiocoap acknowledged a CON
+        while saved_observers(flash) < 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
         board.stop()
         board = SimulatedBoard(config=cfg, cwd=flash).start()
 
@@ -113,7 +142,9 @@ def test_aiocoap_observation_accepts_notifications_after_a_restart(flash):
 
 def test_aiocoap_observation_goes_on_through_a_deep_sleep(flash):
     port = free_port()
-    cfg = {"port": port, "sleep": {"awake_s": 3, "sleep_s": 2}}
+    # a reading a second: the first notification (CON, which aiocoap acknowledges,
+    # proving its address) comes well within the awake time
+    cfg = {"port": port, "sleep": {"awake_s": 3, "sleep_s": 2}, "observe_threshold": 1}
     with SimulatedBoard(config=cfg, cwd=flash) as b:
         async def sleep_cycle():
             deadline = time.monotonic() + 15
@@ -157,7 +188,11 @@ def test_lost_ack_does_not_freeze_the_observation():  # RFC 7641 §4.5.2
     # CON notification. Before #14 the board resent its copy with new content
     # under the old MID, libcoap took it for a duplicate and the observation
     # froze; now the changed state goes under a fresh MID. A reading a second.
-    with SimulatedBoard(config={"observe_con_every": 2, "observe_threshold": 1}) as b:
+    # Without the amplification limit: with it, a client that has not proven its
+    # address (an Echo, or one acknowledged notification) gets no retransmission
+    # at all (RFC 9175 §2.4, coap/amplify.py), so its first lost ACK ends it.
+    cfg = {"observe_con_every": 2, "observe_threshold": 1, "amplification_limit": False}
+    with SimulatedBoard(config=cfg) as b:
         out = subprocess.run(["coap-client-notls", "-s", "12", "-l", "2", "-B", "14",
                               "coap://127.0.0.1:%d/sensors/temp" % b.port],
                              capture_output=True, timeout=40)
@@ -202,7 +237,9 @@ async def _json_observer_amid_text_gets(port):
 
 
 def test_each_notification_answers_the_observers_own_accept():  # RFC 7641 §3.2
-    with SimulatedBoard(config={"observe_threshold": 1}) as b:
+    # Without the amplification limit: the JSON answer is over 3x aiocoap's
+    # request, so an unverified aiocoap would read it block-wise, unobserved.
+    with SimulatedBoard(config={"observe_threshold": 1, "amplification_limit": False}) as b:
         notes = asyncio.run(asyncio.wait_for(_json_observer_amid_text_gets(b.port), 30))
     assert [n.opt.content_format for n in notes] == [50] * 4
     assert all(json.loads(n.payload)["unit"] == "Cel" for n in notes)

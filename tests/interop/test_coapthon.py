@@ -56,7 +56,8 @@ def test_block2_in_64_byte_blocks(board, client):
     req.block2 = (0, 0, 64)
     r = client.send_request(req, timeout=5)
     num, more, size = r.block2
-    assert (r.code, more, size) == (defines.Codes.CONTENT.number, 0, 64)
+    # 64-byte blocks, or smaller ones to an address no Echo verified (RFC 9175 §2.4)
+    assert (r.code, more) == (defines.Codes.CONTENT.number, 0) and size <= 64
     assert num >= 2 and len(r.payload) > 2 * 64  # reassembled from three blocks or more
     assert r.payload.startswith("coap: serving on") and r.payload in board.output()
 

@@ -53,7 +53,7 @@ class Board:
 class AwakeThenAsleep(unittest.TestCase):
     def test_a_wake_serves_awake_s_then_saves_and_sleeps(self):
         board, socks, lines = Board(), [Sock()], []
-        srv = Server(RESOURCES, log=None)
+        srv = Server(RESOURCES, log=None, amplification_limit=False)  # a verified observer
         store = sleep.keep_observers(srv, board, socks, lines.append)
         reg = m.get("sensors/temp", token=b"s", options=[(6, b"")])
         srv.request.peer = b"peer"
