@@ -154,25 +154,6 @@ class Observers:
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
 
-    def restore(self, i, addr, sock, res, fmt, buf, off, n, mid, misses, now):
-        """Entry i from storage (observestore.py): the registering request is
-        buf[off:off+n]. Its first notification is due at once, and CON, so an
-        observer that went away meanwhile is found out (§4.5)."""
-        self.addr[i] = addr
-        self.sock[i] = sock
-        self._keep(i, buf, n, buf[off] & 15, off)
-        self.res[i] = res
-        self.fmt[i] = fmt
-        self.mid[i] = mid
-        self.budget[i] = -1  # only observers that proved their address are saved
-        self.misses[i] = misses
-        self.tries[i] = 0
-        self.dirty[i] = True
-        self.sent_at[i] = now
-        self.con_at[i] = now
-        self.alive_at[i] = now
-        self.since_con[i] = self.con_every - 1
-
     def remove_request(self, req):
         self.remove(self._find(req.peer, req.buf, 4, req.tkl))
 

@@ -232,9 +232,21 @@ class ObserverStore:
                 addr[0:] = b""
                 for k in range(a, a + alen):
                     addr.append(data[k])
-            obs.restore(i, addr, self.socks[sock], None,
-                        -1 if fmt == 0xFFFF else fmt, data, r, rlen, getrandbits(16), misses,
-                        now)
+            # The entry, its first notification due at once and CON, so an
+            # observer that went away meanwhile is found out (RFC 7641 §4.5)
+            obs.addr[i] = addr
+            obs.sock[i] = self.socks[sock]
+            obs._keep(i, data, rlen, data[r] & 15, r)
+            obs.fmt[i] = -1 if fmt == 0xFFFF else fmt
+            obs.mid[i] = getrandbits(16)
+            obs.budget[i] = -1  # only observers that proved their address are saved
+            obs.misses[i] = misses
+            obs.tries[i] = 0
+            obs.dirty[i] = True
+            obs.sent_at[i] = now
+            obs.con_at[i] = now
+            obs.alive_at[i] = now
+            obs.since_con[i] = obs.con_every - 1
             res = self._resource_of(i)  # by its path: the saved index is only a hint
             if res is None:
                 obs.remove(i)  # a firmware update took its resource away
