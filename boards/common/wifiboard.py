@@ -172,11 +172,13 @@ class WifiBoard:
 
     # -- what survives a reset, and deep sleep (firmware/sleep.py)
 
+    state_file = STATE_FILE
+
     def load_state(self):
-        return read_file(STATE_FILE)
+        return read_file(self.state_file)
 
     def save_state(self, buf, n):
-        write_file(STATE_FILE, buf, n)
+        write_file(self.state_file, buf, n)
 
     def deep_sleep(self, ms):
         machine.deepsleep(ms)  # wakes with a reset: main.py runs again

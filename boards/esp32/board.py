@@ -72,11 +72,11 @@ class Board(WifiBoard):
 
     def load_state(self):
         data = machine.RTC().memory()
-        return data if data else wifiboard.read_file(wifiboard.STATE_FILE)
+        return data if data else wifiboard.read_file(self.state_file)
 
     def save_state(self, buf, n):
         if n <= RTC_MEMORY_BYTES:
             machine.RTC().memory(bytes(memoryview(buf)[:n]))
         else:
-            wifiboard.write_file(wifiboard.STATE_FILE, buf, n)
+            wifiboard.write_file(self.state_file, buf, n)
             machine.RTC().memory(b"")  # or an older table there would win at start-up

@@ -1,4 +1,5 @@
 # boards/esp32/board.py against the fakes in tests/unit/fakes.
+import sys
 import unittest
 
 from boardcases import (BoardCases, Log, fake_esp32, fake_machine, fake_network,
@@ -34,9 +35,9 @@ class Esp32(BoardCases, unittest.TestCase):
 
     def test_observers_kept_in_rtc_memory_then_a_file(self):  # #14
         import os
-        board.STATE_FILE = "/tmp/coap-esp32-test-observers.bin"
         try:
             b = self.make()
+            b.state_file = "/tmp/coap-esp32-test-observers.bin"
             fake_machine.rtc_memory[:] = b""
             self.assertIsNone(b.load_state())
             b.save_state(bytearray(b"CO-small-table") + bytearray(100), 14)
@@ -47,7 +48,6 @@ class Esp32(BoardCases, unittest.TestCase):
             b.deep_sleep(300000)
             self.assertEqual(fake_machine.deep_sleeps[-1], 300000)
         finally:
-            board.STATE_FILE = "observers.bin"
             try:
                 os.remove("/tmp/coap-esp32-test-observers.bin")
             except OSError:
