@@ -197,7 +197,9 @@ def test_lost_ack_does_not_freeze_the_observation():  # RFC 7641 §4.5.2
                               "coap://127.0.0.1:%d/sensors/temp" % b.port],
                              capture_output=True, timeout=40)
     values = NUMBER.findall(out.stdout)
-    assert len(values) >= 8, (values, out.stderr[-2000:])
+    # a reading every 2 s (the sensors refresh at most that often): 6 in 12 s;
+    # frozen, 2 or 3
+    assert len(values) >= 5, (values, out.stderr[-2000:])
 
 
 def test_vanished_clients_do_not_lock_out_a_new_one():
