@@ -11,6 +11,7 @@ import resources
 import sensorconfig
 import sensors
 import security
+import sleep as deep_sleep
 from coap import Server
 from logring import LogRing
 
@@ -156,6 +157,13 @@ def start(config_path=board_config.PATH, log=None, required=False):
     # fleet: multicast discovery and RD registration (docs/fleet.md)
     extra, ticks = fleet.start(server, b, cfg, socks, addresses, log)
     socks += extra
+    # observers kept across resets, deep sleep for battery boards (sleep.py)
+    store = deep_sleep.keep_observers(server, b, socks, log)
+    if store is not None:
+        ticks.append(store.tick)
+    if cfg["sleep"]:
+        ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
+                                           time.ticks_diff).tick)
     server.tick = fleet.compose(server.tick, *ticks)
     return server, socks, addresses, log
 
@@ -163,9 +171,10 @@ def start(config_path=board_config.PATH, log=None, required=False):
 def main(config_path=board_config.PATH, required=False):
     """Start and serve until Ctrl-C. required: config_path was named on the
     command line, so a missing file is an error (a board without config.json
-    runs on defaults)."""
+    runs on defaults). Returns True only when the unix board woke
+    from a simulated deep sleep (main.py then starts the firmware afresh)."""
     try:
-        run(config_path, required)
+        return run(config_path, required)
     except KeyboardInterrupt:
         # One line and back to the REPL (a board) or the shell (unix, exit 0)
         print("coap: stopped (Ctrl-C)")
@@ -190,6 +199,9 @@ def run(config_path, required):
                 server.serve(*socks)
             except KeyboardInterrupt:
                 raise
+            except deep_sleep.GoToSleep as s:
+                s.sleep(socks, log)
+                return True
             except Exception as e:  # never let the board go down: log and serve again
                 log("coap: serve loop error %r; continuing" % (e,))
                 time.sleep(1)

@@ -40,6 +40,8 @@ DEFAULTS = {
     "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
     "oscore": None,        # the board's OSCORE context (docs/security.md); None: no security
     "open": [],            # with a context: paths served without OSCORE, e.g. "sensors/humidity"
+    "max_age_s": 60,       # how long a sensor reading stays fresh (Max-Age, RFC 7252)
+    "sleep": None,         # {"awake_s": 5, "sleep_s": 300}: deep sleep between awake times
 }
 
 #: config["oscore"] when a context was asked for but is unusable: the protected
@@ -105,6 +107,14 @@ def _wifi(v):
         if want is None or not (_is_int(val) if want is int else isinstance(val, want)):
             return False
     return "country" not in v or len(v["country"]) == 2
+
+
+def _sleep(v):
+    if v is None:
+        return True
+    return (isinstance(v, dict) and sorted(v) == ["awake_s", "sleep_s"]
+            and _is_int(v["awake_s"]) and 1 <= v["awake_s"] <= 3600
+            and _is_int(v["sleep_s"]) and 1 <= v["sleep_s"] <= 86400)
 
 
 def _rd(v):
@@ -195,6 +205,9 @@ CHECKS = {
     "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
     "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
     "open": (_paths, 'a list of resource paths such as ["sensors/humidity"]'),
+    "max_age_s": (lambda v: _is_int(v) and 0 <= v <= 86400,
+                  "an integer from 0 to 86400 (seconds)"),
+    "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
 }
 
 

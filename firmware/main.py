@@ -4,10 +4,18 @@ import sys
 if "lib" not in sys.path:
     sys.path.append("lib")
 
-import app  # noqa: E402
+_BEFORE = set(sys.modules)
 
-# A config file named on the command line must exist; a board's own config.json may not
-if len(sys.argv) > 1:
-    app.main(sys.argv[1], required=True)
-else:
-    app.main()
+# app.main() returns only when the unix board woke from a simulated deep sleep:
+# then the firmware starts afresh, every module of its own imported anew, with
+# only what the board's storage kept (a real board resets instead).
+while True:
+    import app  # noqa: E402
+
+    # A config file named on the command line must exist; a board's own config.json may not
+    if not (app.main(sys.argv[1], required=True) if len(sys.argv) > 1 else app.main()):
+        break
+    for _name in list(sys.modules):
+        if _name not in _BEFORE:
+            del sys.modules[_name]
+    del app

@@ -11,6 +11,7 @@ module("fleet.py")
 module("logring.py")
 module("resources.py")
 module("security.py")
+module("sleep.py")
 module("senml.py")
 module("sensorconfig.py")
 module("sensors.py")
@@ -40,6 +41,7 @@ package(
         "observe.py",
         "oscore.py",
         "oscorectx.py",
+        "observestore.py",
         "parse.py",
         "rd.py",
         "rddiscover.py",

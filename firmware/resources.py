@@ -88,14 +88,21 @@ def table(h, config):
     """The static resource table for the handlers' board, config and sensors."""
     board = h.board
     board.name_bytes = board.name.encode()
+    # Max-Age (RFC 7252 §5.10.5): what may change any moment says 0; a reading
+    # stays fresh for max_age_s, and on a sleeping board until the next wake
     res = [
         Resource("actuators/led", get=h.led_get, put=h.led_put, ct=_TEXT, accepts=_TEXT,
-                 rt="core.a", if_="core.a", title="LED: on or off"),
-        Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp"),
-        Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines"),
+                 rt="core.a", if_="core.a", title="LED: on or off", max_age=0),
+        Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp", max_age=0),
+        Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines",
+                 max_age=0),
     ]
     if h.sensors is not None:
-        res += h.sensors.resources()
+        age = config.get("max_age_s", 60)
+        sleep = config.get("sleep")
+        if sleep:
+            age = max(age, min(86400, sleep["awake_s"] + sleep["sleep_s"]))
+        res += h.sensors.resources(age)
     return tuple(res)
 
 

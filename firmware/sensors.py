@@ -172,17 +172,19 @@ class Sensors:
                     self.readings.append(Reading(s, i, base, self._float))
         self.pack_resource = None
 
-    def resources(self):
-        """The table entries: each reading, then /sensors (one SenML pack)."""
+    def resources(self, max_age=60):
+        """The table entries: each reading, then /sensors (one SenML pack);
+        max_age: seconds a reading stays fresh (Max-Age, RFC 7252 §5.10.5)."""
         out = []
         for r in self.readings:
             attrs = 'u="%s"' % r.unit if r.unit else None
             r.resource = Resource(r.path, get=r.get, ct=_FORMATS, rt=r.rt,
-                                  if_="core.s", obs=True, attrs=attrs)
+                                  if_="core.s", obs=True, attrs=attrs, max_age=max_age)
             out.append(r.resource)
         if self.readings:
             self.pack_resource = Resource("sensors", get=self.pack, ct=(_SENML_JSON, _SENML_CBOR),
-                                          rt="sensors-senml", if_="core.b", obs=True)
+                                          rt="sensors-senml", if_="core.b", obs=True,
+                                          max_age=max_age)
             out.append(self.pack_resource)
         return out
 

@@ -2,9 +2,11 @@
 # LED and sensors are shared (boards/common/wifiboard.py, drivers/).
 
 import esp32
+import machine
 
 import time
 
+import wifiboard
 from wifiboard import NetworkDown, WifiBoard  # noqa: F401  (app.py catches board.NetworkDown)
 
 NAME = "esp32"
@@ -40,6 +42,10 @@ def f_to_centi(f):
     return ((f - 32) * 500 + 4) // 9
 
 
+#: machine.RTC().memory() holds this much on the esp32 port
+RTC_MEMORY_BYTES = 2048
+
+
 class Board(WifiBoard):
     name = NAME
     LED_PIN = 2
@@ -60,3 +66,17 @@ class Board(WifiBoard):
         if self._mcu_c:
             return self._mcu_c() * 100
         return f_to_centi(self._raw_f())
+
+    # -- what survives a reset: RTC memory first (no flash wear; survives deep
+    # sleep and watchdog resets, not power-off), the file when the table is larger
+
+    def load_state(self):
+        data = machine.RTC().memory()
+        return data if data else wifiboard.read_file(self.state_file)
+
+    def save_state(self, buf, n):
+        if n <= RTC_MEMORY_BYTES:
+            machine.RTC().memory(bytes(memoryview(buf)[:n]))
+        else:
+            wifiboard.write_file(self.state_file, buf, n)
+            machine.RTC().memory(b"")  # or an older table there would win at start-up

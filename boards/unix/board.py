@@ -7,6 +7,7 @@
 # read, for tests of the 5.03 path. The LED only logs. "Network bring-up" is
 # nothing: the configured addresses are bound as they are.
 
+import os
 import socket
 import struct
 import time
@@ -62,6 +63,31 @@ class Simulated:
         return True
 
 
+#: The Observe table kept across resets (firmware/sleep.py), on the board's
+#: filesystem: written when an observer comes or goes, or every 1024
+#: notifications, never half (a new file, then renamed over the old one).
+STATE_FILE = "observers.bin"
+
+
+def read_file(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None  # never saved
+
+
+def write_file(path, buf, n):
+    tmp = path + ".new"
+    with open(tmp, "wb") as f:
+        f.write(memoryview(buf)[:n])
+    try:
+        os.rename(tmp, path)
+    except OSError:  # a filesystem whose rename does not replace
+        os.remove(path)
+        os.rename(tmp, path)
+
+
 class Board:
     name = NAME
     log = print  # the firmware gives its log here: /board/log sees what the board says
@@ -99,6 +125,19 @@ class Board:
         if on != self._led:
             self._led = on
             self.log("board: LED on" if on else "board: LED off")
+
+    # -- what survives a reset, and deep sleep (firmware/sleep.py)
+
+    def load_state(self):
+        return read_file(STATE_FILE)
+
+    def save_state(self, buf, n):
+        write_file(STATE_FILE, buf, n)
+
+    def deep_sleep(self, ms):
+        """Simulated: the sockets are closed already; silence for ms, then
+        main.py starts the firmware afresh."""
+        time.sleep_ms(ms)
 
     def group_address(self, group, port):
         """Where to sendto() to reach group:port: for the link-local IPv6 group,

@@ -127,9 +127,11 @@ class Dispatcher:
                 resp.reset(_UNAUTHORIZED)  # protected by the OSCORE layer, with its Echo
                 resp.option(_ECHO, ctx.new_echo())
                 return
+        if safe:
+            resp.max_age = res.max_age
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
-            seq = self.observers.on_get(req, res, fmt)  # RFC 7641 §4.1
+            seq = self.observers.on_get(req, res, fmt, self.sock)  # RFC 7641 §4.1
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
         if limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
             amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)

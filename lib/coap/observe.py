@@ -1,16 +1,18 @@
 # Observe (RFC 7641) with a fixed table of observers, allocated at start-up.
 #
-# This is the one piece of state the server keeps, and it is bounded: per entry
-# the peer's address (the object recvfrom returned, kept by reference), the
-# socket it came in on, its token (copied into 8 preallocated bytes), the
-# resource, the negotiated Content-Format, and the bookkeeping for the last
-# notification. A full table serves the GET as a plain GET (§4.1). Nothing
-# survives a reboot: clients must register again.
-#
-# Notifications are written with the same handler and response buffer as any
-# response, from Server.tick between datagrams, so they allocate nothing either.
+# Per entry: the peer's address (the object recvfrom returned, kept by
+# reference), its socket, the resource, the negotiated Content-Format, a copy
+# of the registering request (header, token, options; at most request_bytes)
+# and bookkeeping. A notification is that copy parsed in place by the normal
+# parser, so the handler answers the observer's own request (§3.2), whatever
+# came in since; a registration that does not fit is a plain GET (§4.1).
+# The server renders and sends it through one callback, notify(sock, addr,
+# res, req, mtype, mid, fmt, seq) -> response code: nothing here allocates.
+
+from random import getrandbits
 
 from .clock import ticks_add, ticks_diff, ticks_ms
+from .parse import Request
 
 try:
     from micropython import const
@@ -20,10 +22,7 @@ except ImportError:  # CPython
 
 _CON = const(0)
 _NON = const(1)
-_ACK = const(2)
 _RST = const(3)
-_GET = const(1)
-_CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _SEQ_MASK = const(0xFFFFFF)  # §3.2: a 24-bit sequence number
 _DAY_MS = const(86400000)
@@ -32,40 +31,49 @@ _DAY_MS = const(86400000)
 class Observers:
     """The observer table of one server.
 
-    size: entries; con_every: every Nth notification is CON (and at least one a
-    day, §4.5); max_age_ms: a notification at least this often even when nothing
-    changed (Max-Age is 60 s by default, §4.3.1); ack_timeout_ms and
-    max_retransmit: retransmission of CON notifications (RFC 7252 §4.8), after
-    which the observer is removed (§4.5).
+    notify: the server's callback that renders and sends one notification.
+    size: entries; con_every: every Nth notification is CON (the first one after
+    a registration too, and at least one a day, §4.5); ack_timeout_ms and
+    max_retransmit: retransmission of CON notifications (RFC 7252 §4.2, §4.8),
+    after which the observer is removed (§4.5); request_bytes: room for the
+    registering request per entry.
     """
 
-    def __init__(self, server, size=4, con_every=20, max_age_ms=60000,
-                 ack_timeout_ms=2000, max_retransmit=4):
-        self.server = server
+    def __init__(self, notify, size=4, con_every=20, ack_timeout_ms=2000, max_retransmit=4,
+                 request_bytes=64, log=None):
+        self.notify = notify
+        self.log = log
         self.size = size
         self.con_every = con_every
-        self.refresh_ms = max_age_ms * 9 // 10
         self.ack_timeout_ms = ack_timeout_ms
         self.max_retransmit = max_retransmit
+        self.req = Request()           # a stored request, parsed for a notification
         self.addr = [None] * size      # None: a free entry
         self.sock = [None] * size
-        self.token = [bytearray(8) for _ in range(size)]
         self.tkl = [0] * size
+        self.request = [bytearray(request_bytes) for _ in range(size)]  # token at 4
+        self.request_len = [0] * size
         self.res = [None] * size
         self.fmt = [-1] * size
-        self.mid = [-1] * size         # MID of the last notification sent
+        self.mid = [0] * size          # MID of the last notification sent
+        self.last_seq = [0] * size     # its Observe number
         self.tries = [0] * size        # transmissions of a pending CON; 0: none pending
+        self.timeout = [0] * size      # its current retransmission timeout
         self.retry_at = [0] * size
         self.sent_at = [0] * size
         self.con_at = [0] * size
         self.since_con = [0] * size
+        self.alive_at = [0] * size     # registered, or a CON acknowledged: the peer is there
         self.dirty = [False] * size
         #: bytes the observer's address may still get before it proves it is there
         #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
         self.budget = [-1] * size
         self.secured = [None] * size   # OSCORE context of a protected registration
         self.piv = [0] * size          # ... and its Partial IV, bound into every notification
+        self.misses = [0] * size       # deep sleeps begun with a CON unacknowledged
         self.seq = 0
+        #: bumped whenever an entry is added or removed: a store saves the table then
+        self.version = 0
 
     def count(self):
         n = 0
@@ -79,49 +87,69 @@ class Observers:
     def _find(self, peer, buf, off, tkl):
         for i in range(self.size):
             if self.addr[i] is not None and self.tkl[i] == tkl and self.addr[i] == peer:
-                t = self.token[i]
+                t = self.request[i]
                 for k in range(tkl):
-                    if t[k] != buf[off + k]:
+                    if t[4 + k] != buf[off + k]:
                         break
                 else:
                     return i
         return -1
 
-    def on_get(self, req, res, fmt):
+    def _free_or_evict(self, now):
+        # A full table gives up the entry that showed life longest ago: clients
+        # that vanish without deregistering (most do) never lock a live one out.
+        oldest = 0
+        age = -1
+        for i in range(self.size):
+            if self.addr[i] is None:
+                return i
+            d = ticks_diff(now, self.alive_at[i])
+            if d > age:
+                age = d
+                oldest = i
+        self.remove(oldest)
+        return oldest
+
+    def on_get(self, req, res, fmt, sock):
         """A GET of an observable resource: the Observe value to answer with, or -1."""
         if req.observe != 0 and self.addr.count(None) == self.size:
             return -1  # a plain GET while nobody observes (the common case): no lookup
+        if req.block2 > 15:
+            return -1  # a later block of a notification (RFC 7959 §3.4): not a cancel
         i = self._find(req.peer, req.buf, 4, req.tkl)
-        if req.observe != 0:
+        if req.observe != 0 or req.length > len(self.request[0]):
             if i >= 0:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
-            return -1
+            return -1  # not a registration, or one too large to keep: a plain GET (§4.1)
+        now = ticks_ms()
         if i < 0:
-            for j in range(self.size):
-                if self.addr[j] is None:
-                    i = j
-                    break
-            else:
-                return -1  # table full: a plain GET (§4.1)
+            i = self._free_or_evict(now)
+            self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
+            self.misses[i] = 0
+            self.version += 1
         self.addr[i] = req.peer
-        self.sock[i] = self.server.sock
-        t = self.token[i]
-        for k in range(req.tkl):
-            t[k] = req.buf[4 + k]
-        self.tkl[i] = req.tkl
-        self.secured[i] = req.secured
-        if req.secured is not None:
-            self.piv[i] = self.server.oscore.piv_value
+        self.sock[i] = sock
+        self._keep(i, req.buf, req.length, req.tkl)
+        self.secured[i] = req.secured  # OSCORE (RFC 8613 §8.3): notifications protected too
+        self.piv[i] = req.piv
         self.res[i] = res
         self.fmt[i] = fmt
         self.tries[i] = 0
         self.dirty[i] = False
         self.budget[i] = -1
-        now = ticks_ms()
         self.sent_at[i] = now
         self.con_at[i] = now
-        self.since_con[i] = 0
-        return self.next_seq()
+        self.alive_at[i] = now
+        self.since_con[i] = self.con_every - 1  # the first notification is CON (§4.5)
+        self.last_seq[i] = self.next_seq()
+        return self.last_seq[i]
+
+    def _keep(self, i, buf, n, tkl, off=0):
+        self.tkl[i] = tkl
+        r = self.request[i]
+        for k in range(n):
+            r[k] = buf[off + k]
+        self.request_len[i] = n
 
     def limit_request(self, req, budget):
         """The observer registered by req is not verified: its notifications must
@@ -131,11 +159,13 @@ class Observers:
             self.budget[i] = budget if budget > 0 else 0
 
     def remove_request(self, req):
-        i = self._find(req.peer, req.buf, 4, req.tkl)
-        if i >= 0:
-            self.remove(i)
+        self.remove(self._find(req.peer, req.buf, 4, req.tkl))
 
     def remove(self, i):
+        if i < 0:
+            return
+        if self.addr[i] is not None:
+            self.version += 1
         self.addr[i] = None
         self.sock[i] = None
         self.res[i] = None
@@ -151,9 +181,12 @@ class Observers:
             if self.addr[i] is not None and self.mid[i] == mid and self.addr[i] == peer:
                 if mtype == _RST:
                     self.remove(i)  # the client rejected the notification (§3.6)
-                else:
+                elif self.tries[i]:
                     self.tries[i] = 0  # the CON notification arrived
-                    self.budget[i] = -1  # and its unguessable MID came back: verified
+                    if self.budget[i] >= 0:
+                        self.budget[i] = -1  # its unguessable MID came back: verified
+                        self.version += 1  # worth keeping across a reboot now
+                    self.alive_at[i] = ticks_ms()
                 return
 
     # --- notifications -------------------------------------------------------
@@ -174,50 +207,62 @@ class Observers:
                     if self.tries[i] > self.max_retransmit or self.budget[i] >= 0:
                         self.remove(i)  # the observer went silent (§4.5)
                     else:
-                        self._send(i, now, True, False)
-            elif self.dirty[i] or ticks_diff(now, self.sent_at[i]) >= self.refresh_ms:
+                        # A state that changed meanwhile goes out in place of the
+                        # retransmission, as a new message: fresh MID and Observe
+                        # number, same retransmission count and timer (§4.5.2).
+                        self._send(i, now, True, self.dirty[i])
+            elif self.dirty[i] or self._stale(i, now):
                 con = (self.since_con[i] + 1 >= self.con_every or self.budget[i] >= 0
                        or ticks_diff(now, self.con_at[i]) >= _DAY_MS)
                 self._send(i, now, con, True)
 
+    def _stale(self, i, now):
+        # §4.3.1: a fresh representation before the last one's Max-Age runs out
+        age = self.res[i].max_age
+        return age > 0 and ticks_diff(now, self.sent_at[i]) >= age * 900  # 90 % of it
+
     def _send(self, i, now, con, fresh):
-        srv = self.server
-        resp = srv.response
-        res = self.res[i]
         if fresh:
-            self.mid[i] = srv.next_mid()
-            if self.budget[i] >= 0 and srv.echo is not None:
-                # an unverified observer: a MID the registering peer can't predict
-                # from its own notifications, so only the real address can ACK it
-                srv.echo.make(self.addr[i])
-                self.mid[i] = (srv.echo.value[4] << 8) | srv.echo.value[5]
-        resp.begin(_CON if con else _NON, _CONTENT, self.mid[i], self.token[i], 0, self.tkl[i])
-        req = srv.request
+            if self.budget[i] >= 0:
+                # an unverified observer (RFC 9175 §2.4): a MID that earlier
+                # notifications don't predict, so only the real address can ACK it
+                self.mid[i] = getrandbits(16)
+            else:
+                self.mid[i] = (self.mid[i] + 1) & 0xFFFF
+            self.last_seq[i] = self.next_seq()
+        req = self.req
+        req.parse(self.request[i], self.request_len[i])
+        req.peer = self.addr[i]
+        sock = self.sock[i]
         req.secured = self.secured[i]  # the handler sees the registration's protection
-        srv.respond(res, res.handlers[_GET], req, resp, _GET, self.fmt[i], -1, self.next_seq())
-        if self.secured[i] is not None:  # RFC 8613 §8.3: under the board's own Partial IV
-            srv.oscore.notification(resp, self.secured[i], self.piv[i])
-        if self.budget[i] >= 0:
-            if len(resp.buf) > self.budget[i]:
-                self.remove(i)  # over what the rule allows an unverified address
-                return
-            self.budget[i] = 0  # one notification, one chance to acknowledge it
+        req.piv = self.piv[i]
         self.dirty[i] = False
         self.sent_at[i] = now
         if con:
-            # RFC 7252 §4.2: ACK_TIMEOUT doubled for each retransmission
-            self.retry_at[i] = ticks_add(now, self.ack_timeout_ms << self.tries[i])
-            self.tries[i] += 1
+            tries = self.tries[i]
+            if tries == 0:
+                # RFC 7252 §4.8: ACK_TIMEOUT times a random 1..ACK_RANDOM_FACTOR (1.5)
+                t = self.ack_timeout_ms
+                self.timeout[i] = t + ((t * getrandbits(8)) >> 9)
+            else:
+                self.timeout[i] <<= 1  # §4.2: doubled for each retransmission
+            self.retry_at[i] = ticks_add(now, self.timeout[i])
+            self.tries[i] = tries + 1
             self.con_at[i] = now
             self.since_con[i] = 0
         else:
             self.since_con[i] += 1
-        sock = self.sock[i]
-        addr = self.addr[i]
-        if resp.code() >= _BAD_REQUEST:
-            self.remove(i)  # an error ends the observation (§4.2)
         try:
-            sock.sendto(resp.buf, addr)
+            code = self.notify(sock, self.addr[i], self.res[i], req, _CON if con else _NON,
+                               self.mid[i], self.fmt[i], self.last_seq[i], self.budget[i])
         except OSError as e:
-            srv.log("coap: notification not sent: %s" % e)
+            if self.log:
+                self.log("coap: notification not sent: %s" % e)
             self.remove(i)
+            return
+        if code < 0 or code >= _BAD_REQUEST:
+            # not sent: over what RFC 9175 §2.4 allows an unverified address;
+            # or an error, which ends the observation (§4.2)
+            self.remove(i)
+        elif self.budget[i] >= 0:
+            self.budget[i] = 0  # one notification, one chance to acknowledge it

@@ -111,6 +111,7 @@ class Oscore:
         inner[1] = code
         status = req.parse(inner, start + m)
         req.secured = ctx
+        req.piv = piv
         echoed = req.echo_len > 0 and ctx.echo_ok(inner, req.echo_off, req.echo_len)
         if seen == _UNKNOWN:
             # Appendix B.1.2: after a reboot the window is re-established by a

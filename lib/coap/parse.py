@@ -107,6 +107,7 @@ class Request:
         self.oscore_off = -1     # OSCORE option value (RFC 8613 §6.1), -1: absent
         self.oscore_len = 0
         self.secured = None      # the OSCORE context that verified the request
+        self.piv = -1            # ... and the request's Partial IV (RFC 8613 §8.3)
 
     def parse(self, buf, n):
         """Read the header, token and options of buf[0:n]; OK or an error status."""

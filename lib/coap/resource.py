@@ -47,11 +47,13 @@ class Resource:
              seconds ago (True: 10), so a recorded request can't be replayed
              later (RFC 9175 §2.3); False (or 0): no such check.
     attrs:   more link-params as they are to appear, e.g. 'u="Cel"'.
+    max_age: seconds a GET's representation stays fresh (RFC 7252 §5.10.5; 0: it
+    may be stale at once); observers get a fresh one before it runs out.
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False, fresh=False, attrs=None):
+                 title=None, obs=False, fresh=False, attrs=None, max_age=60):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -81,6 +83,9 @@ class Resource:
             raise ValueError("fresh of %s: True, False or seconds" % self.href.decode())
         self.fresh = fresh
         self.secure = False  # needs OSCORE (set by the Server from its `open` list)
+        if not (isinstance(max_age, int) and 0 <= max_age <= 86400):
+            raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
+        self.max_age = max_age
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

@@ -33,8 +33,10 @@ _CON = const(0)
 _NON = const(1)
 _ACK = const(2)
 _RST = const(3)
+_GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
+_UNAUTHORIZED = const(129)
 _INTERNAL_ERROR = const(160)
 _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 
@@ -105,7 +107,7 @@ class Server(Dispatcher):
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
-            self.observers = Observers(self, observers, **observe)
+            self.observers = Observers(self.notify, observers, log=self.log, **observe)
 
     def _secure(self, contexts, open_paths, buffer_size):
         # Resource.secure is set here, for the table this server serves
@@ -126,6 +128,28 @@ class Server(Dispatcher):
         """A fresh Message ID for a message the server starts (§4.4)."""
         self._mid = (self._mid + 1) & 0xFFFF
         return self._mid
+
+    def notify(self, sock, addr, res, req, mtype, mid, fmt, seq, limit=-1):
+        """Render a notification of res for the observer's own request req (its
+        token, its options) into the response buffer and send it; returns the
+        response code, or -1 when it is longer than limit bytes (limit >= 0: an
+        unverified observer, RFC 9175 §2.4) and was not sent. The one way
+        observe.py reaches the server (send errors propagate as OSError)."""
+        resp = self.response
+        resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
+        resp.max_age = res.max_age
+        try:
+            self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)
+        except ResponseTooLarge:
+            resp.error(_INTERNAL_ERROR, b"response too large")
+        if req.secured is not None:  # RFC 8613 §8.3: under the board's own Partial IV
+            self.oscore.notification(resp, req.secured, req.piv)
+        elif res.secure:
+            return _UNAUTHORIZED  # never a protected resource in the clear: ends it
+        if 0 <= limit < len(resp.buf):
+            return -1
+        sock.sendto(resp.buf, addr)
+        return resp.buf[1]
 
     # --- protocol ------------------------------------------------------------
 

@@ -25,14 +25,17 @@ except ImportError:  # CPython
 _ETAG = const(4)
 _OBSERVE = const(6)
 _CONTENT_FORMAT = const(12)
+_MAX_AGE = const(14)
 _BLOCK2 = const(23)
 _SIZE2 = const(28)
-_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _BLOCK2, _SIZE2)
+_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _MAX_AGE, _BLOCK2, _SIZE2)
 _P_ETAG = const(0)
 _P_OBSERVE = const(1)
 _P_FORMAT = const(2)
-_P_BLOCK2 = const(3)
-_P_SIZE2 = const(4)
+_P_MAX_AGE = const(3)
+_P_BLOCK2 = const(4)
+_P_SIZE2 = const(5)
+_DEFAULT_MAX_AGE = const(60)  # RFC 7252 §5.10.5: what an absent Max-Age means
 _PAYLOAD_MARKER = const(0xFF)
 _EMPTY = b""
 _HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
@@ -70,6 +73,9 @@ class Response:
         self.buf = bytearray(size)
         self.buf[0:] = _EMPTY  # keep the capacity, start empty
         self.format = -1      # Content-Format the server negotiated for this request
+        #: seconds the representation stays fresh (§5.10.5), written by start()
+        #: when not the default; the dispatcher sets it from the resource
+        self.max_age = _DEFAULT_MAX_AGE
         self._scratch = bytearray(_DIGITS_ROOM)
         self._late = bytearray(48)  # one option inserted late: header and value
         self._pending = [-1] * len(_PENDING_NUMBERS)
@@ -91,6 +97,7 @@ class Response:
         for i in range(token_off, token_off + tkl):
             b.append(token_src[i])
         self._header_end = 4 + tkl
+        self.max_age = _DEFAULT_MAX_AGE
         self._restart()
 
     def _restart(self):
@@ -132,6 +139,8 @@ class Response:
             self._set_pending(_P_FORMAT, fmt)
         if seq >= 0:
             self._set_pending(_P_OBSERVE, seq)
+        if self.max_age != _DEFAULT_MAX_AGE:
+            self._set_pending(_P_MAX_AGE, self.max_age)
 
     def error(self, code, diagnostic=_EMPTY):
         """Answer with an error code and a short diagnostic payload (§5.5.2)."""

@@ -18,6 +18,8 @@ BAD_FIELDS = {
     "dht_pin": [4],
     "seed": -1,
     "amplification_limit": "off",
+    "max_age_s": 90000,
+    "sleep": {"awake_s": 5},  # sleep_s missing: a board that never wakes is refused
 }
 
 

@@ -100,8 +100,9 @@ def test_aiocoap_sees_updates_and_cancellation(fresh_board):
     assert after == 0  # the board dropped the observer once aiocoap cancelled
 
 
-def test_full_table_serves_plain_get(fresh_board):
-    # observers: 2 in this board's config; the third registration is a plain GET
+def test_full_table_stays_full(fresh_board):
+    # observers: 2 in this board's config; a third registration takes the place
+    # of the one silent longest (test_observe_field.py), the count stays 2
     procs = [subprocess.Popen(["coap-client-notls", "-s", "5", "-B", "6", "-m", "get",
                                "coap://127.0.0.1:%d/sensors/temp" % fresh_board.port],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,7 +119,8 @@ def test_full_table_serves_plain_get(fresh_board):
             p.wait()
 
 
-def test_observers_do_not_survive_a_reboot():
+def test_a_board_with_an_empty_filesystem_starts_without_observers():
+    # SimulatedBoard runs each board process in a new directory: nothing saved
     with SimulatedBoard(config={"observers": 2}) as b:
         port = b.port
         p = subprocess.Popen(["coap-client-notls", "-s", "20", "-B", "21", "-m", "get",

@@ -18,12 +18,15 @@ board = Board()
 
 def temp_get(req, resp):
     board.calls += 1
+    v = board.temp_centi
+    if req.query_is(b"unit", b"F"):
+        v = v * 9 // 5 + 3200
     if resp.format == JSON:
         resp.payload(b'{"temp":')
-        resp.payload_fixed(board.temp_centi, 2)
+        resp.payload_fixed(v, 2)
         resp.payload(b"}")
     else:
-        resp.payload_fixed(board.temp_centi, 2)
+        resp.payload_fixed(v, 2)
 
 
 def led_get(req, resp):

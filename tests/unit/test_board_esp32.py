@@ -1,4 +1,5 @@
 # boards/esp32/board.py against the fakes in tests/unit/fakes.
+import sys
 import unittest
 
 from boardcases import (BoardCases, Log, fake_esp32, fake_machine, fake_network,
@@ -31,6 +32,26 @@ class Esp32(BoardCases, unittest.TestCase):
         self.assertEqual(self.make().mcu_temp_centi(), 3100)
         fake_esp32.celsius = -4
         self.assertEqual(self.make().mcu_temp_centi(), -400)
+
+    def test_observers_kept_in_rtc_memory_then_a_file(self):  # #14
+        import os
+        try:
+            b = self.make()
+            b.state_file = "/tmp/coap-esp32-test-observers.bin"
+            fake_machine.rtc_memory[:] = b""
+            self.assertIsNone(b.load_state())
+            b.save_state(bytearray(b"CO-small-table") + bytearray(100), 14)
+            self.assertEqual(b.load_state(), b"CO-small-table")
+            big = bytearray(b"CO") + bytearray(2100)
+            b.save_state(big, len(big))  # too large for RTC memory: the file
+            self.assertEqual((len(fake_machine.rtc_memory), b.load_state()), (0, bytes(big)))
+            b.deep_sleep(300000)
+            self.assertEqual(fake_machine.deep_sleeps[-1], 300000)
+        finally:
+            try:
+                os.remove("/tmp/coap-esp32-test-observers.bin")
+            except OSError:
+                pass
 
     def test_temperature_does_not_allocate(self):
         b = self.make()

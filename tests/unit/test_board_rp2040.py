@@ -1,4 +1,5 @@
 # boards/rp2040/board.py (Pico W) against the fakes in tests/unit/fakes.
+import sys
 import unittest
 
 from boardcases import (BoardCases, Log, backoffs, fake_machine, fake_network,
@@ -20,6 +21,27 @@ class Rp2040(BoardCases, unittest.TestCase):
     IDLE = 0
     CONNECTING = 1
     LED_PIN = "LED"
+
+    # -- what survives a reset (#14)
+
+    def test_observers_kept_in_a_file_replaced_whole(self):
+        import os
+        path = "/tmp/coap-rp2040-test-observers.bin"
+        try:
+            b = self.make()
+            b.state_file = path
+            self.assertIsNone(b.load_state())
+            b.save_state(bytearray(b"CO-first") + bytearray(10), 8)
+            b.save_state(bytearray(b"CO-second"), 9)
+            self.assertEqual(b.load_state(), b"CO-second")
+            self.assertNotIn("coap-rp2040-test-observers.bin.new", os.listdir("/tmp"))
+            b.deep_sleep(5000)
+            self.assertEqual(fake_machine.deep_sleeps[-1], 5000)
+        finally:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
     # -- temperature
 

@@ -3,7 +3,8 @@ import unittest
 
 import coapmsg as m
 from coap import Resource, Server
-from sample import RESOURCES, board
+from coap.clock import ticks_add, ticks_ms
+from sample import RESOURCES, board, temp_get
 
 try:
     import micropython
@@ -23,11 +24,14 @@ class FakeSock:
             self.sent.append((m.decode(bytes(buf)), addr))
 
 
+SLOW = Resource("slow", get=temp_get, obs=True, max_age=30)
+
+
 def server(**kw):
     kw.setdefault("ack_timeout_ms", 0)  # retransmit at the next tick: no waiting in tests
     # registrations as from verified peers; test_amplify.py has the unverified ones
     kw.setdefault("amplification_limit", False)
-    return Server(RESOURCES, log=lambda s: None, **kw)
+    return Server(RESOURCES + (SLOW,), log=lambda s: None, **kw)
 
 
 def deliver(srv, msg, peer=b"peer-1", sock=None):
@@ -37,13 +41,24 @@ def deliver(srv, msg, peer=b"peer-1", sock=None):
     return m.decode(bytes(srv.response.buf[:n])) if n else None
 
 
-def observe(value, token=b"ob", path="sensors/temp", mtype=m.CON, mid=0x0100):
-    return m.get(path, token=token, mtype=mtype, mid=mid, options=[(6, m.uint(value))])
+def observe(value, token=b"ob", path="sensors/temp", mtype=m.CON, mid=0x0100, query=(),
+            options=()):
+    return m.get(path, token=token, mtype=mtype, mid=mid, query=query,
+                 options=[(6, m.uint(value))] + list(options))
 
 
 def obs_value(r):
     v = m.option(r[4], 6)
     return None if v is None else m.to_uint(v)
+
+
+def notify(srv, res=RESOURCES[0]):
+    srv.observers.changed(res)
+    srv.observers.tick()
+
+
+def ack(srv, note, peer=b"peer-1"):
+    deliver(srv, m.encode(m.ACK, 0, note[2]), peer=peer)
 
 
 class Registration(unittest.TestCase):
@@ -73,18 +88,39 @@ class Registration(unittest.TestCase):
         deliver(self.srv, m.get("sensors/temp", token=b"ob"))
         self.assertEqual(self.obs.count(), 0)
 
+    def test_later_block_with_the_same_token_keeps_the_observation(self):  # RFC 7959 §3.4
+        deliver(self.srv, observe(0))
+        deliver(self.srv, m.get("sensors/temp", token=b"ob", options=[(23, m.uint(1 << 4 | 2))]))
+        self.assertEqual(self.obs.count(), 1)
+
     def test_other_token_or_peer_is_another_observer(self):
         deliver(self.srv, observe(0))
         deliver(self.srv, observe(0, token=b"o2"))
         deliver(self.srv, observe(0), peer=b"peer-2")
         self.assertEqual(self.obs.count(), 3)
 
-    def test_full_table_serves_a_plain_get(self):  # §4.1
+    def test_request_too_large_to_keep_is_a_plain_get(self):  # §4.1
+        long_query = "pad=" + "x" * 60
+        r = deliver(self.srv, observe(0, query=[long_query]))
+        self.assertEqual((r[1], obs_value(r), self.obs.count()), (69, None, 0))
+
+    def test_full_table_gives_up_the_entry_silent_longest(self):
         srv = server(observers=2)
-        deliver(srv, observe(0, token=b"a"))
-        deliver(srv, observe(0, token=b"b"))
+        obs = srv.observers
+        sock = FakeSock()
+        deliver(srv, observe(0, token=b"a"), sock=sock)
+        deliver(srv, observe(0, token=b"b"), sock=sock)
+        # "a" answered a CON notification just now, "b" was last heard of 5 s ago
+        notify(srv)
+        for note, _ in sock.sent:
+            if note[3] == b"a":
+                ack(srv, note)
+        b_entry = obs._find(b"peer-1", b"\x00\x00\x00\x00b", 4, 1)
+        obs.alive_at[b_entry] = ticks_add(ticks_ms(), -5000)
         r = deliver(srv, observe(0, token=b"c"))
-        self.assertEqual((r[1], obs_value(r), srv.observers.count()), (69, None, 2))
+        self.assertTrue(obs_value(r) is not None)  # the new client is registered
+        tokens = sorted(bytes(obs.request[i][4:4 + obs.tkl[i]]) for i in range(2) if obs.addr[i])
+        self.assertEqual(tokens, [b"a", b"c"])
 
     def test_not_observable_resource_ignores_observe(self):
         r = deliver(self.srv, observe(0, path="actuators/led"))
@@ -95,6 +131,41 @@ class Registration(unittest.TestCase):
         self.assertIsNone(srv.observers)
 
 
+class OwnRequest(unittest.TestCase):
+    """A notification answers the observer's own request (§3.2), not the last datagram."""
+
+    def test_query_and_accept_of_the_registration_survive_other_requests(self):
+        srv = server()
+        sock = FakeSock()
+        r = deliver(srv, observe(0, query=["unit=F"], options=[(17, m.uint(50))]), sock=sock)
+        self.assertEqual(r[5], b'{"temp":73.61}')
+        # other clients' requests in between, with other queries and formats
+        deliver(srv, m.get("sensors/temp", query=["unit=C"]), peer=b"peer-2")
+        deliver(srv, m.get("query", query=["n=7"]), peer=b"peer-3")
+        board.temp_centi = 2500
+        try:
+            notify(srv)
+        finally:
+            board.temp_centi = 2312
+        (note, addr), = sock.sent
+        self.assertEqual((note[3], note[5], addr), (b"ob", b'{"temp":77.00}', b"peer-1"))
+        self.assertEqual(m.to_uint(m.option(note[4], 12)), 50)
+
+    def test_handler_sees_the_registration(self):
+        seen = []
+
+        def handler(req, resp):
+            seen.append((req.observe, req.query_int(b"n", -1), req.peer))
+            resp.payload(b"x")
+
+        srv = Server((Resource("q", get=handler, obs=True),), log=None)
+        deliver(srv, observe(0, path="q", query=["n=5"]), sock=FakeSock())
+        deliver(srv, m.get("q", query=["n=9"]), peer=b"peer-2")
+        srv.observers.changed(srv.resources[0])
+        srv.observers.tick()
+        self.assertEqual(seen[-1], (0, 5, b"peer-1"))
+
+
 class Notifications(unittest.TestCase):
     def setUp(self):
         self.srv = server(con_every=3)
@@ -102,15 +173,14 @@ class Notifications(unittest.TestCase):
         deliver(self.srv, observe(0), sock=self.sock)
         self.res = RESOURCES[0]
 
-    def test_changed_sends_a_non_notification(self):  # §4.2
+    def test_changed_sends_a_notification_the_first_one_con(self):  # §4.2, §4.5
         board.temp_centi = 2400
         try:
-            self.srv.observers.changed(self.res)
-            self.srv.observers.tick()
+            notify(self.srv)
         finally:
             board.temp_centi = 2312
         (r, addr), = self.sock.sent
-        self.assertEqual((r[0], r[1], r[3], r[5], addr), (m.NON, 69, b"ob", b"24.00", b"peer-1"))
+        self.assertEqual((r[0], r[1], r[3], r[5], addr), (m.CON, 69, b"ob", b"24.00", b"peer-1"))
         self.assertEqual([n for n, _ in r[4]], [6, 12])
 
     def test_nothing_changed_nothing_sent(self):
@@ -119,63 +189,96 @@ class Notifications(unittest.TestCase):
 
     def test_sequence_numbers_increase_and_every_nth_is_con(self):  # §3.4, §4.5
         seqs, types = [], []
-        for _ in range(3):
-            self.srv.observers.changed(self.res)
-            self.srv.observers.tick()
+        for _ in range(4):
+            notify(self.srv)
             r = self.sock.sent[-1][0]
+            if r[0] == m.CON:
+                ack(self.srv, r)
             seqs.append(obs_value(r))
             types.append(r[0])
-        self.assertEqual(types, [m.NON, m.NON, m.CON])
-        self.assertTrue(seqs[0] < seqs[1] < seqs[2])
+        self.assertEqual(types, [m.CON, m.NON, m.NON, m.CON])
+        self.assertTrue(seqs[0] < seqs[1] < seqs[2] < seqs[3])
 
-    def test_max_age_refresh(self):  # §4.3.1
-        srv = server(max_age_ms=0)
-        deliver(srv, observe(0), sock=self.sock)
+    def test_notification_mids_do_not_follow_the_response_counter(self):  # spoofed RST
+        notify(self.srv)
+        note = self.sock.sent[-1][0]
+        r = deliver(self.srv, m.get("sensors/temp", mtype=m.NON), peer=b"peer-2")
+        self.assertNotEqual(r[2], (note[2] + 1) & 0xFFFF)
+        self.assertNotEqual(note[2], (r[2] - 1) & 0xFFFF)
+
+    def test_max_age_refresh_before_it_runs_out(self):  # §4.3.1
+        srv = server()
+        deliver(srv, observe(0, path="slow"), sock=self.sock)
         srv.observers.tick()
-        self.assertEqual(len(self.sock.sent), 1)
+        self.assertEqual(len(self.sock.sent), 0)
+        i = 0 if srv.observers.addr[0] else 1
+        srv.observers.sent_at[i] = ticks_add(ticks_ms(), -27000)  # 90 % of Max-Age 30 s
+        srv.observers.tick()
+        (note, _), = self.sock.sent
+        self.assertEqual(m.to_uint(m.option(note[4], 14)), 30)
 
     def test_rst_to_a_notification_removes_the_observer(self):  # §3.6
-        self.srv.observers.changed(self.res)
-        self.srv.observers.tick()
+        notify(self.srv)
         mid = self.sock.sent[-1][0][2]
         deliver(self.srv, m.encode(m.RST, 0, mid))
         self.assertEqual(self.srv.observers.count(), 0)
 
     def test_rst_from_another_peer_is_ignored(self):
-        self.srv.observers.changed(self.res)
-        self.srv.observers.tick()
+        notify(self.srv)
         deliver(self.srv, m.encode(m.RST, 0, self.sock.sent[-1][0][2]), peer=b"peer-2")
         self.assertEqual(self.srv.observers.count(), 1)
 
-    def con_notification(self, srv):
-        srv.observers.con_every = 1
-        srv.observers.changed(self.res)
-        srv.observers.tick()
-        return self.sock.sent[-1][0]
-
     def test_acked_con_notification_is_not_retransmitted(self):
-        r = self.con_notification(self.srv)
-        deliver(self.srv, m.encode(m.ACK, 0, r[2]))
+        notify(self.srv)
+        ack(self.srv, self.sock.sent[-1][0])
         self.srv.observers.tick()
         self.assertEqual(len(self.sock.sent), 1)
 
     def test_silent_peer_is_removed_after_retransmissions(self):  # §4.5, RFC 7252 §4.2
-        r = self.con_notification(self.srv)
+        notify(self.srv)
+        r = self.sock.sent[-1][0]
         for _ in range(10):
             self.srv.observers.tick()
-        mids = [s[0][2] for s in self.sock.sent]
-        self.assertEqual(mids, [r[2]] * 5)  # the first try and MAX_RETRANSMIT = 4 more
+        sent = [s[0] for s in self.sock.sent]
+        # the first try and MAX_RETRANSMIT = 4 more, each the same message
+        self.assertEqual([(s[2], obs_value(s)) for s in sent], [(r[2], obs_value(r))] * 5)
         self.assertEqual(self.srv.observers.count(), 0)
+
+    def test_changed_while_waiting_for_ack_is_a_new_message(self):  # §4.5.2
+        notify(self.srv)
+        first = self.sock.sent[-1][0]
+        notify(self.srv)  # the retransmission is due at once (ack_timeout_ms 0)
+        second = self.sock.sent[-1][0]
+        self.assertEqual(second[0], m.CON)
+        self.assertNotEqual(second[2], first[2])  # a fresh MID: not a duplicate to the client
+        self.assertTrue(obs_value(second) > obs_value(first))
+        self.assertEqual(self.srv.observers.tries[0], 2)  # the count goes on
+        self.srv.observers.tick()  # not changed: a real retransmission of the new message
+        third = self.sock.sent[-1][0]
+        self.assertEqual((third[2], obs_value(third)), (second[2], obs_value(second)))
+        ack(self.srv, third)
+        self.srv.observers.tick()
+        self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (3, 1))
 
     def test_error_ends_the_observation(self):  # §4.2
         board.temp_centi = None  # the handler raises: 5.00
         try:
-            self.srv.observers.changed(self.res)
-            self.srv.observers.tick()
+            notify(self.srv)
         finally:
             board.temp_centi = 2312
         r = self.sock.sent[-1][0]
         self.assertEqual((r[1], obs_value(r), self.srv.observers.count()), (160, None, 0))
+
+
+class Retransmission(unittest.TestCase):
+    def test_timeout_has_the_random_factor(self):  # RFC 7252 §4.8: 2 s to 3 s
+        srv = server(observers=8, ack_timeout_ms=2000)
+        for k in range(8):
+            deliver(srv, observe(0, token=bytes([k + 1])), sock=FakeSock(keep=False))
+        notify(srv)
+        timeouts = srv.observers.timeout
+        self.assertTrue(all(2000 <= t <= 3000 for t in timeouts), timeouts)
+        self.assertTrue(len(set(timeouts)) > 1, timeouts)
 
 
 def _cycle(srv, sock, reg, dereg, peer, res):
@@ -195,7 +298,9 @@ class NoAlloc(unittest.TestCase):
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server()
         sock = FakeSock(keep=False)
-        args = (srv, sock, observe(0), observe(1), b"peer-1", RESOURCES[0])
+        reg = observe(0, query=["unit=F"], options=[(17, m.uint(50))])
+        dereg = observe(1, query=["unit=F"], options=[(17, m.uint(50))])
+        args = (srv, sock, reg, dereg, b"peer-1", RESOURCES[0])
         _cycle(*args)  # warm-up
         before = sock.count
         srv_, sock_, reg, dereg, peer, res = args
@@ -213,7 +318,7 @@ class NoAlloc(unittest.TestCase):
 
     def test_unverified_observer_under_heap_lock(self):
         # The amplification limit on: the registration gets a budget, the first
-        # notification a MID made from the Echo key (RFC 9175 §2.4), without allocating
+        # notification a fresh random MID (RFC 9175 §2.4), without allocating
         if micropython is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server(amplification_limit=True)
@@ -236,3 +341,23 @@ class NoAlloc(unittest.TestCase):
             micropython.heap_unlock()
         self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
+
+class Memory(unittest.TestCase):
+    def test_an_entry_costs_what_the_readme_says(self):  # README: What the server remembers
+        try:
+            import gc
+            gc.mem_alloc
+        except (ImportError, AttributeError):
+            raise unittest.SkipTest("gc.mem_alloc exists only in MicroPython")
+        import sys
+        keep = [server(observers=1)]  # the module and its first-use caches
+
+        def size(n):
+            gc.collect()
+            before = gc.mem_alloc()
+            keep.append(server(observers=n))
+            gc.collect()
+            return gc.mem_alloc() - before
+
+        per_entry = (size(12) - size(4)) // 8
+        self.assertTrue(per_entry <= (166 if sys.maxsize < 2 ** 32 else 268), per_entry)

@@ -101,3 +101,22 @@ class ADC:
 
     def read_uv(self):
         return uv[self.source]
+
+
+#: what RTC().memory() holds (survives a reset, not a power-off)
+rtc_memory = bytearray()
+#: every deepsleep() argument
+deep_sleeps = []
+
+
+class RTC:
+    def memory(self, data=None):
+        if data is None:
+            return bytes(rtc_memory)
+        if len(data) > 2048:
+            raise ValueError("too much data")
+        rtc_memory[:] = data
+
+
+def deepsleep(ms=0):
+    deep_sleeps.append(ms)

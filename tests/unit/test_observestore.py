@@ -1,0 +1,213 @@
+# The observer table saved as bytes and restored after a reboot (#14).
+import unittest
+
+import coapmsg as m
+from coap import Server
+from coap.observestore import CHUNK, ObserverStore
+from sample import RESOURCES
+from test_observe import FakeSock, deliver, obs_value, observe
+
+try:
+    import micropython
+except ImportError:
+    micropython = None
+
+V4 = b"\x02\x00\x16\x33\x7f\x00\x00\x01" + bytes(8)  # a sockaddr_in, as the unix port gives it
+V6 = b"\x0a\x00\x16\x33" + bytes(20) + b"\x00\x00\x00\x01"
+
+
+def board_with(socks, saved, min_gap_ms=0, amplification_limit=False):
+    # verified peers unless asked (RFC 9175 §2.4: an Echo, or an ACK of a notification)
+    srv = Server(RESOURCES, log=None, ack_timeout_ms=0, amplification_limit=amplification_limit)
+    store = ObserverStore(srv.observers, srv.resources, socks,
+                          lambda buf, n: saved.append(bytes(buf[:n])), min_gap_ms)
+    return srv, store
+
+
+class RoundTrip(unittest.TestCase):
+    def setUp(self):
+        self.socks = [FakeSock(), FakeSock()]
+        self.saved = []
+        self.srv, self.store = board_with(self.socks, self.saved)
+        deliver(self.srv, observe(0, token=b"tok1", query=["unit=F"], options=[(17, m.uint(50))]),
+                peer=V4, sock=self.socks[0])
+        deliver(self.srv, observe(0, token=b"t2"), peer=V6, sock=self.socks[1])
+        self.store.tick()
+        self.seq_before = self.srv.observers.seq
+
+    def reboot(self):
+        data = self.saved[-1]
+        socks = [FakeSock(), FakeSock()]
+        srv, store = board_with(socks, [])
+        return srv, store, socks, data
+
+    def test_a_change_is_saved_once(self):
+        self.assertEqual(self.store.saves, 1)
+        self.store.tick()
+        self.assertEqual(self.store.saves, 1)
+        deliver(self.srv, observe(1, token=b"t2"), peer=V6)
+        self.store.tick()
+        self.assertEqual(self.store.saves, 2)
+
+    def test_a_table_that_keeps_changing_is_saved_at_most_every_min_gap(self):
+        srv, store = board_with(self.socks, [], min_gap_ms=60000)
+        for k in range(5):  # clients that come and go
+            deliver(srv, observe(0, token=bytes([k])), peer=V4)
+            store.tick()
+        self.assertEqual(store.saves, 1)  # the first change at once, the rest later
+        srv.observers.seq = store.reserved - 5
+        store.tick()
+        store.tick()
+        self.assertEqual(store.saves, 1)
+        # an Observe number never goes past the saved one: saved with room for a
+        # tick's worth of notifications (one per entry)
+        srv.observers.seq = store.reserved - 4
+        store.tick()
+        self.assertEqual(store.saves, 2)
+
+    def test_observe_number_is_saved_in_chunks(self):
+        obs = self.srv.observers
+        obs.seq += CHUNK - obs.size - 1
+        self.store.tick()
+        self.assertEqual(self.store.saves, 1)
+        obs.seq += 1
+        self.store.tick()
+        self.assertEqual(self.store.saves, 2)
+
+    def test_restored_observers_get_notifications_from_their_own_request(self):
+        srv, store, socks, data = self.reboot()
+        self.assertEqual(store.restore(data, len(data)), 2)
+        self.assertEqual(srv.observers.count(), 2)
+        srv.observers.tick()  # restored entries are notified at once
+        (n1, a1), = socks[0].sent
+        (n2, a2), = socks[1].sent
+        self.assertEqual((n1[0], n1[3], n1[5], a1), (m.CON, b"tok1", b'{"temp":73.61}', V4))
+        self.assertEqual((n2[3], n2[5], a2), (b"t2", b"23.12", V6))
+        self.assertEqual(m.to_uint(m.option(n1[4], 12)), 50)
+        # §3.4: newer than anything sent before the reboot
+        self.assertTrue(obs_value(n1) > self.seq_before)
+        # and they are the same observers: an RST from the peer ends one
+        deliver(srv, m.encode(m.RST, 0, n2[2]), peer=V6)
+        self.assertEqual(srv.observers.count(), 1)
+
+    def test_a_restored_observer_that_no_longer_answers_is_removed(self):  # §4.5
+        srv, store, socks, data = self.reboot()
+        store.restore(data, len(data))
+        for _ in range(10):  # the CON and its 4 retransmissions, unanswered
+            srv.observers.tick()
+        self.assertEqual(srv.observers.count(), 0)
+        self.assertEqual(len(socks[0].sent), 5)
+
+    def test_restore_allocates_nothing(self):
+        if micropython is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        srv, store, socks, data = self.reboot()
+        store.restore(data, len(data))  # warm-up
+        for i in range(srv.observers.size):
+            srv.observers.remove(i)
+        micropython.heap_lock()
+        try:
+            got = store.restore(data, len(data))
+        except MemoryError:
+            got = "allocated"
+        finally:
+            micropython.heap_unlock()
+        self.assertEqual(got, 2)
+
+    def test_fewer_sockets_after_a_reboot_drop_only_their_observers(self):
+        socks = [FakeSock()]  # the second address could not be bound this time
+        srv, store = board_with(socks, [])
+        data = self.saved[-1]
+        self.assertEqual(store.restore(data, len(data)), 1)
+        srv.observers.tick()
+        self.assertEqual(socks[0].sent[0][0][3], b"tok1")
+
+    def test_a_changed_table_maps_observers_by_path(self):  # after a firmware update
+        from coap import Resource
+        from sample import temp_get
+        socks = [FakeSock(), FakeSock()]
+        table = (Resource("new/first", get=temp_get, obs=True),) + RESOURCES
+        srv = Server(table, log=None)
+        store = ObserverStore(srv.observers, srv.resources, socks, lambda b, n: None)
+        data = self.saved[-1]
+        self.assertEqual(store.restore(data, len(data)), 2)
+        self.assertEqual({r.href for r in srv.observers.res if r}, {b"/sensors/temp"})
+        gone = Server(table[:1] + RESOURCES[1:], log=None)  # no /sensors/temp any more
+        store = ObserverStore(gone.observers, gone.resources, socks, lambda b, n: None)
+        self.assertEqual((store.restore(data, len(data)), gone.observers.count()), (0, 0))
+
+    def test_damaged_tables_never_raise(self):
+        import random
+        random.seed(14)
+        good = self.saved[-1]
+        for k in range(300):
+            data = bytearray(good)
+            for _ in range(1 + k % 4):
+                data[random.getrandbits(16) % len(data)] = random.getrandbits(8)
+            srv, store, socks, _ = self.reboot()
+            n = store.restore(data, len(data) - random.getrandbits(3) % 4)
+            self.assertTrue(-1 <= n <= 2)
+            self.assertEqual(srv.observers.count(), max(n, 0))
+            srv.observers.tick()  # and whatever came back can be notified
+
+    def test_not_a_saved_table_restores_nothing(self):
+        srv, store, socks, data = self.reboot()
+        self.assertEqual(store.restore(b"garbage", 7), -1)
+        cut = data[:len(data) - 3]
+        self.assertEqual(store.restore(cut, len(cut)), 1)  # the whole entries only
+        self.assertEqual(srv.observers.count(), 1)
+
+
+class Unverified(unittest.TestCase):
+    def test_kept_once_it_acknowledged_a_notification(self):  # RFC 9175 §2.4
+        saved, socks = [], [FakeSock()]
+        srv, store = board_with(socks, saved, amplification_limit=True)
+        deliver(srv, observe(0), peer=V4, sock=socks[0])
+        store.tick()
+        self.assertEqual(saved[-1][6], 0)  # no entry: the address may be spoofed
+        srv.observers.changed(RESOURCES[0])
+        srv.observers.tick()
+        note = socks[0].sent[-1][0]
+        deliver(srv, m.encode(m.ACK, 0, note[2]), peer=V4)
+        store.tick()
+        self.assertEqual(saved[-1][6], 1)
+
+
+class LwipAddresses(unittest.TestCase):
+    def test_host_port_tuples_round_trip(self):  # ESP32 and Pico W: recvfrom gives a tuple
+        saved = []
+        socks = [FakeSock()]
+        srv, store = board_with(socks, saved)
+        peer = ("2001:db8::1", 40000)
+        deliver(srv, observe(0, token=b"e"), peer=peer, sock=socks[0])
+        store.tick()
+        srv2, store2 = board_with(socks, [])
+        self.assertEqual(store2.restore(saved[-1], len(saved[-1])), 1)
+        srv2.observers.tick()
+        note, addr = socks[0].sent[-1]
+        self.assertEqual((note[3], addr), (b"e", peer))
+
+
+class DeepSleep(unittest.TestCase):
+    def wake(self, data, socks, ack_it):
+        srv, store = board_with(socks, self.saved)
+        store.restore(data, len(data))
+        srv.observers.tick()  # the wake's notification: CON
+        if ack_it:
+            note = socks[0].sent[-1][0]
+            deliver(srv, m.encode(m.ACK, 0, note[2]), peer=V4)
+        store.sleeping(2)
+        return srv, self.saved[-1]
+
+    def test_an_observer_that_misses_three_wakes_is_dropped(self):
+        self.saved = []
+        socks = [FakeSock()]
+        srv, store = board_with(socks, self.saved)
+        deliver(srv, observe(0), peer=V4, sock=socks[0])
+        store.sleeping(2)
+        data = self.saved[-1]
+        counts = []
+        for ack_it in (False, False, True, False, False, False):
+            srv, data = self.wake(data, socks, ack_it)
+            counts.append(srv.observers.count())
+        self.assertEqual(counts, [1, 1, 1, 1, 1, 0])
