@@ -347,6 +347,42 @@ class Observe(Base):
             self.assertEqual(m.decode(inner)[5], b"23.12")
         self.assertEqual(pivs, [b"\x01\x01", b"\x01\x02"])  # the board's SSN 1, 2
 
+    def register(self):
+        srv, ctx = make(open=())
+        srv.observers.ack_timeout_ms = 0
+        cl = Client()
+        sock = FakeSock()
+        srv.request.peer = b"peer"
+        srv.sock = sock
+        reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
+                         outer=[(6, b"")])
+        self.assertEqual(cl.open(answer(srv, reg))[0], 69)
+        self.assertEqual(srv.observers.count(), 1)
+        return srv, sock
+
+    def test_a_protected_resource_is_never_notified_in_the_clear(self):
+        srv, sock = self.register()
+        obs = srv.observers
+        for i in range(obs.size):
+            obs.secured[i] = None  # an entry that lost its binding to the registration
+        sock.last[0:] = b""
+        obs.changed(RESOURCES[0])
+        obs.tick()
+        self.assertEqual((bytes(sock.last), obs.count()), (b"", 0))
+
+    def test_protected_observations_are_not_kept_across_a_reboot(self):
+        from coap.observestore import ObserverStore
+
+        srv, sock = self.register()
+        obs = srv.observers
+        for i in range(obs.size):
+            if obs.addr[i] is not None:
+                obs.budget[i] = -1  # verified: a plain one would be saved
+        store = ObserverStore(obs, srv.resources, (sock,), lambda b, n: None)
+        empty = ObserverStore(Server(RESOURCES, log=None).observers, srv.resources, (sock,),
+                              lambda b, n: None)
+        self.assertEqual(store.dump(), empty.dump())
+
 
 class NoAlloc(Base):
     def test_protected_get_and_put_allocate_nothing(self):
