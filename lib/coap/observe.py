@@ -7,7 +7,8 @@
 # parser, so the handler answers the observer's own request (§3.2), whatever
 # came in since; a registration that does not fit is a plain GET (§4.1).
 # The server renders and sends it through one callback, notify(sock, addr,
-# res, req, mtype, mid, fmt, seq) -> response code: nothing here allocates.
+# res, req, mtype, mid, fmt, seq, limit) -> bytes sent, 0 when the observation
+# ends: nothing here allocates.
 
 from random import getrandbits
 
@@ -23,7 +24,6 @@ except ImportError:  # CPython
 _CON = const(0)
 _NON = const(1)
 _RST = const(3)
-_BAD_REQUEST = const(128)
 _SEQ_MASK = const(0xFFFFFF)  # §3.2: a 24-bit sequence number
 _DAY_MS = const(86400000)
 
@@ -204,7 +204,7 @@ class Observers:
                 continue
             if self.tries[i]:
                 if ticks_diff(now, self.retry_at[i]) >= 0:
-                    if self.tries[i] > self.max_retransmit or self.budget[i] >= 0:
+                    if self.tries[i] > self.max_retransmit:
                         self.remove(i)  # the observer went silent (§4.5)
                     else:
                         # A state that changed meanwhile goes out in place of the
@@ -253,16 +253,18 @@ class Observers:
         else:
             self.since_con[i] += 1
         try:
-            code = self.notify(sock, self.addr[i], self.res[i], req, _CON if con else _NON,
-                               self.mid[i], self.fmt[i], self.last_seq[i], self.budget[i])
+            n = self.notify(sock, self.addr[i], self.res[i], req, _CON if con else _NON,
+                            self.mid[i], self.fmt[i], self.last_seq[i], self.budget[i])
         except OSError as e:
             if self.log:
                 self.log("coap: notification not sent: %s" % e)
             self.remove(i)
             return
-        if code < 0 or code >= _BAD_REQUEST:
-            # not sent: over what RFC 9175 §2.4 allows an unverified address;
-            # or an error, which ends the observation (§4.2)
+        if n <= 0:
+            # an error, which ends the observation (§4.2); or not sent: over what
+            # RFC 9175 §2.4 still allows an unverified address
             self.remove(i)
         elif self.budget[i] >= 0:
-            self.budget[i] = 0  # one notification, one chance to acknowledge it
+            # retransmissions of a lost first ACK come out of the same budget:
+            # a spoofed registration never gets the victim more than 3x
+            self.budget[i] -= n

@@ -36,7 +36,6 @@ _RST = const(3)
 _GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
-_UNAUTHORIZED = const(129)
 _INTERNAL_ERROR = const(160)
 _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 
@@ -131,10 +130,12 @@ class Server(Dispatcher):
 
     def notify(self, sock, addr, res, req, mtype, mid, fmt, seq, limit=-1):
         """Render a notification of res for the observer's own request req (its
-        token, its options) into the response buffer and send it; returns the
-        response code, or -1 when it is longer than limit bytes (limit >= 0: an
-        unverified observer, RFC 9175 §2.4) and was not sent. The one way
-        observe.py reaches the server (send errors propagate as OSError)."""
+        token, its options) into the response buffer and send it. Returns the
+        bytes sent, or 0 when the observation ends: an error was sent (§4.2), or
+        nothing was, because the answer is longer than limit (limit >= 0: an
+        unverified observer, RFC 9175 §2.4) or would show a protected resource
+        in the clear. The one way observe.py reaches the server (send errors
+        propagate as OSError)."""
         resp = self.response
         resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
         resp.max_age = res.max_age
@@ -145,11 +146,12 @@ class Server(Dispatcher):
         if req.secured is not None:  # RFC 8613 §8.3: under the board's own Partial IV
             self.oscore.notification(resp, req.secured, req.piv)
         elif res.secure:
-            return _UNAUTHORIZED  # never a protected resource in the clear: ends it
-        if 0 <= limit < len(resp.buf):
-            return -1
+            return 0  # never a protected resource in the clear
+        n = len(resp.buf)
+        if 0 <= limit < n:
+            return 0
         sock.sendto(resp.buf, addr)
-        return resp.buf[1]
+        return n if resp.buf[1] < _BAD_REQUEST else 0
 
     # --- protocol ------------------------------------------------------------
 

@@ -190,17 +190,34 @@ class Observe(unittest.TestCase):
         self.srv.observers.changed(self.srv.resources[0])
         self.srv.observers.tick()
 
-    def test_spoofed_registration_gets_one_notification_then_nothing(self):
+    def test_spoofed_registration_stays_within_3x_then_ends(self):
         msg, r, n = self.register()
         self.assertEqual((r[1], opt(r, 6) is not None), (69, True))
         self.notify()
         self.assertEqual(len(self.sock.sent), 1)
-        note = self.sock.sent[0]
-        self.assertEqual(note[0], m.CON)  # needs an acknowledgement
-        self.assertTrue(n + sum(len(m.encode(*x)) for x in self.sock.sent) <= 3 * len(msg))
-        self.srv.observers.tick()          # no ACK by the retry time: removed, not resent
+        self.assertEqual(self.sock.sent[0][0], m.CON)  # needs an acknowledgement
+        for _ in range(10):  # no ACK ever: retransmissions while the budget lasts
+            self.srv.observers.tick()
+            self.notify()
+        sent = n + sum(len(m.encode(*x)) for x in self.sock.sent)
+        self.assertTrue(sent <= 3 * len(msg), "%d bytes for a %d-byte request" % (sent, len(msg)))
+        self.assertEqual(self.srv.observers.count(), 0)
+        before = len(self.sock.sent)
         self.notify()
-        self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (1, 0))
+        self.assertEqual(len(self.sock.sent), before)  # nothing more, ever
+
+    def test_a_lost_first_ack_is_retransmitted_within_the_budget(self):
+        # RFC 7252 §4.2 with RFC 9175 §2.4: the retransmission fits what is left
+        msg, r, n = self.register()
+        self.notify()
+        self.srv.observers.tick()  # the ACK was lost: resent, same MID
+        self.assertEqual(len(self.sock.sent), 2)
+        first, again = self.sock.sent
+        self.assertEqual((again[0], again[2], again[5]), (m.CON, first[2], first[5]))
+        ask(self.srv, m.encode(m.ACK, 0, again[2]))  # this one arrives: verified
+        for _ in range(3):
+            self.notify()
+        self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (5, 1))
 
     def test_acknowledged_notification_verifies_the_observer(self):
         self.register()
@@ -216,7 +233,8 @@ class Observe(unittest.TestCase):
         self.register()
         self.notify()
         ask(self.srv, m.encode(m.ACK, 0, (self.sock.sent[0][2] + 1) & 0xFFFF))
-        self.srv.observers.tick()
+        for _ in range(10):  # still unacknowledged: retransmitted until the budget ends
+            self.srv.observers.tick()
         self.assertEqual(self.srv.observers.count(), 0)
 
     def test_registration_with_echo_is_verified_at_once(self):
