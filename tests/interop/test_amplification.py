@@ -96,8 +96,9 @@ def test_every_resource_within_3x(board):
 
 def test_spoofed_observe_registration_is_no_stream(board):
     # One registration from a peer that never proved its address: the answer and
-    # at most one CON notification (which a spoofer can't acknowledge), together
-    # within 3x; then nothing (the board's temperature moves 0.10 °C a second).
+    # CON notifications (which a spoofer can't acknowledge) with their
+    # retransmissions, together within 3x; then nothing (the board's
+    # temperature moves 0.10 °C a second).
     for path in ("sensors/temp", "sensors/humidity"):
         msg = m.get(path, token=b"", options=[(6, b"")])
         got = exchange(board.port, msg, quiet=6.0)
@@ -106,7 +107,7 @@ def test_spoofed_observe_registration_is_no_stream(board):
               % (path, len(msg), total, len(got), total / len(msg)))
         with check("Observe registration from an unverified peer: its notifications "
                    "count too, until it acknowledges one", SECTION, "raw"):
-            assert 1 <= len(got) <= 2 and total <= 3 * len(msg)
+            assert got and total <= 3 * len(msg)
             assert m.decode(got[0])[1] == 69
             assert all(m.decode(d)[0] == m.CON for d in got[1:])
 
