@@ -17,6 +17,7 @@ module("sensorconfig.py")
 module("sensors.py")
 
 # What the boards share (boards/common), and every sensor driver in it
+module("statefile.py", base_path="../boards/common")
 module("wifiboard.py", base_path="../boards/common")
 package("drivers", base_path="../boards/common")
 

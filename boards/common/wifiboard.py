@@ -7,40 +7,16 @@
 # Wi-Fi: each attempt waits up to wifi.timeout_ms (15000) for an address;
 # wifi.retries (5) more attempts follow, after 1 s, 2 s, 4 s ... (at most 30 s).
 
-import os
 import time
 
 import machine
 import network
 import socket
 
+from statefile import STATE_FILE, read_file, write_file
+
 _BACKOFF_FIRST_MS = 1000
 _BACKOFF_MAX_MS = 30000
-
-
-#: The Observe table kept across resets (firmware/sleep.py), on the board's
-#: filesystem: written when an observer comes or goes, or every 1024
-#: notifications, never half (a new file, then renamed over the old one).
-STATE_FILE = "observers.bin"
-
-
-def read_file(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None  # never saved
-
-
-def write_file(path, buf, n):
-    tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(memoryview(buf)[:n])
-    try:
-        os.rename(tmp, path)
-    except OSError:  # a filesystem whose rename does not replace
-        os.remove(path)
-        os.rename(tmp, path)
 
 
 class NetworkDown(OSError):

@@ -7,10 +7,11 @@
 # read, for tests of the 5.03 path. The LED only logs. "Network bring-up" is
 # nothing: the configured addresses are bound as they are.
 
-import os
 import socket
 import struct
 import time
+
+from statefile import STATE_FILE, read_file, write_file
 
 NAME = "unix"
 #: The sensor of the old config form ["temperature", "humidity"]
@@ -61,31 +62,6 @@ class Simulated:
             wave = triangle(step, self._phase + i * _QUANTITY_PHASE)
             out[i] = (lo + hi) // 2 + wave * ((hi - lo) // 2) // 1000
         return True
-
-
-#: The Observe table kept across resets (firmware/sleep.py), on the board's
-#: filesystem: written when an observer comes or goes, or every 1024
-#: notifications, never half (a new file, then renamed over the old one).
-STATE_FILE = "observers.bin"
-
-
-def read_file(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None  # never saved
-
-
-def write_file(path, buf, n):
-    tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(memoryview(buf)[:n])
-    try:
-        os.rename(tmp, path)
-    except OSError:  # a filesystem whose rename does not replace
-        os.remove(path)
-        os.rename(tmp, path)
 
 
 class Board:
