@@ -4,6 +4,7 @@
 # adds the message layer and the socket.
 
 from . import amplify
+from .loops import same
 from .resource import Resource
 from .wellknown import write_links
 from .write import ResponseTooLarge
@@ -211,15 +212,24 @@ class Dispatcher:
         self._call(res, handler, req, resp)
 
     def _find(self, req):
+        # Segments compared here with loops.same (machine code where the port has
+        # it) rather than through req.path_is: a bytecode call per segment tried
+        # was most of this function's cost.
         count = req.path_count
-        if count == 2 and req.path_is(0, _WELL_KNOWN) and req.path_is(1, _CORE):
+        if count > req.max_path:
+            return None  # deeper than the request keeps: no resource is (4.04)
+        buf = req.buf
+        off = req.path_off
+        ln = req.path_len
+        if (count == 2 and same(buf, off[0], ln[0], _WELL_KNOWN)
+                and same(buf, off[1], ln[1], _CORE)):
             return self._well_known
         for res in self.resources:
             path = res.path
             if len(path) != count:
                 continue
             for i in range(count):
-                if not req.path_is(i, path[i]):
+                if not same(buf, off[i], ln[i], path[i]):
                     break
             else:
                 return res
