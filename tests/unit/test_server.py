@@ -2,6 +2,7 @@
 import unittest
 
 import coapmsg as m
+from coap.parse import Request
 from sample import board, make_server
 
 
@@ -83,6 +84,17 @@ class Dispatch(unittest.TestCase):
         self.assertEqual(self.code(m.get("sensors/nope")), 132)
         self.assertEqual(self.code(m.get("sensors")), 132)
         self.assertEqual(self.code(m.get("sensors/temp/x")), 132)
+
+    def test_paths_as_deep_as_the_request_keeps(self):  # §5.9.2.5
+        from coap import Resource, Server
+        deep = "/".join("s%d" % i for i in range(Request.max_path))
+        srv = Server((Resource(deep, get=lambda req, resp: resp.payload(b"deep")),),
+                     log=None, amplification_limit=False)
+        r = ask(srv, m.get(deep))
+        self.assertEqual((r[1], r[5]), (69, b"deep"))
+        self.assertEqual(ask(srv, m.get(deep + "/x"))[1], 132)  # one segment more than kept
+        self.assertEqual(ask(srv, m.get(deep[:-1] + "9"))[1], 132)  # last segment differs
+        self.assertEqual(ask(srv, m.get(".well-known/core"))[1], 69)
 
     def test_method_not_allowed_is_4_05(self):  # §5.8, §5.9.2.6
         self.assertEqual(self.code(m.get("sensors/temp", code=3)), 133)
