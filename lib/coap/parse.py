@@ -130,14 +130,12 @@ class Request:
             return OK if n == 4 else FORMAT_ERROR
         if self.code >> 5:
             return OK  # not a request: the dispatcher answers with silence or RST
-        return self._options(buf, 4 + tkl, n)
-
-    def _options(self, buf, p, n):
-        # loops.walk keeps the Uri-Path segments itself and stops at any other option
+        # loops.walk keeps the Uri-Path segments itself and stops at any other
+        # option (here, not in a helper: one call less per datagram)
         st = self._st
         st[_S_NUM] = 0
         st[_S_PATHS] = 0
-        r = walk(buf, p, n, st)
+        r = walk(buf, 4 + tkl, n, st)
         while r == 1:
             self._option(st[_S_NUM], st[_S_REPEAT], buf, st[_S_OFF], st[_S_LEN])
             r = walk(buf, st[_S_NEXT], n, st)

@@ -133,7 +133,10 @@ class Response:
     def start(self, code, fmt, seq):
         """Begin a handler's pass: its default code, the negotiated Content-Format
         (written with the payload) and, for an observation, the Observe value."""
-        self.reset(code)
+        if len(self.buf) == self._header_end and not self._n_pending and not self.total:
+            self.buf[1] = code  # nothing written since begin(): all reset() would do
+        else:
+            self.reset(code)
         self.format = fmt
         if fmt >= 0:  # _set_pending inline: one call less per request
             if self._pending[_P_FORMAT] < 0:
