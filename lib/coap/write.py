@@ -391,25 +391,30 @@ class Response:
 
     def payload_fixed(self, v, places):
         """Append v / 10**places as text: payload_fixed(-205, 2) writes "-2.05"."""
+        # Few locals and a shallow stack on purpose: a frame over 11 words comes
+        # from the heap on each call (MicroPython's VM_MAX_STATE_ON_STACK).
         if not (-_DIGITS_LIMIT < v < _DIGITS_LIMIT and 0 <= places <= 10):
-            from .loops_py import digits as any_digits  # rare, never a board's reading:
-
-            s = bytearray(len(str(v)) + places + 3)  # allocating is fine here
-            self.payload_from(s, 0, any_digits(s, 0, v, places))
+            self._payload_any(v, places)  # rare, never a board's reading
             return
         b = self.buf
         if (not self.hashing and self.window_start == 0
                 and self.total + _DIGITS_ROOM <= self.window_end
                 and len(b) + _DIGITS_ROOM + 4 <= self.size):
             self._start_payload(_DIGITS_ROOM)  # fast path: straight into the buffer
-            before = len(b)
+            at = len(b)
             b.extend(_PAD)
-            n = digits(b, before, v, places)
-            b[before + n:] = _EMPTY
+            n = digits(b, at, v, places)
+            b[at + n:] = _EMPTY
             self.total += n
         else:
-            s = self._scratch
-            self.payload_from(s, 0, digits(s, 0, v, places))
+            n = digits(self._scratch, 0, v, places)
+            self.payload_from(self._scratch, 0, n)
+
+    def _payload_any(self, v, places):
+        from .loops_py import digits as any_digits
+
+        s = bytearray(len(str(v)) + places + 3)  # allocating is fine here
+        self.payload_from(s, 0, any_digits(s, 0, v, places))
 
     def _room(self, n):
         if len(self.buf) + n > self.size:

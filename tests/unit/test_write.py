@@ -71,6 +71,16 @@ class Writer(unittest.TestCase):
             w.payload_fixed(v, places)
             self.assertEqual(m.decode(bytes(w.buf))[5], text)
 
+    def test_numbers_beyond_the_fast_path(self):
+        # |v| >= 10**9 or more than 10 places: written as text all the same
+        cases = ((10 ** 9, 0, b"1000000000"), (-(10 ** 12), 3, b"-1000000000.000"),
+                 (7, 11, b"0.00000000007"))
+        for v, places, text in cases:
+            w = writer()
+            w.payload(b"v=")
+            w.payload_fixed(v, places)
+            self.assertEqual(m.decode(bytes(w.buf))[5], b"v=" + text)
+
     def test_error_drops_what_was_written(self):
         w = writer()
         w.content_format(0)
