@@ -7,7 +7,8 @@
 #
 # Starts the board as `make run` does (app.start with CONFIG, which gives only
 # a free port: both loopback sockets, the change watch, Observe), then answers N CON GETs of PATH
-# queued on its IPv4 socket through Server.poll() (recvfrom, handle, sendto).
+# queued on its IPv4 socket through Server.drain(), the loop serve() runs for a
+# readable socket (recvfrom, handle, sendto per datagram; EAGAIN once per batch).
 # bench/instructions.py runs this under callgrind for two values of N: the
 # difference divided by the difference in N is the cost of one request, with
 # start-up cancelled out.
@@ -38,6 +39,7 @@ def main():
     floor = path == "floor"
     server, socks, addresses, log = app.start(sys.argv[3], log=lambda line: None)
     sock = socks[0]
+    sock.setblocking(False)  # as serve() sets it: the drain stops at EAGAIN
     to = socket.getaddrinfo(addresses[0][0], addresses[0][1])[0][-1]
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     client.bind(socket.getaddrinfo("127.0.0.1", 0)[0][-1])
@@ -47,12 +49,12 @@ def main():
         k = min(BATCH, n - done)
         for _ in range(k):
             client.sendto(req, to)
-        for _ in range(k):
-            if floor:  # what any server pays: the datagram in and out, nothing else
+        if floor:  # what any server pays: the datagram in and out, nothing else
+            for _ in range(k):
                 data, addr = sock.recvfrom(1153)
                 sock.sendto(data, addr)
-            else:
-                server.poll(sock)
+        elif server.drain(sock, BATCH + 1) != k:
+            raise SystemExit("count_board: the drain missed a queued datagram")
         for _ in range(k):
             client.recvfrom(1200)
         done += k

@@ -217,29 +217,39 @@ class Server(Dispatcher):
     def poll(self, sock):
         """Receive one datagram from sock, answer it. False when none was waiting
         (a non-blocking socket); socket errors other than that propagate."""
-        try:
-            data, addr = sock.recvfrom(self.buffer_size + 1)  # +1 tells "too large" apart
-        except OSError as e:
-            if e.args[0] == _EAGAIN:  # nothing to read on a non-blocking socket
-                return False
-            raise
-        # Port 0: nothing can answer it, a send would only fail (and log). Tested
-        # inline (echo.port_of's shapes), a call less per datagram: MicroPython
-        # gives a sockaddr (port at bytes 2-3, network order), CPython a tuple.
-        if isinstance(addr, tuple):
-            if addr[1] == 0:
-                return True
-        elif len(addr) >= 4 and addr[2] == 0 and addr[3] == 0:
-            return True
-        self.request.peer = addr
-        self.sock = sock
-        if self.multicast_socks and sock in self.multicast_socks:
-            if self.handle(data, len(data), True) and self.on_multicast:
-                self.on_multicast(self.response.buf, addr)
-            return True
-        if self.handle(data, len(data)):
-            sock.sendto(self.response.buf, addr)
-        return True
+        return self.drain(sock, 1) == 1
+
+    def drain(self, sock, limit):
+        """Answer datagrams waiting on non-blocking sock until it has none left
+        (EAGAIN) or `limit` have come in; returns how many came in. Socket errors
+        other than EAGAIN propagate. The loop serve() runs per readable socket:
+        one call per burst, not per datagram (a call is a frame, often from the heap)."""
+        size = self.buffer_size + 1  # +1 tells "too large" apart
+        n = 0
+        while n < limit:
+            try:
+                data, addr = sock.recvfrom(size)
+            except OSError as e:
+                if e.args[0] == _EAGAIN:  # nothing (more) to read
+                    return n
+                raise
+            n += 1
+            # Port 0: nothing can answer it, a send would only fail (and log).
+            # Tested inline (echo.port_of's shapes): MicroPython gives a sockaddr
+            # (port at bytes 2-3, network order), CPython a tuple.
+            if isinstance(addr, tuple):
+                if addr[1] == 0:
+                    continue
+            elif len(addr) >= 4 and addr[2] == 0 and addr[3] == 0:
+                continue
+            self.request.peer = addr
+            self.sock = sock
+            if self.multicast_socks and sock in self.multicast_socks:
+                if self.handle(data, len(data), True) and self.on_multicast:
+                    self.on_multicast(self.response.buf, addr)
+            elif self.handle(data, len(data)):
+                sock.sendto(self.response.buf, addr)
+        return n
 
     def serve(self, *socks):
         """Answer datagrams on the sockets until interrupted. A failed send (the
@@ -260,6 +270,9 @@ class Server(Dispatcher):
         if wait is None:
             wait = poller.poll
             by_fd = {s.fileno(): s for s in socks}
+        every = self.collect_every  # 0: never collect, leave it to the GC
+        # a flood must not hold the tick back for ever: look at the clock this often
+        batch = every or 64
         polls = 0
         due = ticks_add(ticks_ms(), self.tick_ms)
         while True:
@@ -280,18 +293,17 @@ class Server(Dispatcher):
                     s = by_fd[s]
                 while True:
                     try:
-                        if not self.poll(s):
-                            break  # drained
+                        polls += self.drain(s, batch - polls)
                     except OSError as e:
                         self.log("coap: socket error %s" % e)
                         break
-                    polls += 1
-                    if polls >= self.collect_every:  # 0: never, leave it to the GC
-                        if self.collect_every:
-                            self.collect()
-                        polls = 0
-                        if timed and ticks_diff(due, ticks_ms()) <= 0:
-                            break  # a flood must not hold the tick back for ever
+                    if polls < batch:
+                        break  # drained
+                    polls = 0
+                    if every:
+                        self.collect()
+                    if timed and ticks_diff(due, ticks_ms()) <= 0:
+                        break
 
     def collect(self):
         """The serve loop's regular collection; records free_heap."""

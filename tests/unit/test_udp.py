@@ -83,6 +83,18 @@ class UdpLoop(unittest.TestCase):
         data, _ = self.cli.recvfrom(1200)
         self.assertEqual(m.decode(data)[:4], (m.ACK, 69, 0x0101, b"ok"))
 
+    def test_drain_answers_a_burst_up_to_its_limit(self):
+        # serve()'s loop for a readable socket: every datagram waiting, at most limit
+        server = make_server()
+        self.srv_sock.setblocking(False)
+        for mid in (1, 2, 3):
+            self.cli.sendto(m.get("sensors/temp", mid=mid, token=b"b"), self.addr)
+        self.assertEqual(server.drain(self.srv_sock, 2), 2)
+        self.assertEqual(server.drain(self.srv_sock, 10), 1)  # stopped by EAGAIN
+        self.assertEqual(server.drain(self.srv_sock, 10), 0)
+        mids = sorted(m.decode(self.cli.recvfrom(1200)[0])[2] for _ in range(3))
+        self.assertEqual(mids, [1, 2, 3])
+
 
 def garbage_per_message(step, cli, srv_addr, msgs):
     """garbage_per_request with a different datagram each time."""
