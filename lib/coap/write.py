@@ -316,7 +316,8 @@ class Response:
                         self.buf.append(0xC0)
                 else:
                     self._flush(0xFFFF)
-            self._room(1 + n)
+            if len(self.buf) + 1 + n > self.size:  # _room() inline: once per request
+                raise ResponseTooLarge
             self.buf.append(_PAYLOAD_MARKER)
             self._in_payload = True
             self._payload_start = len(self.buf)
