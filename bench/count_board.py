@@ -1,6 +1,6 @@
 # One request path of the sensor board, N times, for an instruction counter.
 #
-#   MICROPYPATH=firmware:boards/unix:lib micropython bench/count_board.py PATH N CONFIG
+#   MICROPYPATH=firmware:boards/unix:lib micropython bench/count_board.py PATH N CONFIG [one-socket]
 #
 # PATH "floor" echoes each datagram back instead: the socket calls and this
 # driver's own work, to take off the others.
@@ -38,6 +38,18 @@ def main():
     path, n = sys.argv[1], int(sys.argv[2])
     floor = path == "floor"
     server, socks, addresses, log = app.start(sys.argv[3], log=lambda line: None)
+    if len(sys.argv) > 4 and sys.argv[4] == "one-socket":
+        # bench/server_board.py's server instead: the same handlers, no Observe,
+        # no log ring (its tick and second socket never run here anyway)
+        import board
+        import config as board_config
+        import resources
+        from coap import Server
+
+        cfg = dict(board_config.DEFAULTS)
+        handlers = resources.SensorBoard(board.Board(cfg), cfg)
+        server = Server(resources.table(handlers, cfg), log=None, observers=0)
+        handlers.server = server
     sock = socks[0]
     sock.setblocking(False)  # as serve() sets it: the drain stops at EAGAIN
     to = socket.getaddrinfo(addresses[0][0], addresses[0][1])[0][-1]

@@ -1,14 +1,16 @@
 """Instructions per request of the sensor board, counted by callgrind: a figure
 that does not move with the machine's load, to judge a change by.
 
-    python bench/instructions.py [PATH ...]      (default: the three bench paths)
+    python bench/instructions.py [PATH ...]      (default: PATHS below)
 
 For each PATH, runs bench/count_board.py under `valgrind --tool=callgrind` for
 N=1000 and N=3000 requests and prints one JSON line: user-space instructions
 per request (the client's sendto/recvfrom, the server's recvfrom, handle and
 sendto and the Python around them; the kernel's part is not counted). "floor"
 is the same driver echoing each datagram: subtract it for the server's own
-work. Needs valgrind (Debian `valgrind`).
+work. "one-socket:PATH" answers PATH with the same handlers behind the plain
+Server of bench/server_board.py (no Observe, no log ring): what the board's
+configuration costs per request is the difference. Needs valgrind (Debian `valgrind`).
 """
 
 import json
@@ -23,7 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
-PATHS = ("/sensors/temp", "/actuators/led", "/board", "floor")
+ONE_SOCKET = "one-socket:"
+PATHS = ("/sensors/temp", "/actuators/led", "/board", "floor", ONE_SOCKET + "/sensors/temp")
 COUNTS = (1000, 3000)
 
 
@@ -33,10 +36,10 @@ def free_port():
         return s.getsockname()[1]
 
 
-def collected(path, n, config):
+def collected(path, n, config, *extra):
     env = {**os.environ, "MICROPYPATH": "firmware:boards/unix:lib"}
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                          str(MICROPYTHON), "bench/count_board.py", path, str(n), config],
+                          str(MICROPYTHON), "bench/count_board.py", path, str(n), config, *extra],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     m = re.search(r"Collected : (\d+)", out.stderr)
     if out.returncode != 0 or not m or "answered %d" % n not in out.stdout:
@@ -45,11 +48,14 @@ def collected(path, n, config):
 
 
 def per_request(path):
+    extra = ()
+    if path.startswith(ONE_SOCKET):  # the same handlers behind bench/server_board.py's server
+        path, extra = path[len(ONE_SOCKET):], ("one-socket",)
     with tempfile.TemporaryDirectory() as tmp:
         config = os.path.join(tmp, "config.json")
         with open(config, "w") as f:
             json.dump({"port": free_port()}, f)
-        a, b = (collected(path, n, config) for n in COUNTS)
+        a, b = (collected(path, n, config, *extra) for n in COUNTS)
     return (b - a) / (COUNTS[1] - COUNTS[0])
 
 

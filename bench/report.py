@@ -81,7 +81,8 @@ def markdown(res):
         out += ["", "## Instructions per request of the sensor board (callgrind, user space)", "",
                 "Deterministic: judge a change by these, not by the clock "
                 "(`python bench/instructions.py`; recvfrom, handle and sendto through "
-                "Server.poll, plus the driver's client socket calls).", "",
+                "Server.drain as serve() runs it, plus the driver's client socket calls; "
+                "one-socket: the same handlers behind bench/server_board.py's server).", "",
                 "| GET | instructions/request | above the floor |", "|---|---:|---:|"]
         floor = instr.get("floor", 0)
         for path, n in instr.items():
