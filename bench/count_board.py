@@ -1,6 +1,6 @@
 # One request path of the sensor board, N times, for an instruction counter.
 #
-#   MICROPYPATH=firmware:boards/unix:lib micropython bench/count_board.py PATH N CONFIG [one-socket]
+#   MICROPYPATH=firmware:boards/unix:boards/common:lib micropython bench/count_board.py PATH N CONFIG [one-socket]
 #
 # PATH "floor" echoes each datagram back instead: the socket calls and this
 # driver's own work, to take off the others.
@@ -41,15 +41,9 @@ def main():
     if len(sys.argv) > 4 and sys.argv[4] == "one-socket":
         # bench/server_board.py's server instead: the same handlers, no Observe,
         # no log ring (its tick and second socket never run here anyway)
-        import board
-        import config as board_config
-        import resources
-        from coap import Server
+        from server_board import one_socket_server
 
-        cfg = dict(board_config.DEFAULTS)
-        handlers = resources.SensorBoard(board.Board(cfg), cfg)
-        server = Server(resources.table(handlers, cfg), log=None, observers=0)
-        handlers.server = server
+        server = one_socket_server()
     sock = socks[0]
     sock.setblocking(False)  # as serve() sets it: the drain stops at EAGAIN
     to = socket.getaddrinfo(addresses[0][0], addresses[0][1])[0][-1]
@@ -68,7 +62,10 @@ def main():
         elif server.drain(sock, BATCH + 1) != k:
             raise SystemExit("count_board: the drain missed a queued datagram")
         for _ in range(k):
-            client.recvfrom(1200)
+            answer = client.recvfrom(1200)[0]
+            if not floor and answer[1] != 69:  # 2.05 Content, or this counts the wrong path
+                raise SystemExit("count_board: %s answered %d.%02d"
+                                 % (path, answer[1] >> 5, answer[1] & 31))
         done += k
         if done % server.collect_every == 0:
             gc.collect()  # as serve() does: a fragmented heap makes recvfrom search far

@@ -37,7 +37,7 @@ def free_port():
 
 
 def collected(path, n, config, *extra):
-    env = {**os.environ, "MICROPYPATH": "firmware:boards/unix:lib"}
+    env = {**os.environ, "MICROPYPATH": "firmware:boards/unix:boards/common:lib"}
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                           str(MICROPYTHON), "bench/count_board.py", path, str(n), config, *extra],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

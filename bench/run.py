@@ -146,7 +146,7 @@ class Libcoap(Peer):
                        check=True, capture_output=True, timeout=10)
 
 
-BOARD_ENV = {"MICROPYPATH": "firmware:boards/unix:lib"}
+BOARD_ENV = {"MICROPYPATH": "firmware:boards/unix:boards/common:lib"}
 
 
 class Board(Peer):
