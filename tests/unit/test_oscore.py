@@ -314,7 +314,9 @@ class FakeSock:
 
 
 class Observe(Base):
-    def test_notifications_are_protected_under_the_boards_partial_iv(self):  # §8.3
+    def register(self):
+        """A protected Observe registration of /sensors/temp from one client:
+        (server, its socket, the client, the registration's Partial IV, the answer)."""
         srv, ctx = make(open=())
         srv.observers.ack_timeout_ms = 0
         cl = Client()
@@ -325,6 +327,11 @@ class Observe(Base):
                          outer=[(6, b"")])
         reg_piv = cl.last_piv
         first = answer(srv, reg)
+        self.assertEqual(srv.observers.count(), 1)
+        return srv, sock, cl, reg_piv, first
+
+    def test_notifications_are_protected_under_the_boards_partial_iv(self):  # §8.3
+        srv, sock, cl, reg_piv, first = self.register()
         code, inner = cl.open(first)
         self.assertEqual((code, m.option(m.decode(first)[4], 9)), (69, b"\x01\x00"))
         self.assertTrue(m.option(m.decode(first)[4], 6) is not None)  # Outer Observe
@@ -347,21 +354,8 @@ class Observe(Base):
             self.assertEqual(m.decode(inner)[5], b"23.12")
         self.assertEqual(pivs, [b"\x01\x01", b"\x01\x02"])  # the board's SSN 1, 2
 
-    def register(self):
-        srv, ctx = make(open=())
-        srv.observers.ack_timeout_ms = 0
-        cl = Client()
-        sock = FakeSock()
-        srv.request.peer = b"peer"
-        srv.sock = sock
-        reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
-                         outer=[(6, b"")])
-        self.assertEqual(cl.open(answer(srv, reg))[0], 69)
-        self.assertEqual(srv.observers.count(), 1)
-        return srv, sock
-
     def test_a_protected_resource_is_never_notified_in_the_clear(self):
-        srv, sock = self.register()
+        srv, sock = self.register()[:2]
         obs = srv.observers
         for i in range(obs.size):
             obs.secured[i] = None  # an entry that lost its binding to the registration
@@ -373,7 +367,7 @@ class Observe(Base):
     def test_protected_observations_are_not_kept_across_a_reboot(self):
         from coap.observestore import ObserverStore
 
-        srv, sock = self.register()
+        srv, sock = self.register()[:2]
         obs = srv.observers
         for i in range(obs.size):
             if obs.addr[i] is not None:
