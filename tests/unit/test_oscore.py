@@ -9,7 +9,7 @@ import coapmsg as m
 from coap import Server, aes
 from coap.oscorectx import Context, SequenceStore
 from oscoreclient import BOARD_ID, CLIENT_ID, SALT, SECRET, Client
-from sample import RESOURCES, board
+from sample import ALLOCATED, RESOURCES, board, handle_locked
 
 try:
     import micropython
@@ -397,14 +397,8 @@ class NoAlloc(Base):
             msgs = (cl.protect(plain), retrans, retrans, cl.protect(plain, oscore=b"\x20"))
             outers = (outer, outer, outer, 130)
             for msg, code in zip(msgs, outers):
-                micropython.heap_lock()
-                try:
-                    got = srv.handle(msg, len(msg))
-                except MemoryError:
-                    got = "allocated"
-                finally:
-                    micropython.heap_unlock()
-                self.assertNotEqual(got, "allocated", label)
+                got = handle_locked(srv, msg)
+                self.assertNotEqual(got, ALLOCATED, label)
                 self.assertEqual(srv.response.buf[1], code, label)
             self.assertEqual(cl.open(bytes(srv.response.buf), cl.last_piv), None)  # 4.02: plain
 
@@ -420,14 +414,8 @@ class NoAlloc(Base):
         srv.handle(warm, len(warm))
         board.led = 0
         msg = cl.protect(put)
-        micropython.heap_lock()
-        try:
-            got = srv.handle(msg, len(msg))
-        except MemoryError:
-            got = "allocated"
-        finally:
-            micropython.heap_unlock()
-        self.assertNotEqual(got, "allocated")
+        got = handle_locked(srv, msg)
+        self.assertNotEqual(got, ALLOCATED)
         self.assertEqual((cl.open(bytes(srv.response.buf))[1][1], board.led), (68, 1))
 
     def test_plain_requests_next_to_a_context_allocate_nothing(self):
@@ -436,14 +424,8 @@ class NoAlloc(Base):
         srv, _ = make()
         for msg, code in ((m.get("sensors/temp"), 69), (m.get("actuators/led"), 129)):
             srv.handle(msg, len(msg))
-            micropython.heap_lock()
-            try:
-                got = srv.handle(msg, len(msg))
-            except MemoryError:
-                got = "allocated"
-            finally:
-                micropython.heap_unlock()
-            self.assertNotEqual(got, "allocated")
+            got = handle_locked(srv, msg)
+            self.assertNotEqual(got, ALLOCATED)
             self.assertEqual(srv.response.buf[1], code)
 
 

@@ -18,6 +18,7 @@ import sensorconfig  # noqa: E402
 import sensors  # noqa: E402
 from coap import Server  # noqa: E402
 from coap.testing import allocated, call  # noqa: E402
+from sample import handle_locked  # noqa: E402
 
 try:
     import micropython
@@ -273,13 +274,7 @@ class Descriptor(unittest.TestCase):
                 self.s.refresh(1000)
             for msg in requests:
                 n = srv.handle(msg, len(msg))  # warm-up
-                micropython.heap_lock()
-                try:
-                    got = srv.handle(msg, len(msg))
-                except MemoryError:
-                    got = "allocated"
-                finally:
-                    micropython.heap_unlock()
+                got = handle_locked(srv, msg)
                 self.assertEqual(got, n, msg)
         self.assertEqual(srv.response.buf[1], 69)
 
