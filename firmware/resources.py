@@ -92,7 +92,8 @@ def table(h, config):
     # stays fresh for max_age_s, and on a sleeping board until the next wake
     res = [
         Resource("actuators/led", get=h.led_get, put=h.led_put, ct=_TEXT, accepts=_TEXT,
-                 rt="core.a", if_="core.a", title="LED: on or off", max_age=0),
+                 rt="core.a", if_="core.a", title="LED: on or off", max_age=0,
+                 prepared=True),  # only a PUT changes it, and an unsafe request forgets
         Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp", max_age=0),
         Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines",
                  max_age=0),
@@ -122,6 +123,7 @@ class ChangeWatch:
     def tick(self):
         if not self.sensors.refresh():
             return
+        self.server.forget()  # the prepared answers showed the old readings
         obs = self.server.observers
         if obs is None:
             return

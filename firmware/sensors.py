@@ -174,17 +174,20 @@ class Sensors:
 
     def resources(self, max_age=60):
         """The table entries: each reading, then /sensors (one SenML pack);
-        max_age: seconds a reading stays fresh (Max-Age, RFC 7252 §5.10.5)."""
+        max_age: seconds a reading stays fresh (Max-Age, RFC 7252 §5.10.5).
+        Prepared (coap/prepared.py): they read the cached values, which change
+        only in refresh(), after which the change watch calls Server.forget()."""
         out = []
         for r in self.readings:
             attrs = 'u="%s"' % r.unit if r.unit else None
             r.resource = Resource(r.path, get=r.get, ct=_FORMATS, rt=r.rt,
-                                  if_="core.s", obs=True, attrs=attrs, max_age=max_age)
+                                  if_="core.s", obs=True, attrs=attrs, max_age=max_age,
+                                  prepared=True)
             out.append(r.resource)
         if self.readings:
             self.pack_resource = Resource("sensors", get=self.pack, ct=(_SENML_JSON, _SENML_CBOR),
                                           rt="sensors-senml", if_="core.b", obs=True,
-                                          max_age=max_age)
+                                          max_age=max_age, prepared=True)
             out.append(self.pack_resource)
         return out
 

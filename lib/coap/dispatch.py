@@ -34,6 +34,7 @@ _PROXYING_NOT_SUPPORTED = const(165)
 _LINK_FORMAT = const(40)
 _SIZE1 = const(60)
 _VERIFIED = const(0)  # echo.VERIFIED
+_CON = const(0)
 
 # Response code a handler starts with, by method code
 _DEFAULT_CODE = (0, _CONTENT, _CHANGED, _CHANGED, _DELETED, _CONTENT, _CHANGED, _CHANGED)
@@ -67,6 +68,7 @@ class Dispatcher:
         self.multicast = False  # the request came in on a group address: never observed
         self.echo = None  # an echo.Echo when the amplification limit or a fresh resource needs one
         self.amplification_limit = False  # RFC 9175 §2.4: 3x to unverified peers
+        self.prepared = None  # a prepared.Prepared when a resource is `prepared`
         # /.well-known/core is served like any resource, but not listed in itself
         self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
 
@@ -130,6 +132,8 @@ class Dispatcher:
                 return
         if safe:
             resp.max_age = res.max_age
+        elif self.prepared is not None:
+            self.prepared.forget()  # it may change what a prepared GET answers
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
             seq = self.observers.on_get(req, res, fmt, self.sock)  # RFC 7641 §4.1
@@ -146,6 +150,10 @@ class Dispatcher:
                 # notifications count too: together with this answer, within 3x
                 # until the observer acknowledges one (RFC 9175 §2.4)
                 self.observers.limit_request(req, limit - len(resp.buf))
+        # True: an answer the server may keep for the same GET (coap/prepared.py
+        # checks the rest: the options, the code, the size)
+        return (res.prepared and seq < 0 and code == _GET and req.type == _CON
+                and req.secured is None and not self.multicast)
 
     def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """Run the handler into resp (begun), block-wise when needed."""

@@ -151,3 +151,45 @@ def hash31(src, i, j, h):
     for k in range(i, j):
         h = (h * 31 + src[k]) & _HASH_MASK
     return h
+
+
+# Prepared answers (prepared.py): a slot of the table is ENTRY bytes, the token
+# length + 1 (0: free), the key's length, the key (the request after its token)
+SLOT_TKL = const(0)
+SLOT_KEY_LEN = const(1)
+SLOT_KEY = const(2)
+ENTRY = const(32)
+KEY_ROOM = const(30)
+
+
+def replay(table, answers, data, n):
+    """The slot whose kept answer answers data[0:n] (a confirmable GET with the
+    same token length and the same bytes after its token), with the request's
+    Message ID and token copied into that answer (made an ACK); -1: none."""
+    if n < 4:
+        return -1
+    b0 = data[0]
+    tkl = b0 & 15
+    if b0 & 0xF0 != 0x40 or data[1] != 1 or tkl > 8:  # version 1, CON, GET
+        return -1
+    start = 4 + tkl
+    k = n - start
+    if k < 0 or k > KEY_ROOM:
+        return -1
+    for e in range(len(answers)):
+        base = e * ENTRY
+        if table[base + SLOT_TKL] != tkl + 1 or table[base + SLOT_KEY_LEN] != k:
+            continue
+        key = base + SLOT_KEY
+        i = 0
+        while i < k and table[key + i] == data[start + i]:
+            i += 1
+        if i == k:
+            a = answers[e]
+            a[0] = 0x60 | tkl  # ACK: piggybacked (§5.2.1)
+            a[2] = data[2]
+            a[3] = data[3]
+            for j in range(4, start):
+                a[j] = data[j]
+            return e
+    return -1

@@ -150,3 +150,45 @@ def hash31(src: ptr8, i: int, j: int, h: int) -> int:
         h = (h * 31 + src[i]) & _HASH_MASK
         i += 1
     return h
+
+
+SLOT_TKL = const(0)
+SLOT_KEY_LEN = const(1)
+SLOT_KEY = const(2)
+ENTRY = const(32)
+KEY_ROOM = const(30)
+
+
+@micropython.viper
+def replay(table: ptr8, answers, data: ptr8, n: int) -> int:
+    if n < 4:
+        return -1
+    b0 = data[0]
+    tkl = b0 & 15
+    if (b0 & 0xF0) != 0x40 or data[1] != 1 or tkl > 8:
+        return -1
+    start = 4 + tkl
+    k = n - start
+    if k < 0 or k > KEY_ROOM:
+        return -1
+    entries = int(len(answers))
+    e = 0
+    while e < entries:
+        base = e * ENTRY
+        if table[base + SLOT_TKL] == tkl + 1 and table[base + SLOT_KEY_LEN] == k:
+            key = base + SLOT_KEY
+            i = 0
+            while i < k and table[key + i] == data[start + i]:
+                i += 1
+            if i == k:
+                a = ptr8(answers[e])
+                a[0] = 0x60 | tkl
+                a[2] = data[2]
+                a[3] = data[3]
+                j = 4
+                while j < start:
+                    a[j] = data[j]
+                    j += 1
+                return e
+        e += 1
+    return -1

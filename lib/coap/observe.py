@@ -84,7 +84,8 @@ class Observers:
 
     # --- requests ------------------------------------------------------------
 
-    def _find(self, peer, buf, off, tkl):
+    def find(self, peer, buf, off, tkl):
+        """The entry observing with this peer and the token buf[off:off+tkl], or -1."""
         for i in range(self.size):
             if self.addr[i] is not None and self.tkl[i] == tkl and self.addr[i] == peer:
                 t = self.request[i]
@@ -116,7 +117,7 @@ class Observers:
             return -1  # a plain GET while nobody observes (the common case): no lookup
         if req.block2 > 15:
             return -1  # a later block of a notification (RFC 7959 §3.4): not a cancel
-        i = self._find(req.peer, req.buf, 4, req.tkl)
+        i = self.find(req.peer, req.buf, 4, req.tkl)
         if req.observe != 0 or req.length > len(self.request[0]):
             if i >= 0:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
@@ -154,12 +155,12 @@ class Observers:
     def limit_request(self, req, budget):
         """The observer registered by req is not verified: its notifications must
         fit in budget bytes in all until it acknowledges one (see _send)."""
-        i = self._find(req.peer, req.buf, 4, req.tkl)
+        i = self.find(req.peer, req.buf, 4, req.tkl)
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
 
     def remove_request(self, req):
-        self.remove(self._find(req.peer, req.buf, 4, req.tkl))
+        self.remove(self.find(req.peer, req.buf, 4, req.tkl))
 
     def remove(self, i):
         if i < 0:

@@ -49,11 +49,15 @@ class Resource:
     attrs:   more link-params as they are to appear, e.g. 'u="Cel"'.
     max_age: seconds a GET's representation stays fresh (RFC 7252 §5.10.5; 0: it
     may be stale at once); observers get a fresh one before it runs out.
+    prepared: the GET handler reads only state that changes by a request to this
+             server or where the board calls Server.forget(): the server may
+             keep its answer and send it again for the same plain GET
+             (coap/prepared.py). No clock, no counter of its own in it.
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False, fresh=False, attrs=None, max_age=60):
+                 title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -86,6 +90,7 @@ class Resource:
         if not (isinstance(max_age, int) and 0 <= max_age <= 86400):
             raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
         self.max_age = max_age
+        self.prepared = bool(prepared) and self.handlers[_GET] is not None
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

@@ -14,6 +14,7 @@ import select
 from . import aes, amplify
 from .echo import Echo
 from .parse import Request
+from .loops import replay
 from .dispatch import Dispatcher, block_size
 from .resource import check_table
 from .write import Response, ResponseTooLarge
@@ -37,7 +38,8 @@ _GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
-_HEADROOM = const(128)  # bytes of a request kept for header, token and options
+_HEADROOM = const(128)
+_IDLE_COLLECT = const(64)  # datagrams since the last collection that make a quiet tick collect  # bytes of a request kept for header, token and options
 
 
 def _discard(line):
@@ -62,11 +64,15 @@ class Server(Dispatcher):
     docs/security.md), and every resource except /.well-known/core and the
     paths in `open` refuses plain requests with 4.01. An empty list means a
     context was asked for but is unusable: the same resources are refused.
+
+    prepared: how many answers of `prepared` resources are kept and sent again
+    for the same plain GET (coap/prepared.py); 0: none. Call forget() when the
+    state behind them changes other than by a request.
     """
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 **observe):
+                 prepared=8, **observe):
         Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
@@ -80,13 +86,22 @@ class Server(Dispatcher):
         #: notifications, multicast replies due, registration refreshes).
         self.tick = None
         self.tick_ms = 100
-        #: serve() collects garbage after this many datagrams (0: never). recvfrom's garbage
-        #: fragments the heap, and a fragmented heap makes every allocation search
-        #: far (measured: 2.3x the throughput on the unix port, see bench/).
-        self.collect_every = 64
-        #: Bytes free after the last of those collections (MicroPython; 0 elsewhere):
-        #: what /board reports, so that no request pays for a collection of its own.
+        #: serve() collects garbage after this many datagrams (0: never), and
+        #: whenever a tick finds the sockets idle since datagrams came in. Under
+        #: load a collection costs its marking of every live object whatever the
+        #: interval, so a long one: on the board as `make run` starts it, 64 cost
+        #: 6 us per request, 1024 0.4 (bench/). A board's small heap fills first
+        #: anyway, and then MicroPython collects by itself.
+        self.collect_every = 1024
+        #: serve() looks at the clock after this many datagrams of a flood, so
+        #: that the tick is never held back for long
+        self.burst = 64
+        #: Bytes free after one of those collections (MicroPython; 0 elsewhere):
+        #: what /board reports, so that no request pays for a collection of its
+        #: own. Measured at most once a second: gc.mem_free() reads the whole
+        #: allocation table (5 us per request when done at every collection).
         self.free_heap = 0
+        self._free_heap_at = ticks_ms()
         self.collect()
         self.sock = None  # the socket the datagram being answered came in on
         self.amplification_limit = amplification_limit
@@ -103,6 +118,11 @@ class Server(Dispatcher):
         #: every resource but those whose paths are in `open` needs OSCORE.
         self.oscore = None
         self._secure(oscore, open, buffer_size)
+        self.prepared = None
+        if prepared and any(res.prepared for res in self.resources):
+            from .prepared import Prepared  # only a table with prepared resources pays for it
+
+            self.prepared = Prepared(prepared)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
@@ -122,6 +142,13 @@ class Server(Dispatcher):
 
             self.oscore = Oscore(contexts, buffer_size)
             self.response.size = buffer_size - OVERHEAD  # room to protect any answer
+
+    def forget(self):
+        """The state behind prepared answers changed (a reading was refreshed):
+        answer the next GETs by their handlers again. Unsafe requests do this
+        themselves."""
+        if self.prepared is not None:
+            self.prepared.forget()
 
     def next_mid(self):
         """A fresh Message ID for a message the server starts (§4.4)."""
@@ -196,16 +223,19 @@ class Server(Dispatcher):
             resp.begin(_ACK, _CONTENT, req.mid, data, 4, req.tkl)  # piggybacked, §5.2.1
         else:
             resp.begin(_NON, _CONTENT, self.next_mid(), data, 4, req.tkl)  # §5.2.3
+        keep = False
         try:
-            self._request(req, resp, code, n)
+            keep = self._request(req, resp, code, n)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
-        if (self.amplification_limit and not req.verified
-                and len(resp.buf) > amplify.RATIO * n):
-            amplify.shorten(self, req, resp, amplify.RATIO * n)  # RFC 9175 §2.4
+        limit = amplify.RATIO * n if self.amplification_limit and not req.verified else -1
+        if 0 <= limit < len(resp.buf):
+            amplify.shorten(self, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
                           or resp.buf[1] == _CONTENT and not resp.total):
             return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
+        if keep and not multicast and self.prepared is not None:
+            self.prepared.keep(data, n, resp.buf, limit)  # the next such GET: drain() answers it
         return len(resp.buf)
 
     def _reset(self, data):
@@ -225,6 +255,14 @@ class Server(Dispatcher):
         other than EAGAIN propagate. The loop serve() runs per readable socket:
         one call per burst, not per datagram (a call is a frame, often from the heap)."""
         size = self.buffer_size + 1  # +1 tells "too large" apart
+        group = self.multicast_socks and sock in self.multicast_socks
+        # Prepared answers (coap/prepared.py): a repeated plain GET is answered
+        # here, from the kept answer, before anything else looks at it
+        table = answers = None
+        if self.prepared is not None and not group:
+            table = self.prepared.table
+            answers = self.prepared.answers
+        obs = self.observers
         n = 0
         while n < limit:
             try:
@@ -242,9 +280,17 @@ class Server(Dispatcher):
                     continue
             elif len(addr) >= 4 and addr[2] == 0 and addr[3] == 0:
                 continue
+            if table is not None:
+                k = replay(table, answers, data, len(data))
+                # ... unless the GET would end an observation (RFC 7641 §3.6):
+                # that needs the full path
+                if k >= 0 and (obs is None or obs.addr.count(None) == obs.size
+                               or obs.find(addr, data, 4, data[0] & 15) < 0):
+                    sock.sendto(answers[k], addr)
+                    continue
             self.request.peer = addr
             self.sock = sock
-            if self.multicast_socks and sock in self.multicast_socks:
+            if group:
                 if self.handle(data, len(data), True) and self.on_multicast:
                     self.on_multicast(self.response.buf, addr)
             elif self.handle(data, len(data)):
@@ -258,7 +304,8 @@ class Server(Dispatcher):
         One loop for every configuration: poll, then drain each readable socket
         without blocking until it has nothing left (EAGAIN), so a burst costs one
         poll; run the tick (observers, then self.tick) only once its deadline has
-        passed, not once per datagram; collect garbage every collect_every datagrams."""
+        passed, not once per datagram; collect garbage every collect_every datagrams,
+        or sooner in a quiet moment."""
         poller = select.poll()
         for s in socks:
             s.setblocking(False)  # the drain below stops at EAGAIN instead of waiting
@@ -271,9 +318,9 @@ class Server(Dispatcher):
             wait = poller.poll
             by_fd = {s.fileno(): s for s in socks}
         every = self.collect_every  # 0: never collect, leave it to the GC
-        # a flood must not hold the tick back for ever: look at the clock this often
-        batch = every or 64
-        polls = 0
+        batch = self.burst
+        polls = 0  # datagrams of the current batch
+        since = 0  # datagrams since the last collection
         due = ticks_add(ticks_ms(), self.tick_ms)
         while True:
             timed = self.tick is not None or self.observers is not None
@@ -288,28 +335,41 @@ class Server(Dispatcher):
                         self.echo.seconds()  # keeps the Echo clock exact through idle days
                     due = ticks_add(ticks_ms(), self.tick_ms)
                     left = self.tick_ms
+            idle = True
             for s, _ in wait(left if timed else -1):
+                idle = False
                 if isinstance(s, int):
                     s = by_fd[s]
                 while True:
                     try:
-                        polls += self.drain(s, batch - polls)
+                        got = self.drain(s, batch - polls)
                     except OSError as e:
                         self.log("coap: socket error %s" % e)
                         break
+                    polls += got
+                    since += got
                     if polls < batch:
                         break  # drained
                     polls = 0
-                    if every:
+                    if every and since >= every:
+                        since = 0
                         self.collect()
                     if timed and ticks_diff(due, ticks_ms()) <= 0:
                         break
+            if idle and every and since >= _IDLE_COLLECT:
+                # quiet for a tick after traffic: collect now rather than in a burst
+                since = 0
+                self.collect(True)
 
-    def collect(self):
-        """The serve loop's regular collection; records free_heap."""
+    def collect(self, force=False):
+        """The serve loop's regular collection; records free_heap at most once a
+        second (always with force)."""
         gc.collect()
-        if hasattr(gc, "mem_free"):
+        now = ticks_ms()
+        if hasattr(gc, "mem_free") and (
+                force or self.free_heap == 0 or ticks_diff(now, self._free_heap_at) >= 1000):
             self.free_heap = gc.mem_free()
+            self._free_heap_at = now
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered

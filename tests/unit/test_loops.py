@@ -172,3 +172,42 @@ class Known(unittest.TestCase):
             for v, places, text in ((-205, 2, b"-2.05"), (7, 3, b"0.007"), (42, 0, b"42")):
                 n = impl.digits(b, 0, v, places)
                 self.assertEqual(bytes(b[:n]), text)
+
+
+class ReplayTwins(unittest.TestCase):
+    """loops.replay: the same slot and the same patched answer from both."""
+
+    def setUp(self):
+        if viper is None:
+            raise unittest.SkipTest("no viper emitter on this interpreter: loops_py runs")
+
+    def test_slot_layout_agrees(self):
+        from coap import prepared
+        for name in ("SLOT_TKL", "SLOT_KEY_LEN", "SLOT_KEY", "ENTRY", "KEY_ROOM"):
+            for twin in (viper, py):
+                self.assertEqual(getattr(twin, name), getattr(prepared, name), name)
+
+    def test_replay(self):
+        from coap.prepared import ENTRY, KEY_ROOM
+        r = Rand(7)
+        entries = 4
+        keys = [r.data(r.next(KEY_ROOM + 1)) for _ in range(3)] + [b""]
+        for _ in range(300):
+            table = bytearray(ENTRY * entries)
+            for e in range(entries):
+                key = keys[r.next(len(keys))]
+                table[e * ENTRY] = r.next(10)  # free, or a token length + 1 (9: TKL 8)
+                table[e * ENTRY + 1] = len(key) if r.next(8) else r.next(40)
+                table[e * ENTRY + 2:e * ENTRY + 2 + len(key)] = key
+            tkl = r.next(10)
+            msg = bytearray([0x40 | tkl if r.next(6) else r.next(256),
+                             1 if r.next(6) else r.next(4)]) + r.data(2 + tkl)
+            msg += keys[r.next(len(keys))]
+            if r.next(8) == 0:
+                msg = msg[:r.next(len(msg) + 1)]
+            answers_v = [bytearray(r.data(12 + r.next(20))) for _ in range(entries)]
+            answers_p = [bytearray(a) for a in answers_v]
+            got_v = viper.replay(table, answers_v, bytes(msg), len(msg))
+            got_p = py.replay(table, answers_p, bytes(msg), len(msg))
+            self.assertEqual(got_v, got_p, bytes(msg))
+            self.assertEqual(answers_v, answers_p)

@@ -115,7 +115,7 @@ class Registration(unittest.TestCase):
         for note, _ in sock.sent:
             if note[3] == b"a":
                 ack(srv, note)
-        b_entry = obs._find(b"peer-1", b"\x00\x00\x00\x00b", 4, 1)
+        b_entry = obs.find(b"peer-1", b"\x00\x00\x00\x00b", 4, 1)
         obs.alive_at[b_entry] = ticks_add(ticks_ms(), -5000)
         r = deliver(srv, observe(0, token=b"c"))
         self.assertTrue(obs_value(r) is not None)  # the new client is registered

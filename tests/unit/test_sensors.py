@@ -300,6 +300,10 @@ class Watch(unittest.TestCase):
 
         class Srv:
             observers = Obs()
+            forgot = 0
+
+            def forget(self):
+                Srv.forgot += 1
 
         w = resources.ChangeWatch(Srv(), s, 10)
         s.sensors[0].due = 0
@@ -308,6 +312,7 @@ class Watch(unittest.TestCase):
         s.sensors[0].interval_ms = 0
         w.tick()  # moved by 5: below the threshold
         self.assertEqual(changed, [])
+        self.assertEqual(Srv.forgot, 1)  # but a GET must show it: prepared answers go
         w.tick()  # moved by 15 since last notified
         self.assertEqual(changed, [b"/sensors/porch/temp", b"/sensors"])
         del changed[:]

@@ -78,8 +78,8 @@ class Serve(unittest.TestCase):
 
     def test_a_flood_does_not_hold_the_tick_back(self):
         ticks = []
-        srv = make(0, ticks)  # always due: checked at every collection
-        srv.collect_every = 4
+        srv = make(0, ticks)  # always due: checked after every burst
+        srv.burst = 4
         self.queue(40)
         self.queue(1, "stop")
         with self.assertRaises(Stop):

@@ -1,0 +1,173 @@
+# Prepared answers: a GET that the full request path answered is kept, whole,
+# and sent again for the same request until the state behind it changes.
+#
+# Polling one reading over and over (a dashboard, Node-RED) is what a sensor
+# board mostly does. For a resource marked `prepared`, the server keeps its
+# answer to a plain confirmable GET; the next request with the same bytes after
+# its token gets the same answer with that request's Message ID and token copied
+# in (loops.replay, machine code where the port has it): no parse, no dispatch,
+# no handler. The full path and the replay give the same bytes
+# (tests/unit/test_prepared.py compares them).
+#
+# What makes that safe:
+# - only a request whose options are Uri-Path alone (no Accept, Observe, Block2,
+#   Echo, query, OSCORE...) and no payload, CON, on a unicast socket;
+# - only a 2.05 in one datagram, without Observe, Block2, Size2 or Echo, and
+#   within 3x the request when the amplification limit is on (RFC 9175 §2.4):
+#   the same request brings the same limit;
+# - the state behind it: the server forgets every prepared answer after any
+#   unsafe request (PUT, POST, DELETE...), and whoever changes what a prepared
+#   handler reads in any other way calls Server.forget() (the board's change
+#   watch does when it refreshes its readings). A prepared handler reads only
+#   such state: no clock, no counter of its own.
+#
+# Fixed memory: `entries` slots of a key (the request after its token) and an
+# answer, preallocated; a new answer takes the slot used longest ago.
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+from .loops import replay  # noqa: F401 (what Server.drain calls, re-exported)
+
+# A slot of `table`, as loops.replay reads it (loops_py and loops_viper keep
+# copies of these; tests/unit/test_prepared.py checks that they agree)
+SLOT_TKL = const(0)      # token length + 1; 0: the slot is free
+SLOT_KEY_LEN = const(1)  # bytes of the request after its token
+SLOT_KEY = const(2)      # ... and those bytes
+KEY_ROOM = const(30)
+ENTRY = const(32)        # SLOT_KEY + KEY_ROOM
+ANSWER_ROOM = const(96)  # bytes of a kept answer: header, token, options, payload
+_URI_PATH = const(11)
+_CONTENT = const(69)
+_OBSERVE = const(6)
+_BLOCK2 = const(23)
+_BLOCK1 = const(27)
+_SIZE2 = const(28)
+_ECHO = const(252)
+_EMPTY = b""
+
+
+def _only_uri_path(buf, p, n):
+    """True when buf[p:n] is Uri-Path options and nothing else (§3.1)."""
+    num = 0
+    while p < n:
+        b = buf[p]
+        delta = b >> 4
+        olen = b & 15
+        p += 1
+        if delta == 15 or olen == 15:
+            return False  # a payload marker, or a reserved form
+        if delta == 13:
+            delta = buf[p] + 13
+            p += 1
+        elif delta == 14:
+            return False  # far past Uri-Path
+        if olen == 13:
+            olen = buf[p] + 13
+            p += 1
+        elif olen == 14:
+            return False  # 269 bytes or more: walk() leaves such a segment to the slow path
+        num += delta
+        if num != _URI_PATH:
+            return False
+        p += olen
+    return p == n
+
+
+def _plain_answer(buf, p, n):
+    """True when the options of an answer from p on say nothing about this one
+    exchange: no Observe, Block2, Block1, Size2 or Echo."""
+    num = 0
+    while p < n:
+        b = buf[p]
+        if b == 0xFF:
+            return True
+        delta = b >> 4
+        olen = b & 15
+        p += 1
+        if delta == 13:
+            delta = buf[p] + 13
+            p += 1
+        elif delta == 14:
+            delta = ((buf[p] << 8) | buf[p + 1]) + 269
+            p += 2
+        if olen == 13:
+            olen = buf[p] + 13
+            p += 1
+        elif olen == 14:
+            olen = ((buf[p] << 8) | buf[p + 1]) + 269
+            p += 2
+        num += delta
+        if num == _OBSERVE or num == _BLOCK2 or num == _BLOCK1 or num == _SIZE2 or num == _ECHO:
+            return False
+        p += olen
+    return True
+
+
+class Prepared:
+    """The kept answers: `table` holds each slot's token length and key (for
+    loops.replay), `answers` each slot's answer, sent as it is."""
+
+    def __init__(self, entries=8):
+        self.entries = entries
+        self.table = bytearray(ENTRY * entries)
+        self.answers = []
+        for _ in range(entries):
+            a = bytearray(ANSWER_ROOM)
+            a[0:] = _EMPTY  # keep the capacity, start empty (appends never reallocate)
+            self.answers.append(a)
+        self._next = 0
+
+    def keep(self, data, n, answer, limit):
+        """Keep `answer` (a bytearray: the whole message) for request data[0:n],
+        when both are the plain kind above and the answer is at most `limit`
+        bytes (-1: no limit). Returns True when kept."""
+        tkl = data[0] & 15
+        start = 4 + tkl
+        size = len(answer)
+        if (n - start > KEY_ROOM or size > ANSWER_ROOM or 0 <= limit < size
+                or answer[1] != _CONTENT or not _only_uri_path(data, start, n)
+                or not _plain_answer(answer, start, size)):
+            return False
+        t = self.table
+        # the same key may already be kept (answered again after a forget)
+        i = self._next
+        self._next = (i + 1) % self.entries
+        base = i * ENTRY
+        t[base + SLOT_TKL] = 0  # invalid while it is rewritten
+        a = self.answers[i]
+        a[0:] = _EMPTY
+        a.extend(answer)
+        t[base + SLOT_KEY_LEN] = n - start
+        for k in range(n - start):
+            t[base + SLOT_KEY + k] = data[start + k]
+        self._drop_key(i, tkl, data, start, n)
+        t[base + SLOT_TKL] = tkl + 1
+        return True
+
+    def _drop_key(self, keep, tkl, data, start, n):
+        # One slot per (token length, key): an older copy of the same is freed
+        t = self.table
+        for i in range(self.entries):
+            base = i * ENTRY
+            if i == keep or t[base + SLOT_TKL] != tkl + 1 or t[base + SLOT_KEY_LEN] != n - start:
+                continue
+            for k in range(n - start):
+                if t[base + SLOT_KEY + k] != data[start + k]:
+                    break
+            else:
+                t[base + SLOT_TKL] = 0
+
+    def forget(self):
+        """Drop every kept answer: the state behind them may have changed."""
+        t = self.table
+        for i in range(self.entries):
+            t[i * ENTRY + SLOT_TKL] = 0
+
+    def count(self):
+        """Slots holding an answer."""
+        t = self.table
+        return sum(1 for i in range(self.entries) if t[i * ENTRY + SLOT_TKL])
