@@ -164,7 +164,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
     if cfg["sleep"]:
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
-    server.tick = fleet.compose(server.tick, *ticks)
+    server.tick = fleet.compose(server.tick, handlers.tick, *ticks)
     return server, socks, addresses, log
 
 

@@ -4,6 +4,7 @@
 # allocates per request. All of them are idempotent (GET reads, PUT sets).
 
 from coap import Resource
+from coap.clock import ticks_diff, ticks_ms
 
 VERSION = b"0.1.0"
 
@@ -31,6 +32,16 @@ class SensorBoard:
         self.read_serial = -1
         self.observers = 0
         self.free_heap = 0
+        self.info_resource = None  # /board, once table() made it
+        self._info_at = ticks_ms()
+
+    def tick(self):
+        """/board is prepared (coap/prepared.py): its kept answer is dropped
+        every second, so what it shows is at most that old."""
+        now = ticks_ms()
+        if ticks_diff(now, self._info_at) >= 1000 and self.server is not None:
+            self._info_at = now
+            self.server.forget(self.info_resource)
 
     def led_get(self, req, resp):
         resp.payload(b"on" if self.board.led() else b"off")
@@ -94,10 +105,12 @@ def table(h, config):
         Resource("actuators/led", get=h.led_get, put=h.led_put, ct=_TEXT, accepts=_TEXT,
                  rt="core.a", if_="core.a", title="LED: on or off", max_age=0,
                  prepared=True),  # only a PUT changes it, and an unsafe request forgets
-        Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp", max_age=0),
+        Resource("board", get=h.info, ct=_JSON, rt="board-info", if_="core.rp", max_age=0,
+                 prepared=True),  # a snapshot, dropped every second by h.tick
         Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines",
                  max_age=0),
     ]
+    h.info_resource = res[1]
     if h.sensors is not None:
         age = config.get("max_age_s", 60)
         sleep = config.get("sleep")

@@ -150,10 +150,12 @@ class Dispatcher:
                 # notifications count too: together with this answer, within 3x
                 # until the observer acknowledges one (RFC 9175 §2.4)
                 self.observers.limit_request(req, limit - len(resp.buf))
-        # True: an answer the server may keep for the same GET (coap/prepared.py
-        # checks the rest: the options, the code, the size)
-        return (res.prepared and seq < 0 and code == _GET and req.type == _CON
-                and req.secured is None and not self.multicast)
+        # The resource when the server may keep this answer for the same GET
+        # (coap/prepared.py checks the rest: the options, the code, the size)
+        if (res.prepared and seq < 0 and code == _GET and req.type == _CON
+                and req.secured is None and not self.multicast):
+            return res
+        return None
 
     def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """Run the handler into resp (begun), block-wise when needed."""

@@ -3,10 +3,10 @@
 # emitter, or an .mpy built for another architecture). EMITTER says which.
 
 try:
-    from .loops_viper import walk, same, uint, digits, copy_tail, hash31, replay
+    from .loops_viper import walk, same, uint, digits, copy_tail, hash31, replay, copy_at
     EMITTER = "viper"
 except (ImportError, SyntaxError, ValueError):  # pragma: no cover - port-dependent
-    from .loops_py import walk, same, uint, digits, copy_tail, hash31, replay
+    from .loops_py import walk, same, uint, digits, copy_tail, hash31, replay, copy_at
     EMITTER = None
 
-__all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "EMITTER")
+__all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "copy_at", "EMITTER")

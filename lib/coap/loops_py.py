@@ -193,3 +193,9 @@ def replay(table, answers, data, n):
                 a[j] = data[j]
             return e
     return -1
+
+
+def copy_at(dst, at, src, n):
+    """Copy src[0:n] over dst[at:at+n] (no slice is made)."""
+    for k in range(n):
+        dst[at + k] = src[k]

@@ -192,3 +192,11 @@ def replay(table: ptr8, answers, data: ptr8, n: int) -> int:
                 return e
         e += 1
     return -1
+
+
+@micropython.viper
+def copy_at(dst: ptr8, at: int, src: ptr8, n: int):
+    k = 0
+    while k < n:
+        dst[at + k] = src[k]
+        k += 1

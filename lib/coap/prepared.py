@@ -12,9 +12,11 @@
 # What makes that safe:
 # - only a request whose options are Uri-Path alone (no Accept, Observe, Block2,
 #   Echo, query, OSCORE...) and no payload, CON, on a unicast socket;
-# - only a 2.05 in one datagram, without Observe, Block2, Size2 or Echo, and
-#   within 3x the request when the amplification limit is on (RFC 9175 §2.4):
-#   the same request brings the same limit;
+# - only a 2.05 without Observe, within 3x the request when the amplification
+#   limit is on (RFC 9175 §2.4): the same request brings the same limit, so the
+#   same answer. That may be the first block the limit cut (ETag, Block2, Size2)
+#   with an Echo offered: its value is made afresh for each peer it goes to
+#   (coap/echo.py; the same peer within a second gets the same value anyway);
 # - the state behind it: the server forgets every prepared answer after any
 #   unsafe request (PUT, POST, DELETE...), and whoever changes what a prepared
 #   handler reads in any other way calls Server.forget() (the board's change
@@ -45,8 +47,8 @@ _CONTENT = const(69)
 _OBSERVE = const(6)
 _BLOCK2 = const(23)
 _BLOCK1 = const(27)
-_SIZE2 = const(28)
 _ECHO = const(252)
+_ECHO_SIZE = const(12)  # echo.SIZE
 _EMPTY = b""
 
 
@@ -77,14 +79,16 @@ def _only_uri_path(buf, p, n):
     return p == n
 
 
-def _plain_answer(buf, p, n):
-    """True when the options of an answer from p on say nothing about this one
-    exchange: no Observe, Block2, Block1, Size2 or Echo."""
+def _echo_at(buf, p, n):
+    """Where the Echo value of an answer (options from p on) starts: 0 for no
+    Echo, -1 when the answer can't be kept (an Observe, a Block1, a later block,
+    an Echo of another size)."""
     num = 0
+    at = 0
     while p < n:
         b = buf[p]
         if b == 0xFF:
-            return True
+            return at
         delta = b >> 4
         olen = b & 15
         p += 1
@@ -101,15 +105,22 @@ def _plain_answer(buf, p, n):
             olen = ((buf[p] << 8) | buf[p + 1]) + 269
             p += 2
         num += delta
-        if num == _OBSERVE or num == _BLOCK2 or num == _BLOCK1 or num == _SIZE2 or num == _ECHO:
-            return False
+        if num == _OBSERVE or num == _BLOCK1:
+            return -1
+        if num == _BLOCK2 and (olen and buf[p] >= 16 or olen > 1):
+            return -1  # not block 0 (which a request without Block2 gets)
+        if num == _ECHO:
+            if olen != _ECHO_SIZE:
+                return -1
+            at = p
         p += olen
-    return True
+    return at
 
 
 class Prepared:
     """The kept answers: `table` holds each slot's token length and key (for
-    loops.replay), `answers` each slot's answer, sent as it is."""
+    loops.replay), `answers` each slot's answer, sent as it is once the Echo
+    value at `echo_at` (0: none) is the receiver's; `res` its resource."""
 
     def __init__(self, entries=8):
         self.entries = entries
@@ -119,18 +130,22 @@ class Prepared:
             a = bytearray(ANSWER_ROOM)
             a[0:] = _EMPTY  # keep the capacity, start empty (appends never reallocate)
             self.answers.append(a)
+        self.echo_at = [0] * entries
+        self.res = [None] * entries
         self._next = 0
 
-    def keep(self, data, n, answer, limit):
-        """Keep `answer` (a bytearray: the whole message) for request data[0:n],
-        when both are the plain kind above and the answer is at most `limit`
-        bytes (-1: no limit). Returns True when kept."""
+    def keep(self, data, n, answer, limit, res):
+        """Keep `answer` (a bytearray: the whole message) of resource res for
+        request data[0:n], when both are the kind above and the answer is at
+        most `limit` bytes (-1: no limit). Returns True when kept."""
         tkl = data[0] & 15
         start = 4 + tkl
         size = len(answer)
         if (n - start > KEY_ROOM or size > ANSWER_ROOM or 0 <= limit < size
-                or answer[1] != _CONTENT or not _only_uri_path(data, start, n)
-                or not _plain_answer(answer, start, size)):
+                or answer[1] != _CONTENT or not _only_uri_path(data, start, n)):
+            return False
+        echo_at = _echo_at(answer, start, size)
+        if echo_at < 0:
             return False
         t = self.table
         # the same key may already be kept (answered again after a forget)
@@ -141,6 +156,8 @@ class Prepared:
         a = self.answers[i]
         a[0:] = _EMPTY
         a.extend(answer)
+        self.echo_at[i] = echo_at
+        self.res[i] = res
         t[base + SLOT_KEY_LEN] = n - start
         for k in range(n - start):
             t[base + SLOT_KEY + k] = data[start + k]
@@ -161,11 +178,13 @@ class Prepared:
             else:
                 t[base + SLOT_TKL] = 0
 
-    def forget(self):
-        """Drop every kept answer: the state behind them may have changed."""
+    def forget(self, res=None):
+        """Drop every kept answer (of res only, when given): the state behind
+        them may have changed."""
         t = self.table
         for i in range(self.entries):
-            t[i * ENTRY + SLOT_TKL] = 0
+            if res is None or self.res[i] is res:
+                t[i * ENTRY + SLOT_TKL] = 0
 
     def count(self):
         """Slots holding an answer."""

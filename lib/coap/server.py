@@ -14,7 +14,7 @@ import select
 from . import aes, amplify
 from .echo import Echo
 from .parse import Request
-from .loops import replay
+from .loops import copy_at, replay
 from .dispatch import Dispatcher, block_size
 from .resource import check_table
 from .write import Response, ResponseTooLarge
@@ -39,6 +39,7 @@ _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
 _HEADROOM = const(128)
+_ECHO_SIZE = const(12)  # echo.SIZE
 _IDLE_COLLECT = const(64)  # datagrams since the last collection that make a quiet tick collect  # bytes of a request kept for header, token and options
 
 
@@ -143,12 +144,12 @@ class Server(Dispatcher):
             self.oscore = Oscore(contexts, buffer_size)
             self.response.size = buffer_size - OVERHEAD  # room to protect any answer
 
-    def forget(self):
-        """The state behind prepared answers changed (a reading was refreshed):
-        answer the next GETs by their handlers again. Unsafe requests do this
-        themselves."""
+    def forget(self, res=None):
+        """The state behind prepared answers (of res only, when given) changed,
+        e.g. a reading was refreshed: answer the next GETs by their handlers
+        again. Unsafe requests forget every prepared answer themselves."""
         if self.prepared is not None:
-            self.prepared.forget()
+            self.prepared.forget(res)
 
     def next_mid(self):
         """A fresh Message ID for a message the server starts (§4.4)."""
@@ -223,7 +224,7 @@ class Server(Dispatcher):
             resp.begin(_ACK, _CONTENT, req.mid, data, 4, req.tkl)  # piggybacked, §5.2.1
         else:
             resp.begin(_NON, _CONTENT, self.next_mid(), data, 4, req.tkl)  # §5.2.3
-        keep = False
+        keep = None
         try:
             keep = self._request(req, resp, code, n)
         except ResponseTooLarge:
@@ -234,8 +235,9 @@ class Server(Dispatcher):
         if multicast and (resp.buf[1] >= _BAD_REQUEST
                           or resp.buf[1] == _CONTENT and not resp.total):
             return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
-        if keep and not multicast and self.prepared is not None:
-            self.prepared.keep(data, n, resp.buf, limit)  # the next such GET: drain() answers it
+        if keep is not None and not multicast and self.prepared is not None:
+            # the next such GET: drain() answers it
+            self.prepared.keep(data, n, resp.buf, limit, keep)
         return len(resp.buf)
 
     def _reset(self, data):
@@ -258,10 +260,11 @@ class Server(Dispatcher):
         group = self.multicast_socks and sock in self.multicast_socks
         # Prepared answers (coap/prepared.py): a repeated plain GET is answered
         # here, from the kept answer, before anything else looks at it
-        table = answers = None
+        table = answers = echo_at = None
         if self.prepared is not None and not group:
             table = self.prepared.table
             answers = self.prepared.answers
+            echo_at = self.prepared.echo_at
         obs = self.observers
         n = 0
         while n < limit:
@@ -286,6 +289,9 @@ class Server(Dispatcher):
                 # that needs the full path
                 if k >= 0 and (obs is None or obs.addr.count(None) == obs.size
                                or obs.find(addr, data, 4, data[0] & 15) < 0):
+                    if echo_at[k]:  # an Echo offered: this peer's own (RFC 9175 §2.4)
+                        self.echo.make(addr)
+                        copy_at(answers[k], echo_at[k], self.echo.value, _ECHO_SIZE)
                     sock.sendto(answers[k], addr)
                     continue
             self.request.peer = addr

@@ -106,6 +106,16 @@ class EchoValues(unittest.TestCase):
         for bad in cases:
             self.assertEqual(self.echo.check(V4, bad, 0, len(bad), 1000), BOGUS, bad)
 
+    def test_a_repeated_make_gives_what_a_fresh_one_does(self):
+        # make() reuses its value for the same peer in the same second: the
+        # value is a function of both, so it must equal a fresh computation
+        key = bytes(range(16))
+        cipher = self.echo._cipher
+        a, b = Echo(key=key, cipher=cipher), Echo(key=key, cipher=cipher)
+        for now, peer in ((5, V4), (5, V4), (5, V6), (5, V4), (6, V4), (6, LWIP), (6, LWIP)):
+            b = Echo(key=key, cipher=cipher)
+            self.assertEqual(made(a, peer, now), made(b, peer, now), (now, peer))
+
     def test_another_key_verifies_nothing(self):
         v = made(self.echo, V4, 1000)
         self.assertEqual(new_echo().check(V4, v, 0, SIZE, 1000), BOGUS)  # e.g. after a reboot

@@ -211,3 +211,16 @@ class ReplayTwins(unittest.TestCase):
             got_p = py.replay(table, answers_p, bytes(msg), len(msg))
             self.assertEqual(got_v, got_p, bytes(msg))
             self.assertEqual(answers_v, answers_p)
+
+    def test_copy_at(self):
+        r = Rand(8)
+        for _ in range(200):
+            src = r.data(r.next(16))
+            n = r.next(len(src) + 1)
+            at = r.next(8)
+            a = bytearray(r.data(at + n + r.next(4)))
+            b = bytearray(a)
+            viper.copy_at(a, at, src, n)
+            py.copy_at(b, at, src, n)
+            self.assertEqual(a, b)
+            self.assertEqual(bytes(a[at:at + n]), src[:n])

@@ -43,6 +43,12 @@ def table(state):
         for _ in range(20):
             resp.payload(b"0123456789")
 
+    def info(req, resp):
+        state.calls += 1
+        resp.payload(b'{"name":"greenhouse","uptime_ms":')
+        resp.payload_int(state.temp * 1000)
+        resp.payload(b',"free_heap":123456,"observers":0,"sensor_errors":{}}')
+
     def fails(req, resp):
         resp.error(163, b"no reading")  # 5.03
 
@@ -50,6 +56,8 @@ def table(state):
         Resource("sensors/temp", get=temp, ct=(0, 50), obs=True, prepared=True, max_age=5),
         Resource("actuators/led", get=led_get, put=led_put, ct=0, max_age=0, prepared=True),
         Resource("big", get=big, prepared=True),
+        # within 3x of a GET of this path, only as a first block with an Echo
+        Resource("board/information", get=info, ct=50, max_age=0, prepared=True),
         Resource("fails", get=fails, prepared=True),
         Resource("plain", get=temp),  # not prepared: its handler runs every time
     )
@@ -131,10 +139,32 @@ class Prepared(unittest.TestCase):
                         get("sensors/temp", mid=10 * i + 4, token=token,
                             options=[(17, m.uint(50))]),
                         get("sensors/temp", mid=10 * i + 5, token=token, mtype=m.NON),
-                        get("nothing/here", mid=10 * i + 6, token=token)]
+                        get("nothing/here", mid=10 * i + 6, token=token),
+                        get("board/information", mid=10 * i + 9, token=token)]
             seq.append(m.get("actuators/led", code=3, payload=b"on" if i % 2 == 0 else b"off"))
-        self.assertEqual(answers(self.srv, seq), answers(full, seq))
+        for peer in (PEER, OTHER, PEER):
+            self.assertEqual(answers(self.srv, seq, peer), answers(full, seq, peer))
         self.assertTrue(self.state.calls < other_state.calls)
+
+    def test_a_first_block_goes_out_with_each_peers_own_echo(self):
+        srv, echo = self.srv, self.srv.echo
+        if echo is None:
+            raise unittest.SkipTest("no AES on this port: no Echo is offered")
+        got = answers(srv, [get("board/information", mid=1)])
+        calls = self.state.calls  # the full answer, counted, then block 0
+        got += answers(srv, [get("board/information", mid=2)])
+        got += answers(srv, [get("board/information", mid=3)], peer=OTHER)
+        self.assertEqual(self.state.calls, calls)  # then replayed
+        for a, peer in zip(got, (PEER, PEER, OTHER)):
+            t, code, mid, token, opts, payload = m.decode(a)
+            self.assertEqual(code, 69)
+            self.assertEqual([o[0] for o in opts], [4, 12, 14, 23, 28, 252])
+            block2 = [o[1] for o in opts if o[0] == 23][0]
+            self.assertEqual(block2[0] >> 4, 0)  # block 0 ...
+            self.assertTrue(block2[0] & 8)  # ... of more
+            self.assertEqual(len(payload), 16 << (block2[0] & 7))
+            value = [o[1] for o in opts if o[0] == 252][0]
+            self.assertEqual(echo.check(peer, value, 0, len(value)), 0)  # VERIFIED
 
     def test_an_unsafe_request_forgets(self):
         before = answers(self.srv, [get("actuators/led"), get("actuators/led")])
@@ -158,7 +188,7 @@ class Prepared(unittest.TestCase):
             get("sensors/temp", options=[(23, m.uint(0x02))]),  # Block2
             get("sensors/temp", payload=b"x"),
             get("sensors/temp", options=[(3, b"board.local")]),  # Uri-Host
-            get("big"),  # more than 3x the request: cut into blocks (RFC 9175 §2.4)
+            get("big"),  # even a first block is more than 3x: 4.01 (RFC 9175 §2.4)
             get("fails"),  # 5.03
             get("plain"),  # not prepared
             get("sensors/" + "x" * 40),  # 4.04, and longer than a key
@@ -219,8 +249,9 @@ class NoAlloc(unittest.TestCase):
 
     def test_keeping_and_replaying_allocate_nothing(self):
         srv = Server(table(State()), log=None)
-        for peer in (PEER, OTHER):
-            msgs = [get("sensors/temp", mid=i, token=b"\x01\x02") for i in range(4)]
+        for peer, path in ((PEER, "sensors/temp"), (OTHER, "sensors/temp"),
+                           (PEER, "board/information"), (OTHER, "board/information")):
+            msgs = [get(path, mid=i, token=b"\x01\x02") for i in range(4)]
             answers(srv, msgs[:1], peer)  # warm-up: first-call caches
             srv.forget()
             q = Queue([(msg, peer) for msg in msgs])

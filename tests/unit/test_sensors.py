@@ -337,3 +337,27 @@ class SenmlCbor(unittest.TestCase):
             finally:
                 micropython.heap_unlock()
             self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", -100653.27))
+
+
+class BoardInfoSnapshot(unittest.TestCase):
+    def test_board_is_replayed_for_a_second_then_read_again(self):
+        from test_prepared import answers
+        import coapmsg as m
+        specs, _ = sensorconfig.parse([{"type": "mcu_temp"}], None)
+        readings = sensors.Sensors(specs, FakeBoard(), "greenhouse", lambda line: None)
+        readings.refresh(0)
+        h = resources.SensorBoard(FakeBoard(), {"name": "greenhouse"}, None, readings)
+        server = Server(resources.table(h, {}), log=None)
+        h.server = server
+        get = m.get("board", token=b"\x01")
+        first = answers(server, [get])
+        self.assertEqual(m.decode(first[0])[1], 69)
+        self.assertEqual(server.prepared.count(), 1)
+        from coap.clock import ticks_add, ticks_ms
+        h._info_at = ticks_add(ticks_ms(), -900)
+        h.tick()
+        self.assertEqual(server.prepared.count(), 1)  # under a second: kept
+        self.assertEqual(answers(server, [get]), first)
+        h._info_at = ticks_add(ticks_ms(), -1000)
+        h.tick()
+        self.assertEqual(server.prepared.count(), 0)  # a second: read again
