@@ -3,7 +3,8 @@
 #   MICROPYPATH=firmware:boards/unix:boards/common:lib micropython bench/count_board.py PATH N CONFIG [one-socket]
 #
 # PATH "floor" echoes each datagram back instead: the socket calls and this
-# driver's own work, to take off the others.
+# driver's own work, to take off the others. "accept:PATH" adds an Accept
+# option, so that no prepared answer can serve it: the full request path.
 #
 # Starts the board as `make run` does (app.start with CONFIG, which gives only
 # a free port: both loopback sockets, the change watch, Observe), then answers N CON GETs of PATH
@@ -18,10 +19,13 @@ import sys
 
 import app
 
-BATCH = 32  # a divisor of Server.collect_every (64)
+BATCH = 32  # a divisor of Server.collect_every (1024)
+ACCEPT = "accept:"  # PATH prefix: send Accept text/plain, the full path every time
 
 
 def request(path, mid):
+    accept = path.startswith(ACCEPT)
+    path = path[len(ACCEPT):] if accept else path
     msg = bytearray(b"\x42\x01\x00\x00\xbe\xef")
     msg[2] = mid >> 8
     msg[3] = mid & 0xFF
@@ -31,6 +35,8 @@ def request(path, mid):
         msg.append(((11 - last) << 4) | len(seg))  # segments of 1-12 bytes
         msg.extend(seg)
         last = 11
+    if accept:
+        msg.append((17 - last) << 4)  # Accept: 0 (text/plain, an empty uint)
     return bytes(msg)
 
 
@@ -68,7 +74,7 @@ def main():
                                  % (path, answer[1] >> 5, answer[1] & 31))
         done += k
         if done % server.collect_every == 0:
-            gc.collect()  # as serve() does: a fragmented heap makes recvfrom search far
+            gc.collect()  # as serve() does under load
     print("answered", done)
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 ONE_SOCKET = "one-socket:"
-PATHS = ("/sensors/temp", "/actuators/led", "/board", "floor", ONE_SOCKET + "/sensors/temp")
+PATHS = ("/sensors/temp", "accept:/sensors/temp", "/actuators/led", "/board", "floor",
+         ONE_SOCKET + "/sensors/temp")
 COUNTS = (1000, 3000)
 
 

@@ -1,7 +1,7 @@
 /* Closed-loop CoAP load generator: W confirmable GETs outstanding, one UDP socket.
  *
  *   loadgen -p PORT [-u /bench] [-w 16] [-d SECONDS | -n COUNT] [-W WARMUP_S]
- *           [-t TIMEOUT_MS] [-e abcd | -a] [-s]
+ *           [-t TIMEOUT_MS] [-e abcd | -a] [-A ACCEPT] [-s]
  *
  * Every request has a fresh Message ID and a fresh 2-byte token. Every answer
  * must be an ACK 2.05 with that MID and token and the expected payload (-a: any
@@ -9,6 +9,7 @@
  * its slot sends a new request (no retransmission: a lost request is a result).
  * -s spins on a non-blocking recv instead of sleeping in it: the generator's own
  * wake-up then stays out of the measured latency (it has a core of its own).
+ * -A adds an Accept option (a Content-Format number) after the path.
  * Prints one JSON line. Traffic goes to 127.0.0.1 only.
  */
 #define _GNU_SOURCE
@@ -55,8 +56,10 @@ static void die(const char *msg)
     exit(2);
 }
 
-/* CON GET header with a 2-byte token, then one Uri-Path option per segment. */
-static void build_request(const char *path)
+/* CON GET header with a 2-byte token, then one Uri-Path option per segment,
+   then Accept when accept >= 0 (a request no server can answer from a kept copy
+   of the plain GET's answer: the full request path every time). */
+static void build_request(const char *path, int accept)
 {
     size_t p = 6;
     req[0] = 0x42; /* version 1, CON, TKL 2 */
@@ -77,6 +80,11 @@ static void build_request(const char *path)
         memcpy(req + p, path, n);
         p += n;
         path += n;
+    }
+    if (accept >= 0) {
+        req[p++] = (uint8_t)(((17 - last) << 4) | (accept ? 1 : 0)); /* Accept is option 17 */
+        if (accept)
+            req[p++] = (uint8_t)accept;
     }
     req_len = p;
 }
@@ -166,11 +174,11 @@ static double cpu_s(void)
 
 int main(int argc, char **argv)
 {
-    int port = 0, window = 16, timeout_ms = 200, any = 0, spin = 0, opt;
+    int port = 0, window = 16, timeout_ms = 200, any = 0, spin = 0, accept = -1, opt;
     double duration = 0, warmup = 0;
     long long count = 0;
     const char *path = "/bench", *expect = "abcd";
-    while ((opt = getopt(argc, argv, "p:u:w:d:n:W:t:e:as")) != -1) {
+    while ((opt = getopt(argc, argv, "p:u:w:d:n:W:t:e:A:as")) != -1) {
         switch (opt) {
         case 'p': port = atoi(optarg); break;
         case 'u': path = optarg; break;
@@ -180,6 +188,7 @@ int main(int argc, char **argv)
         case 'W': warmup = atof(optarg); break;
         case 't': timeout_ms = atoi(optarg); break;
         case 'e': expect = optarg; break;
+        case 'A': accept = atoi(optarg); break;
         case 'a': any = 1; break;
         case 's': spin = 1; break;
         default: return 2;
@@ -187,13 +196,13 @@ int main(int argc, char **argv)
     }
     /* Bounded in count or time, always: a run never goes on by itself */
     if (port <= 0 || window < 1 || window > MAX_WINDOW || (duration <= 0 && count <= 0) ||
-        duration > 600 || timeout_ms < 1) {
+        duration > 600 || timeout_ms < 1 || accept > 255) {
         fprintf(stderr, "loadgen: need -p PORT, -w 1..%d, -d 0..600 or -n COUNT\n", MAX_WINDOW);
         return 2;
     }
     if (duration <= 0)
         duration = 600;
-    build_request(path);
+    build_request(path, accept);
 
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)

@@ -68,10 +68,11 @@ def build():
                     str(BENCH / "server_coap.py")], check=True)
 
 
-def loadgen(port, window, duration=None, count=None, timeout=None, path=None):
+def loadgen(port, window, duration=None, count=None, timeout=None, path=None, accept=None):
     argv = [str(LOADGEN), "-s", "-p", str(port), "-w", str(window)]
     # /bench answers "abcd"; a board's resource answers its reading: any 2.05 with a payload
     argv += ["-u", path, "-a"] if path else ["-e", PAYLOAD]
+    argv += ["-A", str(accept)] if accept is not None else []
     argv += ["-d", str(duration)] if duration else ["-n", str(count)]
     limit = (duration or 10) + 30
     out = subprocess.run(argv + (["-t", str(timeout)] if timeout else []), check=True,
@@ -81,6 +82,7 @@ def loadgen(port, window, duration=None, count=None, timeout=None, path=None):
 
 class Peer:
     path = None  # what the load generator GETs: None for /bench, answering "abcd"
+    accept = None  # an Accept option to send along
 
     def __init__(self, name, label, argv, env=None, extra=()):
         self.name, self.label, self.argv, self.env = name, label, argv, env or {}
@@ -110,7 +112,8 @@ class Peer:
                 raise RuntimeError("%s exited with %s" % (self.name, self.proc.returncode))
             try:
                 self.prepare()
-                if loadgen(self.port, 1, count=1, timeout=300, path=self.path)["ok"] == 1:
+                if loadgen(self.port, 1, count=1, timeout=300, path=self.path,
+                           accept=self.accept)["ok"] == 1:
                     return
             except (subprocess.SubprocessError, ValueError):
                 pass
@@ -153,9 +156,10 @@ class Board(Peer):
     """The sensor board exactly as `make run` starts it (firmware/main.py: both
     loopback sockets, the change watch, Observe), with a config giving only the port."""
 
-    def __init__(self, name, label, path):
+    def __init__(self, name, label, path, accept=None):
         Peer.__init__(self, name, label, [MICROPYTHON, "firmware/main.py"], BOARD_ENV)
         self.path = path
+        self.accept = accept
 
     def command(self):
         config = BUILD / ("%s.json" % self.name)
@@ -170,6 +174,9 @@ class OneSocketBoard(Peer):
 def peers():
     return [
         Board("board-temp", "sensor board (make run), GET /sensors/temp", "/sensors/temp"),
+        # Accept: the full request path every time, never a prepared answer
+        Board("board-full", "sensor board (make run), GET /sensors/temp with Accept: "
+              "text/plain (full path)", "/sensors/temp", accept=0),
         Board("board-led", "sensor board (make run), GET /actuators/led", "/actuators/led"),
         Board("board-info", "sensor board (make run), GET /board", "/board"),
         OneSocketBoard("board-1sock", "board handlers, one socket, no tick (GET /sensors/temp)",
@@ -189,9 +196,10 @@ def peers():
 
 
 def measure(peer, window, duration, warmup):
-    loadgen(peer.port, window, duration=warmup, path=peer.path)  # warm caches and state
+    # warm caches and state
+    loadgen(peer.port, window, duration=warmup, path=peer.path, accept=peer.accept)
     cpu0 = peer.cpu_s()
-    r = loadgen(peer.port, window, duration=duration, path=peer.path)
+    r = loadgen(peer.port, window, duration=duration, path=peer.path, accept=peer.accept)
     cpu = peer.cpu_s() - cpu0
     answered = r["ok"] + r["bad"]
     r["server_cpu_us_per_req"] = cpu * 1e6 / answered if answered else None
@@ -251,6 +259,7 @@ def instruction_counts():
 
 # (this server, peer): the ratios reported, median req/s over median req/s
 RATIOS = [("board-temp", "libcoap"), ("board-temp", "echo"), ("board-temp", "board-1sock"),
+          ("board-full", "libcoap"), ("board-full", "board-temp"),
           ("board-led", "libcoap"), ("board-info", "board-temp"), ("coap-py", "libcoap"), ("coap-py", "echo"), ("coap-py", "aiocoap"),
           ("coap-mpy", "libcoap"), ("coap-mpy", "echo"), ("coap-mpy", "coap-py"),
           ("coap-py-nogc", "coap-py")]

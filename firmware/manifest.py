@@ -44,6 +44,7 @@ package(
         "oscorectx.py",
         "observestore.py",
         "parse.py",
+        "prepared.py",
         "rd.py",
         "rddiscover.py",
         "resource.py",
