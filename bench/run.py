@@ -415,11 +415,8 @@ def main():
         "aiocoap remembers every message (and its answer) for deduplication during "
         "EXCHANGE_LIFETIME (247 s), so its RSS grows with the request rate. Lost means not "
         "answered within 200 ms; most of those answers come later (\"stray\" in the JSON).",
-        "coap-py-nogc is the same server without serve()'s collection every 64 datagrams "
-        "(Server.collect_every = 0). recvfrom allocates a 1153-byte buffer per datagram "
-        "and shrinks it; between collections gc_alloc scans ever further for free blocks "
-        "(`perf record` on such a server put about 60% of its CPU in gc_alloc). "
-        "The gap between the two rows is that cost.",
+        "coap-py-nogc is the same server without serve()'s collection every 1024 datagrams "
+        "(Server.collect_every = 0): MicroPython then collects only when the heap is full.",
         "The machine is shared: other work running at the same time shows as a wide min–max.",
     ]
     RESULTS.mkdir(exist_ok=True)

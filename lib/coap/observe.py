@@ -74,13 +74,11 @@ class Observers:
         self.seq = 0
         #: bumped whenever an entry is added or removed: a store saves the table then
         self.version = 0
+        #: entries in use (Server.drain reads it before it looks for an observer)
+        self.active = 0
 
     def count(self):
-        n = 0
-        for a in self.addr:
-            if a is not None:
-                n += 1
-        return n
+        return self.active
 
     # --- requests ------------------------------------------------------------
 
@@ -113,7 +111,7 @@ class Observers:
 
     def on_get(self, req, res, fmt, sock):
         """A GET of an observable resource: the Observe value to answer with, or -1."""
-        if req.observe != 0 and self.addr.count(None) == self.size:
+        if req.observe != 0 and not self.active:
             return -1  # a plain GET while nobody observes (the common case): no lookup
         if req.block2 > 15:
             return -1  # a later block of a notification (RFC 7959 §3.4): not a cancel
@@ -128,6 +126,7 @@ class Observers:
             self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
             self.misses[i] = 0
             self.version += 1
+            self.active += 1
         self.addr[i] = req.peer
         self.sock[i] = sock
         self._keep(i, req.buf, req.length, req.tkl)
@@ -167,6 +166,7 @@ class Observers:
             return
         if self.addr[i] is not None:
             self.version += 1
+            self.active -= 1
         self.addr[i] = None
         self.sock[i] = None
         self.res[i] = None

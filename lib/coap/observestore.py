@@ -237,6 +237,8 @@ class ObserverStore:
                     addr.append(data[k])
             # The entry, its first notification due at once and CON, so an
             # observer that went away meanwhile is found out (RFC 7641 §4.5)
+            if obs.addr[i] is None:
+                obs.active += 1
             obs.addr[i] = addr
             obs.sock[i] = self.socks[sock]
             obs._keep(i, data, rlen, data[r] & 15, r)

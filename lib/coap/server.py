@@ -287,7 +287,7 @@ class Server(Dispatcher):
                 k = replay(table, answers, data, len(data))
                 # ... unless the GET would end an observation (RFC 7641 §3.6):
                 # that needs the full path
-                if k >= 0 and (obs is None or obs.addr.count(None) == obs.size
+                if k >= 0 and (obs is None or not obs.active
                                or obs.find(addr, data, 4, data[0] & 15) < 0):
                     if echo_at[k]:  # an Echo offered: this peer's own (RFC 9175 §2.4)
                         self.echo.make(addr)

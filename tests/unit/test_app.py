@@ -129,7 +129,9 @@ class BoardInfoBlockWise(unittest.TestCase):
             if not v & 8:
                 break
             num, szx = (v >> 4) + 1, v & 7
-            srv.observers.addr[0] = peer  # an observer arrives between blocks
+            if srv.observers.addr[0] is None:  # an observer arrives between blocks
+                srv.observers.active += 1
+            srv.observers.addr[0] = peer
             srv.observers.res[0] = srv.resources[-1]
         self.assertEqual(len(etags), 1)
         self.assertTrue(body.startswith(b'{"name":"coap-board"') and body.endswith(b"}"), body)

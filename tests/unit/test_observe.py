@@ -121,6 +121,24 @@ class Registration(unittest.TestCase):
         self.assertTrue(obs_value(r) is not None)  # the new client is registered
         tokens = sorted(bytes(obs.request[i][4:4 + obs.tkl[i]]) for i in range(2) if obs.addr[i])
         self.assertEqual(tokens, [b"a", b"c"])
+        self.assertEqual(obs.count(), 2)  # the evicted entry is not counted twice
+
+    def test_count_follows_every_way_in_and_out(self):
+        # count() is kept as entries come and go (drain() reads it per request)
+        srv = server(observers=2)
+        obs = srv.observers
+
+        def in_use():
+            return sum(1 for a in obs.addr if a is not None)
+        steps = [observe(0, token=b"a"), observe(0, token=b"a"), observe(0, token=b"b"),
+                 observe(0, token=b"c"), observe(1, token=b"c"),
+                 m.get("sensors/temp", token=b"b"), observe(0, token=b"d")]
+        for msg in steps:
+            deliver(srv, msg)
+            self.assertEqual(obs.count(), in_use(), msg)
+        obs.remove(0)
+        obs.remove(0)
+        self.assertEqual(obs.count(), in_use())
 
     def test_not_observable_resource_ignores_observe(self):
         r = deliver(self.srv, observe(0, path="actuators/led"))
