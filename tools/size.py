@@ -32,9 +32,10 @@ gc.collect()
 before = gc.mem_alloc()
 import coap
 import coap.observe  # the table below is observable: Server() would import it
+import coap.prepared  # ... and prepared, as the sensor board's is
 gc.collect()
 code = gc.mem_alloc()
-server = coap.Server((coap.Resource("sensors/temp", get=get, ct=0, obs=True),
+server = coap.Server((coap.Resource("sensors/temp", get=get, ct=0, obs=True, prepared=True),
                       coap.Resource("sensors/humidity", get=get, ct=0)), log=None)
 gc.collect()
 print("heap", code - before, gc.mem_alloc() - code,
