@@ -158,8 +158,8 @@ def hash31(src, i, j, h):
 SLOT_TKL = const(0)
 SLOT_KEY_LEN = const(1)
 SLOT_KEY = const(2)
-ENTRY = const(32)
-KEY_ROOM = const(30)
+ENTRY = const(64)
+KEY_ROOM = const(62)
 
 
 def replay(table, answers, data, n):

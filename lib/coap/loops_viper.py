@@ -155,8 +155,8 @@ def hash31(src: ptr8, i: int, j: int, h: int) -> int:
 SLOT_TKL = const(0)
 SLOT_KEY_LEN = const(1)
 SLOT_KEY = const(2)
-ENTRY = const(32)
-KEY_ROOM = const(30)
+ENTRY = const(64)
+KEY_ROOM = const(62)
 
 
 @micropython.viper

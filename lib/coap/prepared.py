@@ -10,8 +10,9 @@
 # (tests/unit/test_prepared.py compares them).
 #
 # What makes that safe:
-# - only a request whose options are Uri-Path alone (no Accept, Observe, Block2,
-#   Echo, query, OSCORE...) and no payload, CON, on a unicast socket;
+# - only a request whose options are Uri-Path, Uri-Host and Uri-Port alone (no
+#   Accept, Observe, Block2, Echo, query, OSCORE...) and no payload, CON, on a
+#   unicast socket;
 # - only a 2.05 without Observe, within 3x the request when the amplification
 #   limit is on (RFC 9175 §2.4): the same request brings the same limit, so the
 #   same answer. That may be the first block the limit cut (ETag, Block2, Size2)
@@ -39,9 +40,11 @@ from .loops import replay  # noqa: F401 (what Server.drain calls, re-exported)
 SLOT_TKL = const(0)      # token length + 1; 0: the slot is free
 SLOT_KEY_LEN = const(1)  # bytes of the request after its token
 SLOT_KEY = const(2)      # ... and those bytes
-KEY_ROOM = const(30)
-ENTRY = const(32)        # SLOT_KEY + KEY_ROOM
+KEY_ROOM = const(62)
+ENTRY = const(64)        # SLOT_KEY + KEY_ROOM
 ANSWER_ROOM = const(96)  # bytes of a kept answer: header, token, options, payload
+_URI_HOST = const(3)
+_URI_PORT = const(7)
 _URI_PATH = const(11)
 _CONTENT = const(69)
 _OBSERVE = const(6)
@@ -52,8 +55,10 @@ _ECHO_SIZE = const(12)  # echo.SIZE
 _EMPTY = b""
 
 
-def _only_uri_path(buf, p, n):
-    """True when buf[p:n] is Uri-Path options and nothing else (§3.1)."""
+def _only_uri_options(buf, p, n):
+    """True when buf[p:n] is Uri-Host, Uri-Port and Uri-Path options and nothing
+    else (§3.1): what names the resource. The server reads only the path; Host
+    and Port it checks, the same way for the same bytes."""
     num = 0
     while p < n:
         b = buf[p]
@@ -73,7 +78,7 @@ def _only_uri_path(buf, p, n):
         elif olen == 14:
             return False  # 269 bytes or more: walk() leaves such a segment to the slow path
         num += delta
-        if num != _URI_PATH:
+        if num != _URI_PATH and num != _URI_HOST and num != _URI_PORT:
             return False
         p += olen
     return p == n
@@ -142,7 +147,7 @@ class Prepared:
         start = 4 + tkl
         size = len(answer)
         if (n - start > KEY_ROOM or size > ANSWER_ROOM or 0 <= limit < size
-                or answer[1] != _CONTENT or not _only_uri_path(data, start, n)):
+                or answer[1] != _CONTENT or not _only_uri_options(data, start, n)):
             return False
         echo_at = _echo_at(answer, start, size)
         if echo_at < 0:

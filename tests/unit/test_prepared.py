@@ -142,7 +142,12 @@ class Prepared(unittest.TestCase):
                             options=[(17, m.uint(50))]),
                         get("sensors/temp", mid=10 * i + 5, token=token, mtype=m.NON),
                         get("nothing/here", mid=10 * i + 6, token=token),
-                        get("board/information", mid=10 * i + 9, token=token)]
+                        get("board/information", mid=10 * i + 9, token=token),
+                        # what libcoap sends off port 5683, and a client naming the host
+                        get("sensors/temp", mid=10 * i + 5, token=token,
+                            options=[(7, m.uint(56830))]),
+                        get("sensors/temp", mid=10 * i + 6, token=token,
+                            options=[(3, b"greenhouse.local"), (7, m.uint(5683))])]
             seq.append(m.get("actuators/led", code=3, payload=b"on" if i % 2 == 0 else b"off"))
         for peer in (PEER, OTHER, PEER):
             self.assertEqual(answers(self.srv, seq, peer), answers(full, seq, peer))
@@ -189,7 +194,8 @@ class Prepared(unittest.TestCase):
             get("sensors/temp", mtype=m.NON),
             get("sensors/temp", options=[(23, m.uint(0x02))]),  # Block2
             get("sensors/temp", payload=b"x"),
-            get("sensors/temp", options=[(3, b"board.local")]),  # Uri-Host
+            get("sensors/temp", options=[(3, b"")]),  # an empty Uri-Host: 4.02
+            get("sensors/temp", options=[(3, b"b.local"), (3, b"again")]),  # repeated: 4.02
             get("big"),  # even a first block is more than 3x: 4.01 (RFC 9175 §2.4)
             get("fails"),  # 5.03
             get("plain"),  # not prepared
@@ -198,6 +204,14 @@ class Prepared(unittest.TestCase):
         for msg in not_kept:
             answers(self.srv, [msg])
             self.assertEqual(self.srv.prepared.count(), 0, msg)
+
+    def test_uri_host_and_port_name_the_resource_too(self):
+        # the server reads neither: the same bytes are the same answer
+        msg = get("sensors/temp", options=[(3, b"greenhouse.local"), (7, m.uint(56830))])
+        got = answers(self.srv, [msg, msg, msg])
+        self.assertEqual(self.state.calls, 1)
+        self.assertEqual(self.srv.prepared.count(), 1)
+        self.assertEqual(m.decode(got[2])[5], b"21.50")
 
     def test_a_large_answer_is_kept_without_the_limit(self):
         srv = Server(table(State()), log=None, amplification_limit=False)
