@@ -1,4 +1,4 @@
-"""Prepared answers (lib/coap/prepared.py) seen from a real client: libcoap's
+"""Polling a prepared resource (lib/coap/prepared.py) with a real client: libcoap's
 coap-client polling with one token, so the board answers from its kept answers,
 still reads every change: a PUT, and the sensors' own refresh."""
 
