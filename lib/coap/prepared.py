@@ -19,7 +19,8 @@
 #   with an Echo offered: its value is made afresh for each peer it goes to
 #   (coap/echo.py; the same peer within a second gets the same value anyway);
 # - the state behind it: the server forgets every prepared answer after any
-#   unsafe request (PUT, POST, DELETE...), and whoever changes what a prepared
+#   unsafe request (PUT, POST, DELETE...) and when an observer comes or goes
+#   (its own state, which /board shows), and whoever changes what a prepared
 #   handler reads in any other way calls Server.forget() (the board's change
 #   watch does when it refreshes its readings). A prepared handler reads only
 #   such state: no clock, no counter of its own.

@@ -120,6 +120,7 @@ class Server(Dispatcher):
         self.oscore = None
         self._secure(oscore, open, buffer_size)
         self.prepared = None
+        self._observers_seen = 0
         if prepared and any(res.prepared for res in self.resources):
             from .prepared import Prepared  # only a table with prepared resources pays for it
 
@@ -147,7 +148,8 @@ class Server(Dispatcher):
     def forget(self, res=None):
         """The state behind prepared answers (of res only, when given) changed,
         e.g. a reading was refreshed: answer the next GETs by their handlers
-        again. Unsafe requests forget every prepared answer themselves."""
+        again. The server forgets every prepared answer itself after an unsafe
+        request and when an observer comes or goes."""
         if self.prepared is not None:
             self.prepared.forget(res)
 
@@ -301,7 +303,15 @@ class Server(Dispatcher):
                     self.on_multicast(self.response.buf, addr)
             elif self.handle(data, len(data)):
                 sock.sendto(self.response.buf, addr)
+            if obs is not None and obs.version != self._observers_seen:
+                self._observers_changed()
         return n
+
+    def _observers_changed(self):
+        # An observer came or went (a registration, a cancel, an RST, a timeout):
+        # server state a prepared handler may show (the board's /board does)
+        self._observers_seen = self.observers.version
+        self.forget()
 
     def serve(self, *socks):
         """Answer datagrams on the sockets until interrupted. A failed send (the
@@ -335,6 +345,8 @@ class Server(Dispatcher):
                 if left <= 0:
                     if self.observers is not None:
                         self.observers.tick()
+                        if self.observers.version != self._observers_seen:
+                            self._observers_changed()
                     if self.tick is not None:
                         self.tick()
                     if self.echo is not None:

@@ -67,11 +67,11 @@ class Queue:
     """A non-blocking socket for drain(): hands out queued (data, addr) pairs,
     then EAGAIN; remembers what was sent. Allocates nothing per call."""
 
-    def __init__(self, items):
+    def __init__(self, items, room=0):
         self.items = items
         self.i = 0
-        self.sent = [None] * len(items)
-        self.to = [None] * len(items)
+        self.sent = [None] * (room or len(items))
+        self.to = [None] * (room or len(items))
         self.n_sent = 0
 
     def recvfrom(self, size):
@@ -180,6 +180,26 @@ class Prepared(unittest.TestCase):
         self.assertEqual(self.srv.prepared.count(), 0)
         after = answers(self.srv, [get("actuators/led", mid=9)])
         self.assertEqual(m.decode(after[0])[5], b"on")
+
+    def test_an_observer_coming_or_going_forgets(self):
+        # the server's own state, which a handler may show (the board's /board does)
+        answers(self.srv, [get("sensors/temp")])
+        self.assertEqual(self.srv.prepared.count(), 1)
+        got = answers(self.srv, [get("sensors/temp", token=b"ob", options=[(6, b"")])])
+        self.assertEqual(self.srv.observers.count(), 1)
+        self.assertEqual(self.srv.prepared.count(), 0)
+        answers(self.srv, [get("sensors/temp")])
+        self.assertEqual(self.srv.prepared.count(), 1)
+        # its RST ends the observation: forgotten again
+        self.srv.observers.changed(self.srv.resources[0])
+        sock = Queue([], room=4)
+        self.srv.observers.sock[0] = sock
+        self.srv.observers.tick()
+        note = m.decode(bytes(sock.sent[0]))
+        answers(self.srv, [m.encode(m.RST, 0, note[2])])
+        self.assertEqual(self.srv.observers.count(), 0)
+        self.assertEqual(self.srv.prepared.count(), 0)
+        self.assertEqual(m.decode(got[0])[1], 69)
 
     def test_forget_shows_a_new_reading(self):
         answers(self.srv, [get("sensors/temp")])
