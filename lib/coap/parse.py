@@ -31,7 +31,7 @@ IGNORE = const(-1)        # too short for a header, or not version 1 (§3): sile
 FORMAT_ERROR = const(-2)  # §3, §3.1: reject (RST for CON, silence otherwise)
 
 _MAX_PATH = const(8)
-# loops.walk's state array: private copies of loops_py's S_* (test_parse checks them)
+# loops.walk's state array: private copies of loops_py's S_* (test_loops checks them)
 _S_NUM = const(0)
 _S_REPEAT = const(1)
 _S_OFF = const(2)

@@ -34,7 +34,18 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-from .loops import replay  # noqa: F401 (what Server.drain calls, re-exported)
+from array import array
+
+from .loops import walk
+
+# loops.walk's state array: private copies of loops_py's S_* (test_loops checks them)
+_S_NUM = const(0)
+_S_OFF = const(2)
+_S_LEN = const(3)
+_S_NEXT = const(4)
+_S_PATHS = const(5)
+_S_PAYLOAD = const(6)
+_STATE_SIZE = const(24)
 
 # A slot of `table`, as loops.replay reads it (loops_py and loops_viper keep
 # copies of these; tests/unit/test_prepared.py checks that they agree)
@@ -46,7 +57,6 @@ ENTRY = const(64)        # SLOT_KEY + KEY_ROOM
 ANSWER_ROOM = const(96)  # bytes of a kept answer: header, token, options, payload
 _URI_HOST = const(3)
 _URI_PORT = const(7)
-_URI_PATH = const(11)
 _CONTENT = const(69)
 _OBSERVE = const(6)
 _BLOCK2 = const(23)
@@ -56,71 +66,41 @@ _ECHO_SIZE = const(12)  # echo.SIZE
 _EMPTY = b""
 
 
-def _only_uri_options(buf, p, n):
+def _only_uri_options(buf, p, n, st):
     """True when buf[p:n] is Uri-Host, Uri-Port and Uri-Path options and nothing
     else (§3.1): what names the resource. The server reads only the path; Host
     and Port it checks, the same way for the same bytes."""
-    num = 0
-    while p < n:
-        b = buf[p]
-        delta = b >> 4
-        olen = b & 15
-        p += 1
-        if delta == 15 or olen == 15:
-            return False  # a payload marker, or a reserved form
-        if delta == 13:
-            delta = buf[p] + 13
-            p += 1
-        elif delta == 14:
-            return False  # far past Uri-Path
-        if olen == 13:
-            olen = buf[p] + 13
-            p += 1
-        elif olen == 14:
-            return False  # 269 bytes or more: walk() leaves such a segment to the slow path
-        num += delta
-        if num != _URI_PATH and num != _URI_HOST and num != _URI_PORT:
+    st[_S_NUM] = 0
+    st[_S_PATHS] = 0
+    r = walk(buf, p, n, st)  # Uri-Path of up to 255 bytes it steps over itself
+    while r == 1:
+        if st[_S_NUM] != _URI_HOST and st[_S_NUM] != _URI_PORT:
             return False
-        p += olen
-    return p == n
+        r = walk(buf, st[_S_NEXT], n, st)
+    return r == 0 and st[_S_PAYLOAD] == n
 
 
-def _echo_at(buf, p, n):
+def _echo_at(buf, p, n, st):
     """Where the Echo value of an answer (options from p on) starts: 0 for no
     Echo, -1 when the answer can't be kept (an Observe, a Block1, a later block,
     an Echo of another size)."""
-    num = 0
     at = 0
-    while p < n:
-        b = buf[p]
-        if b == 0xFF:
-            return at
-        delta = b >> 4
-        olen = b & 15
-        p += 1
-        if delta == 13:
-            delta = buf[p] + 13
-            p += 1
-        elif delta == 14:
-            delta = ((buf[p] << 8) | buf[p + 1]) + 269
-            p += 2
-        if olen == 13:
-            olen = buf[p] + 13
-            p += 1
-        elif olen == 14:
-            olen = ((buf[p] << 8) | buf[p + 1]) + 269
-            p += 2
-        num += delta
+    st[_S_NUM] = 0
+    st[_S_PATHS] = 0
+    r = walk(buf, p, n, st)
+    while r == 1:
+        num = st[_S_NUM]
+        olen = st[_S_LEN]
         if num == _OBSERVE or num == _BLOCK1:
             return -1
-        if num == _BLOCK2 and (olen and buf[p] >= 16 or olen > 1):
+        if num == _BLOCK2 and (olen > 1 or olen and buf[st[_S_OFF]] >= 16):
             return -1  # not block 0 (which a request without Block2 gets)
         if num == _ECHO:
             if olen != _ECHO_SIZE:
                 return -1
-            at = p
-        p += olen
-    return at
+            at = st[_S_OFF]
+        r = walk(buf, st[_S_NEXT], n, st)
+    return at if r == 0 else -1
 
 
 class Prepared:
@@ -139,6 +119,7 @@ class Prepared:
         self.echo_at = [0] * entries
         self.res = [None] * entries
         self._next = 0
+        self._st = array("i", [0] * _STATE_SIZE)
 
     def keep(self, data, n, answer, limit, res):
         """Keep `answer` (a bytearray: the whole message) of resource res for
@@ -148,9 +129,9 @@ class Prepared:
         start = 4 + tkl
         size = len(answer)
         if (n - start > KEY_ROOM or size > ANSWER_ROOM or 0 <= limit < size
-                or answer[1] != _CONTENT or not _only_uri_options(data, start, n)):
+                or answer[1] != _CONTENT or not _only_uri_options(data, start, n, self._st)):
             return False
-        echo_at = _echo_at(answer, start, size)
+        echo_at = _echo_at(answer, start, size, self._st)
         if echo_at < 0:
             return False
         t = self.table

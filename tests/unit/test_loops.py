@@ -224,3 +224,25 @@ class ReplayTwins(unittest.TestCase):
             py.copy_at(b, at, src, n)
             self.assertEqual(a, b)
             self.assertEqual(bytes(a[at:at + n]), src[:n])
+
+
+class StateCopies(unittest.TestCase):
+    def test_private_copies_of_the_walk_state_agree(self):
+        # parse.py and prepared.py keep const copies of loops_py's S_* (a const
+        # with a leading underscore leaves no name behind to compare at run time)
+        import coap
+        base = coap.__file__.rsplit("/", 1)[0]
+        for module in ("parse.py", "prepared.py"):
+            found = 0
+            with open(base + "/" + module) as f:
+                for line in f:
+                    if line.startswith("_S_") and "= const(" in line:
+                        found += 1
+                        name, value = line.split("=", 1)
+                        name = name.strip()[1:]
+                        value = int(value.split("const(", 1)[1].split(")", 1)[0])
+                        if name == "STATE_SIZE":
+                            self.assertTrue(value >= py.STATE_SIZE, module)
+                        else:
+                            self.assertEqual(value, getattr(py, name), module + " " + name)
+            self.assertTrue(found >= 6, module)
