@@ -35,6 +35,7 @@ SIZE = const(12)          # bytes of an Echo value (RFC 9175 §2.2.1: 1 to 40)
 _TAG = const(8)
 _ADDR = const(56)         # address bytes the layout has room for
 _MSG = const(64)          # 4 AES blocks
+_PEER_ROOM = const(32)    # a sockaddr_in6 is 28 bytes
 _TS_MASK = const(0x3FFFFFFF)  # 30-bit seconds: small ints on 32-bit boards
 _KIND_NONE = const(0)
 _KIND_RAW = const(1)
@@ -68,14 +69,15 @@ class Echo:
         self.age = -1                  # seconds since the last checked value was made
         self._msg = bytearray(_MSG)
         self._mac = bytearray(16)
+        self._peer_copy = bytearray(_PEER_ROOM)
         self._cipher = cipher          # tests on ports without AES pass a stand-in
         self._rekey(key)
 
     def _rekey(self, key=None):
         # key: for tests against test vectors; a server always draws its own
         self._aes = self._cipher(key or os.urandom(16))
-        self._made_at = -1  # the second and peer self.value was last made for
-        self._made_for = None
+        self._made_at = -1  # the second and peer self.value was last made for:
+        self._made_for = None  # a copy of a sockaddr (no datagram's object kept alive), or a tuple
         r = os.urandom(4)
         # a random start hides the board's uptime in the values it gives out
         self._secs = ((r[0] << 24) | (r[1] << 16) | (r[2] << 8) | r[3]) & _TS_MASK
@@ -98,7 +100,8 @@ class Echo:
         """Write a fresh Echo value for peer into self.value; returns SIZE."""
         if now < 0:
             now = self.seconds()
-        if now == self._made_at and peer == self._made_for:
+        last = self._made_for
+        if now == self._made_at and last is not None and last == peer:
             return SIZE  # the same second, the same peer: the same value (a poll, a flood)
         v = self.value
         v[0] = (now >> 24) & 0xFF
@@ -110,7 +113,15 @@ class Echo:
         for i in range(_TAG):
             v[4 + i] = m[i]
         self._made_at = now
-        self._made_for = peer
+        if isinstance(peer, tuple):
+            self._made_for = peer  # lwIP's (host, port): only ever compared whole
+        elif _is_bytes(peer) and len(peer) <= _PEER_ROOM:
+            c = self._peer_copy
+            c[0:] = b""  # keeps its capacity: nothing allocated
+            c.extend(peer)
+            self._made_for = c
+        else:
+            self._made_for = None
         return SIZE
 
     def check(self, peer, buf, off, n, now=-1):

@@ -64,12 +64,14 @@ class Peer:
         assert len(answers) == 1, "expected one answer to %s, got %r" % (path, answers)
         return coapmsg.decode(answers[0])
 
-    def free_heap(self, collect_every=64):
-        """/board's free heap, fresh: the board measures it at the serve loop's
-        regular collection (every collect_every datagrams), so this many pings
-        first make it collect."""
-        for _ in range(collect_every):
+    def free_heap(self, pings=64, quiet_s=0.3):
+        """/board's free heap, fresh: the board measures it when a quiet tick
+        (every 100 ms) follows 64 datagrams or more since its last collection,
+        so this many pings, then a few ticks of quiet, first. The read with an
+        Echo goes the full path: a new read of the figures."""
+        for _ in range(pings):
             self.sync()
+        time.sleep(quiet_s)
         # In one datagram: with the Echo the board offers (RFC 9175 §2.4, 3x rule)
         mtype, code, mid, token, opts, payload = self.request("board", token=b"12345678")
         echo = coapmsg.option(opts, 252)

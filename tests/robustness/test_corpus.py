@@ -140,9 +140,12 @@ def test_corpus_answers_as_rfc_7252_says_and_leaks_nothing(board):
     cases = generate()
     assert len(cases) >= 1000
     with Peer(board.host, board.port) as peer:
+        mtype, code, mid, token, opts, wkc = peer.request(".well-known/core")
+        # Once through first: what the first datagrams of a kind allocate once
+        # is not a leak; a second pass must leave the heap as it found it
+        run_corpus(peer, cases, wkc)
         peer.free_heap()  # the first /board read settles the heap
         heap_before = peer.free_heap()
-        mtype, code, mid, token, opts, wkc = peer.request(".well-known/core")
         failed = run_corpus(peer, cases, wkc)
 
         groups = collections.OrderedDict()
