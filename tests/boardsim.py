@@ -84,6 +84,12 @@ class SimulatedBoard:
             time.sleep(0.05)
         raise RuntimeError("board did not answer a ping in %ss:\n%s" % (self.start_timeout, self.output()))
 
+    def observers(self):
+        """How many observers /board counts, read with libcoap's coap-client."""
+        out = subprocess.run(["coap-client-notls", "-B", "3", "-m", "get",
+                              "coap://127.0.0.1:%d/board" % self.port], capture_output=True)
+        return json.loads(out.stdout)["observers"]
+
     def output(self):
         self._log.flush()
         self._log.seek(0)

@@ -38,9 +38,9 @@ _GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
-_HEADROOM = const(128)
+_HEADROOM = const(128)  # bytes of a request kept for header, token and options
 _ECHO_SIZE = const(12)  # echo.SIZE
-_IDLE_COLLECT = const(64)  # datagrams since the last collection that make a quiet tick collect  # bytes of a request kept for header, token and options
+_IDLE_COLLECT = const(64)  # datagrams since the last collection that make a quiet tick collect
 
 
 def _discard(line):

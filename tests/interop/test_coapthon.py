@@ -1,9 +1,7 @@
 """CoAPthon3 (PyPI, pinned in requirements.txt) against the simulated board: GET,
 PUT, Block2, IPv6, and Observe ended by an RST (#14)."""
 
-import json
 import re
-import subprocess
 import threading
 
 import pytest
@@ -14,12 +12,6 @@ from coapthon.messages.request import Request
 from boardsim import SimulatedBoard
 
 NUMBER = re.compile(r"-?\d+\.\d\d")
-
-
-def observers(board):
-    out = subprocess.run(["coap-client-notls", "-B", "3", "-m", "get",
-                          "coap://127.0.0.1:%d/board" % board.port], capture_output=True)
-    return json.loads(out.stdout)["observers"]
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +66,6 @@ def test_observe_then_rst_ends_it(board, client):
     client.observe("sensors/temp", note)
     assert three.wait(10), got
     assert all(NUMBER.fullmatch(r.payload) for r in got)
-    assert observers(board) == 1
+    assert board.observers() == 1
     client.cancel_observing(got[-1], True)  # an RST for the last notification
-    assert observers(board) == 0
+    assert board.observers() == 0

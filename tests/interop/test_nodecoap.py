@@ -24,12 +24,6 @@ def node(*args, timeout=30):
     return json.loads(out.stdout.splitlines()[-1])
 
 
-def observers(board):
-    out = subprocess.run(["coap-client-notls", "-B", "3", "-m", "get",
-                          "coap://127.0.0.1:%d/board" % board.port], capture_output=True)
-    return json.loads(out.stdout)["observers"]
-
-
 @pytest.fixture(scope="module")
 def board():
     with SimulatedBoard(config={"observe_threshold": 1, "observe_con_every": 2}) as b:
@@ -62,10 +56,10 @@ def test_observe_then_rst_ends_it(board):
         r = json.loads(p.stdout.readline())  # three values, then close(): RST follows
         assert r["code"] == "2.05" and len(set(r["values"])) >= 2, r
         deadline = time.monotonic() + 8
-        n = observers(board)
+        n = board.observers()
         while n and time.monotonic() < deadline:
             time.sleep(0.2)
-            n = observers(board)
+            n = board.observers()
         assert n == 0
     finally:
         p.kill()
@@ -77,6 +71,6 @@ def test_clients_that_close_and_vanish_do_not_lock_out_a_new_one():
     with SimulatedBoard() as b:
         for _ in range(4):
             node("vanish", "127.0.0.1", b.port, "sensors/temp", 1, 0)
-        assert observers(b) == 4
+        assert b.observers() == 4
         r = node("observe", "::1", b.port, "sensors/temp", 2, 0, timeout=30)
         assert r["code"] == "2.05" and len(r["values"]) == 2

@@ -26,13 +26,14 @@ def bound_pair():
     return srv, cli, addr
 
 
-def garbage_per_request(step, cli, srv_addr, msg, count):
-    """Average bytes allocated by step() while the GC is off, one request each."""
+def garbage_per_message(step, cli, srv_addr, msgs):
+    """Average bytes allocated by step() while the GC is off, one datagram of
+    msgs each."""
     total = 0
     gc.collect()
     gc.disable()
     try:
-        for _ in range(count):
+        for msg in msgs:
             cli.sendto(msg, srv_addr)
             before = gc.mem_alloc()
             step()
@@ -42,7 +43,12 @@ def garbage_per_request(step, cli, srv_addr, msg, count):
                 gc.collect()
     finally:
         gc.enable()
-    return total / count
+    return total / len(msgs)
+
+
+def garbage_per_request(step, cli, srv_addr, msg, count):
+    """Average bytes allocated by step() while the GC is off, one request each."""
+    return garbage_per_message(step, cli, srv_addr, [msg] * count)
 
 
 class UdpLoop(unittest.TestCase):
@@ -94,25 +100,6 @@ class UdpLoop(unittest.TestCase):
         self.assertEqual(server.drain(self.srv_sock, 10), 0)
         mids = sorted(m.decode(self.cli.recvfrom(1200)[0])[2] for _ in range(3))
         self.assertEqual(mids, [1, 2, 3])
-
-
-def garbage_per_message(step, cli, srv_addr, msgs):
-    """garbage_per_request with a different datagram each time."""
-    total = 0
-    gc.collect()
-    gc.disable()
-    try:
-        for msg in msgs:
-            cli.sendto(msg, srv_addr)
-            before = gc.mem_alloc()
-            step()
-            total += gc.mem_alloc() - before
-            cli.recvfrom(1200)
-            if gc.mem_free() < 100000:
-                gc.collect()
-    finally:
-        gc.enable()
-    return total / len(msgs)
 
 
 class ProtectedUdpLoop(unittest.TestCase):
