@@ -55,6 +55,14 @@ def _text(diagnostic):
         return "(%d bytes)" % len(diagnostic)
 
 
+def _utf8(path):
+    try:
+        path.text()
+        return True
+    except UnicodeError:
+        return False
+
+
 class Registration:
     """Keeps one endpoint registered with one RD.
 
@@ -101,7 +109,21 @@ class Registration:
             [b"base=" + base] if base else [])
 
     def tick(self):
-        """Call between datagrams: sends, retransmits and reads the answers."""
+        """Call between datagrams: sends, retransmits and reads the answers.
+        Raises nothing: whatever an RD (or a stranger answering discovery)
+        sends, an error ends the exchange and backs off like a failure."""
+        try:
+            self._tick()
+        except Exception as e:
+            step = self._step
+            self.client.busy = False
+            if self.finder is not None:
+                self.finder.busy = False
+            now = self.clock.ticks_ms()
+            self._forget(now)
+            self._failed("%s: %s" % (type(e).__name__, e), now, step)
+
+    def _tick(self):
         c = self.finder if self._step == _FIND else self.client
         if c.busy:
             r = c.poll()
@@ -153,6 +175,9 @@ class Registration:
             self._discovered(c.data[c.payload_off:] if code == _CONTENT else b"")
             self._step = _REGISTER
             self._due = now
+        elif step == _REGISTER and code == _CREATED and not _utf8(self.location):
+            self._forget(now)  # §3.2, §5.10.7: a string option; not one to log or to use
+            self._failed("refused with 2.01 and a Location-Path that is not UTF-8", now, step)
         elif step == _REGISTER and code == _CREATED and len(self.location):
             self.registered = True
             self.log("rd: registered as %s, lifetime %d s"

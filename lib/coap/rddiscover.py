@@ -202,9 +202,11 @@ class Finder:
                 return None
         try:
             href = rd_href(d[payload_at(d):])
+            if href is None:
+                return None
+            host, port = peer(addr)
+            return resolve(href, host, port)
         except IndexError:  # options running past the end: not a message
             return None
-        if href is None:
+        except UnicodeError:  # a link that isn't UTF-8 (RFC 6690 §2): not an RD's
             return None
-        host, port = peer(addr)
-        return resolve(href, host, port)

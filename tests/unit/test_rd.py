@@ -224,6 +224,41 @@ class Registering(unittest.TestCase):
         self.assertEqual(self.log[-1],
                          "rd: registration: refused with 5.00 (2 bytes); retrying in 10 s")
 
+    def test_a_location_path_that_is_not_utf8_is_refused_with_back_off(self):
+        # RFC 7252 §3.2, §5.10.7: Location-Path is a string, UTF-8; a hostile
+        # RD's 2.01 must neither raise inside the tick nor make it post again
+        reg = self.make(path=[b"rd"])
+        for delay in (5, 10):
+            reg.tick()
+            self.rd.answer(self.rd.request(), 65, [(8, b"reg"), (8, b"\xff\xfe")])
+            reg.tick()
+            self.assertFalse(reg.registered)
+            self.assertEqual(self.log[-1], "rd: registration: refused with 2.01 and a "
+                             "Location-Path that is not UTF-8; retrying in %d s" % delay)
+            self.clock.advance(delay * 1000 - 1)
+            reg.tick()
+            self.assertIsNone(self.rd.request())  # not before the back-off ends
+            self.clock.advance(1)
+
+    def test_an_error_inside_an_exchange_is_contained_and_backed_off(self):
+        class Broken:
+            sent = 0
+
+            def send(self, data):
+                self.sent += 1
+                raise TypeError("broken driver")
+
+        reg = self.make()
+        broken = reg.client.sock = Broken()
+        reg.tick()  # raises nothing
+        self.assertEqual(self.log, ["rd: discovery: TypeError: broken driver; retrying in 5 s"])
+        self.clock.advance(5000 - 1)
+        reg.tick()
+        self.assertEqual(broken.sent, 1)
+        self.clock.advance(1)
+        reg.tick()
+        self.assertEqual((broken.sent, self.log[-1][-16:]), (2, "retrying in 10 s"))
+
     def test_refresh_allocates_nothing(self):
         if micropython is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
@@ -305,6 +340,19 @@ class FindingByMulticast(unittest.TestCase):
         self.rd.answer(post, 65, [(8, b"reg"), (8, b"1")])
         reg.tick()
         self.assertTrue(reg.registered)
+        reg.client.sock.close()
+
+    def test_an_answer_whose_link_is_not_utf8_is_ignored(self):
+        reg = self.make()
+        reg.tick()
+        req, src = self.asked()
+        self.rd.peer = src
+        self.rd.answer(req, 69, payload=b'</r\xff\xfe/>;rt="core.rd"', mtype=m.NON)
+        reg.tick()  # raises nothing; a stranger on the link can't stop the board
+        self.assertEqual((self.uris, self.log), ([], []))
+        self.rd.answer(req, 69, payload=b'</rd/>;rt="core.rd"', mtype=m.NON)
+        reg.tick()
+        self.assertEqual(self.uris, ["coap://127.0.0.1:%d/rd/" % peer(self.rd.addr)[1]])
         reg.client.sock.close()
 
     def test_nothing_answers_backs_off_then_an_rd_fails_so_find_again(self):
