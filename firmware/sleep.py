@@ -42,8 +42,9 @@ def keep_observers(server, b, socks, log):
     return store
 
 
-class GoToSleep(Exception):
-    """Raised from the server's tick when the awake time is over."""
+class GoToSleep(BaseException):
+    """Raised from the server's tick when the awake time is over. A signal,
+    not an error: serve() contains a tick's Exceptions, never this."""
 
     def __init__(self, b, store, sleep_ms):
         super().__init__("deep sleep")

@@ -315,7 +315,9 @@ class Server(Dispatcher):
 
     def serve(self, *socks):
         """Answer datagrams on the sockets until interrupted. A failed send (the
-        peer's network went away) is logged and serving goes on.
+        peer's network went away) is logged and serving goes on; so is an
+        Exception from a tick (only a BaseException, e.g. a signal to sleep,
+        ends serve()).
 
         One loop for every configuration: poll, then drain each readable socket
         without blocking until it has nothing left (EAGAIN), so a burst costs one
@@ -343,12 +345,15 @@ class Server(Dispatcher):
             if timed:
                 left = ticks_diff(due, ticks_ms())
                 if left <= 0:
-                    if self.observers is not None:
-                        self.observers.tick()
-                        if self.observers.version != self._observers_seen:
-                            self._observers_changed()
-                    if self.tick is not None:
-                        self.tick()
+                    try:
+                        if self.observers is not None:
+                            self.observers.tick()
+                            if self.observers.version != self._observers_seen:
+                                self._observers_changed()
+                        if self.tick is not None:
+                            self.tick()
+                    except Exception as e:  # contained: a bad tick must not stop serving
+                        self.log("coap: tick error %s: %s; serving on" % (type(e).__name__, e))
                     if self.echo is not None:
                         self.echo.seconds()  # keeps the Echo clock exact through idle days
                     due = ticks_add(ticks_ms(), self.tick_ms)

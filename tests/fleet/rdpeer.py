@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import coapmsg as m
@@ -88,6 +89,47 @@ class ResourceDirectory:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class HostileResourceDirectory:
+    """An RD that lists its interface and answers every registration with a
+    2.01 whose Location-Path is not UTF-8 (red team, #21 finding 5); counts
+    the registrations it gets."""
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.uri = "coap://%s:%d" % (host, port)
+        self.posts = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.1)
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                data, addr = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            t, code, mid, token, opts, payload = m.decode(data)
+            if t != m.CON:
+                continue
+            if code == 1:  # discovery
+                answer = m.encode(m.ACK, 69, mid, token, [(12, b"\x28")], b"</rd>;rt=core.rd")
+            else:
+                self.posts += 1
+                answer = m.encode(m.ACK, 65, mid, token, [(8, b"reg"), (8, b"\xff\xfe")])
+            self.sock.sendto(answer, addr)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self._thread.join()
+        self.sock.close()
 
 
 def wait_for(predicate, timeout, step=0.2):

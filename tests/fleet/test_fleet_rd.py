@@ -12,9 +12,10 @@ import warnings
 
 import pytest
 
-from boardsim import SimulatedBoard, free_port
+from boardsim import SimulatedBoard, free_port, ping
 from fleetnet import BRIDGE, Board, Net
-from rdpeer import MulticastResourceDirectory, ResourceDirectory, endpoints, resources, wait_for
+from rdpeer import (HostileResourceDirectory, MulticastResourceDirectory, ResourceDirectory,
+                    endpoints, resources, wait_for)
 
 LIFETIME_S = 2    # RFC 9176 asks for >= 60; aiocoap-rd takes less, which keeps this short
 RD_GRACE_S = 15   # aiocoap-rd's grace period after a lifetime ends (Registration.grace_period)
@@ -74,6 +75,24 @@ def test_rd_from_the_environment_over_ipv6(monkeypatch):
                 rd.host, rd.port, "rt=temperature-c"), 10)
             assert found, board.output()
             assert 'ep="fleet-6"' in endpoints(rd.host, rd.port)
+
+
+def test_a_hostile_rd_answer_never_stops_the_board_answering():
+    """#21 finding 5: a 2.01 with a Location-Path that is not UTF-8 raised inside
+    the tick, and the serve loop paused 1 s per registration. Now it is a
+    refusal with back-off: every poll is answered, the loop never pauses."""
+    with HostileResourceDirectory("127.0.0.1", free_port()) as rd:
+        with SimulatedBoard(config={"name": "fleet-h", "rd": rd.uri}) as board:
+            assert wait_for(lambda: rd.posts, 10), board.output()
+            answered = 0
+            for _ in range(30):  # 3 s of polls: the old loop registered again every second
+                answered += ping(board.host, board.port, timeout=2)
+                time.sleep(0.1)
+            out = board.output()
+    assert answered == 30, out
+    assert ("rd: registration: refused with 2.01 and a Location-Path that is not UTF-8; "
+            "retrying in 5 s") in out, out
+    assert "serve loop error" not in out and "tick error" not in out, out
 
 
 def test_unreachable_rd_is_retried_until_it_is_there():

@@ -87,6 +87,26 @@ class Serve(unittest.TestCase):
         self.assertEqual(len(self.answers(40)), 40)
         self.assertTrue(len(ticks) >= 10, len(ticks))  # one at least every 4 datagrams
 
+    def test_an_error_in_every_tick_neither_stops_nor_stalls_serving(self):
+        # A tick that raises each time (a hostile RD answer did): serve() logs
+        # it and goes on answering, instead of leaving for the caller's 1-s pause
+        lines, ticks = [], []
+
+        def tick():
+            ticks.append(1)
+            if answered[0] >= 40:
+                raise Stop
+            raise UnicodeError("not UTF-8")
+        srv = Server((Resource("ok", get=ok),), log=lines.append)
+        srv.tick, srv.tick_ms, srv.burst = tick, 0, 4
+        answered[0] = 0
+        self.queue(40)
+        with self.assertRaises(Stop):
+            srv.serve(self.srv_sock)
+        self.assertEqual(len(self.answers(40)), 40)
+        self.assertTrue(len(ticks) >= 10, len(ticks))  # still one every 4 datagrams
+        self.assertEqual(lines[0], "coap: tick error UnicodeError: not UTF-8; serving on")
+
     def test_serves_several_sockets(self):
         other, cli2, addr2 = bound_pair()
         try:
