@@ -6,14 +6,23 @@
 import os
 
 STATE_FILE = "observers.bin"
+#: The most read back: a table of 16 observers with 255-byte requests takes
+#: 5 KB. A larger file is not one this firmware wrote, and reading it whole
+#: could leave a board without the RAM to serve.
+MAX_BYTES = 8192
 
 
 def read_file(path):
+    """The file's bytes; None when there is none; OSError when it is larger
+    than MAX_BYTES (sleep.keep_observers says so in one line)."""
     try:
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read(MAX_BYTES + 1)
     except OSError:
         return None  # never saved
+    if len(data) > MAX_BYTES:
+        raise OSError("%s is over %d bytes" % (path, MAX_BYTES))
+    return data
 
 
 def write_file(path, buf, n):

@@ -23,6 +23,7 @@ except ImportError:  # CPython
 _ALG_AES_CCM_16_64_128 = const(10)
 MAX_ID = const(7)           # nonce length - 6 (§5.2): longer IDs can't make a nonce
 SSN_LIMIT = const(0x3FFFFFFF)  # the board's own limit (RFC: < 2**40), a small int everywhere
+_SEQ_TEXT_MAX = const(24)  # the saved SSN's digits (< 2**40: 13) and spaces
 _FRESH = const(0)
 _SEEN = const(1)
 _OLD = const(2)
@@ -57,9 +58,10 @@ class SequenceStore:
     def load(self):
         try:
             with open(self.path) as f:
-                text = f.read().strip()
+                text = f.read(_SEQ_TEXT_MAX + 1)  # bounded: never a MemoryError at boot
         except OSError:
             return 0  # a new context: nothing used yet
+        text = text.strip() if len(text) <= _SEQ_TEXT_MAX else ""
         if not text.isdigit():
             raise ValueError("sequence number file %s is corrupt" % self.path)
         return int(text)

@@ -105,3 +105,21 @@ def test_ctrl_c_on_make_run_stops_with_one_line(tmp_path):
     assert lines[-1] == "coap: stopped (Ctrl-C)", out
     assert "Traceback" not in out and "make: ***" not in out, out
     assert not ping("127.0.0.1", port)
+
+
+@pytest.mark.parametrize("name", ["observers.bin", "oscore.seq"])
+def test_an_8_mb_state_file_is_refused_with_one_line_and_the_board_serves(tmp_path, name):
+    """#21 finding 7: reading it whole was a MemoryError traceback, and no serving."""
+    with open(tmp_path / name, "wb") as f:
+        for _ in range(8 * 1024):
+            f.write(b"1" * 1024)
+    cfg = {"oscore": {"secret": "0102030405060708090a0b0c0d0e0f10", "sender_id": "01",
+                      "recipient_id": "02"}}
+    with SimulatedBoard(config=cfg, cwd=str(tmp_path)) as board:  # answers a ping
+        out = board.output()
+    assert "Traceback" not in out and "MemoryError" not in out, out
+    said = {"observers.bin": "observe: saved observers not readable (observers.bin is over "
+                             "8192 bytes); starting without",
+            "oscore.seq": "oscore: sequence number file oscore.seq is corrupt; "
+                          "OSCORE-protected resources are refused"}[name]
+    assert said in out, out
