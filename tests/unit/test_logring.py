@@ -68,5 +68,45 @@ class Repeats(unittest.TestCase):
         self.assertEqual(echoed, ["same", "(last line repeated 10 times)", "next"])
 
 
+BOOT = ["config: port: expected an integer from 1 to 65535, got \"5683\"; using 5683",
+        "sensor temp: no answer from the DHT22 on GPIO 4",
+        "coap: serving on coap://127.0.0.1",
+        "coap: serving on coap://[::1]",
+        "coap: try  coap-client-notls -m get coap://127.0.0.1/.well-known/core"]
+
+
+class Flood(unittest.TestCase):
+    """#21 finding 8: lines that alternate are not folded, so 160 LED PUTs
+    replaced the whole ring, boot and sensor failure included."""
+
+    def test_alternating_led_lines_keep_the_boot_lines(self):
+        ring = LogRing(2048, echo=lambda line: None)
+        for line in BOOT:
+            ring(line)
+        for i in range(160):
+            ring("board: LED on" if i % 2 else "board: LED off")
+        lines = ring_text(ring).splitlines()
+        self.assertEqual(lines[:len(BOOT)], BOOT)
+        self.assertEqual(lines[-1], "board: LED on")  # and the flood's latest too
+
+    def test_a_first_failure_after_boot_stays_through_any_flood(self):
+        ring = LogRing(2048, echo=lambda line: None)
+        for line in BOOT:
+            ring(line)
+        for i in range(40):
+            ring("board: LED on" if i % 2 else "board: LED off")
+        ring("sensor humidity: OSError: [Errno 110] ETIMEDOUT")
+        ring("rd: registration: no answer; retrying in 5 s")
+        for i in range(1000):
+            ring("board: LED on" if i % 2 else "board: LED off")
+            ring("coap: socket error %d" % i)  # distinct lines of an area it has
+        text = ring_text(ring)
+        for line in BOOT + ["sensor humidity: OSError: [Errno 110] ETIMEDOUT",
+                            "rd: registration: no answer; retrying in 5 s"]:
+            self.assertIn(line, text)
+        self.assertEqual(text.splitlines()[-1], "coap: socket error 999")  # the latest
+        self.assertTrue(len(text) <= 2048, len(text))
+
+
 if __name__ == "__main__":
     unittest.main()
