@@ -196,6 +196,8 @@ class Server(Dispatcher):
         if status == _IGNORE:
             return 0
         t = req.type
+        if multicast and t == _CON:
+            return 0  # §8.1: a multicast message MUST be NON; no ACK, no RST, no answer
         code = req.code
         if status == _FORMAT_ERROR:
             if n > self.buffer_size and req.tkl <= 8 and 0 < code < 32 and t <= _NON:

@@ -97,6 +97,7 @@ def test_errors_and_pings_to_the_group_are_silence(fleet):
     assert all(code == 69 for answers in got.values() for code, _ in answers), got
     assert net.multicast_get("no/such/resource") == []
     assert net.multicast_get("", mtype="CON") == []  # empty CON: a ping
+    assert net.multicast_get("sensors/temp", mtype="CON") == []  # §8.1: MUST be NON
 
 
 def test_boards_still_answer_unicast(fleet):

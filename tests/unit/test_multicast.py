@@ -188,6 +188,18 @@ class ThroughTheServer(unittest.TestCase):
         self.assertEqual(m.decode(data)[3], b"\x44")  # the first datagram is this answer
 
 
+    def test_a_con_to_the_group_is_not_acknowledged(self):
+        # RFC 7252 §8.1: a message to a multicast address MUST be NON; a CON
+        # there is dropped, neither ACKed nor answered (§8.2: nor RST)
+        self.ask(m.get("sensors/temp", mtype=m.CON, token=b"\x55"))
+        self.ask(m.get(".well-known/core", mtype=m.CON, token=b"\x56"))
+        self.assertEqual((self.replier.sent, self.replier.peer), (0, None))
+        self.ask(m.get("sensors/temp", mtype=m.NON, token=b"\x57"))  # a NON is answered
+        data, _ = self.client.recvfrom(1200)
+        t, code, mid, token, opts, payload = m.decode(data)
+        self.assertEqual((t, code, token), (m.NON, 69, b"\x57"))
+
+
 class NoAlloc(unittest.TestCase):
     def test_queue_and_send_allocate_nothing(self):
         if micropython is None:

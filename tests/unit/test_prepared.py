@@ -247,7 +247,7 @@ class Prepared(unittest.TestCase):
         self.srv.on_multicast = lambda buf, addr: sent.append(bytes(buf))
         self.srv.drain(group, 10)
         self.assertEqual(group.n_sent, 0)
-        self.assertEqual(len(sent), 2)  # both through the full path (§8.1 rules)
+        self.assertEqual(len(sent), 1)  # the NON through the full path; the CON dropped (§8.1)
 
     def test_a_get_without_observe_still_ends_the_observation(self):
         # RFC 7641 §3.6: a GET with the observation's token and no Observe ends it
