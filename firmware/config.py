@@ -81,10 +81,28 @@ def _has_secret(v, depth=0):
     return False
 
 
+def without_userinfo(text):
+    """text with a URI's user:password@ shown as ***@ (RFC 3986 §3.2.1: never
+    rendered in the clear)."""
+    i = text.find("://")
+    if i < 0:
+        return text
+    i += 3
+    end = len(text)
+    for c in "/?#":
+        j = text.find(c, i)
+        if 0 <= j < end:
+            end = j
+    at = text.rfind("@", i, end)
+    return text if at < 0 else text[:i] + "***" + text[at:]
+
+
 def shown(key, value):
     """How a problem line shows a field's value: never a secret, never a page."""
     if key in SECRET_FIELDS or _has_secret(value):
         return "a value not shown (it may hold a secret)"
+    if isinstance(value, str):
+        value = without_userinfo(value)
     try:
         text = json.dumps(value)
     except Exception:  # RuntimeError: nested too deep to print

@@ -113,7 +113,7 @@ def _connect(uri, addresses, log, then="; not registering"):
         host, port, path = parse_uri(uri)
         ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
     except (OSError, ValueError) as e:
-        log("rd: can't use %s (%s)%s" % (uri, e, then))
+        log("rd: can't use %s (%s)%s" % (board_config.without_userinfo(uri), e, then))
         return None
     v6 = ai[0] == socket.AF_INET6
     own = _own(addresses, v6)

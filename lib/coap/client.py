@@ -45,6 +45,8 @@ def parse_uri(uri):
     rest = uri[7:]
     slash = rest.find("/")
     auth, path = (rest, "") if slash < 0 else (rest[:slash], rest[slash + 1:])
+    if "@" in auth:  # §6.1: coap-URI = "coap:" "//" host [ ":" port ] ...
+        raise ValueError("a coap URI has no user:password@")
     if auth.startswith("["):  # an IPv6 literal (RFC 3986 §3.2.2)
         i = auth.find("]")
         host, tail = (auth[1:i], auth[i + 1:]) if i > 0 else ("", "")

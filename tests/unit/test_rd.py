@@ -474,6 +474,22 @@ class Clients(unittest.TestCase):
             rd.sock.close()
 
 
+class FleetLines(unittest.TestCase):
+    def test_an_rd_uri_with_userinfo_is_shown_masked(self):
+        # an RD found by multicast may name one (its href); #21 finding 9
+        firmware = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../firmware"
+        if firmware not in sys.path:
+            sys.path.insert(0, firmware)
+        import fleet
+        lines = []
+        got = fleet._connect("coap://admin:hunter2@127.0.0.1:5683/rd",
+                             [("127.0.0.1", 5683)], lines.append)
+        self.assertIsNone(got)
+        self.assertEqual(len(lines), 1)
+        self.assertTrue(lines[0].startswith("rd: can't use coap://***@127.0.0.1:5683/rd ("),
+                        lines[0])
+
+
 class Constants(unittest.TestCase):
     def test_private_copies_agree_with_numbers(self):
         if sys.implementation.name == "micropython":
