@@ -82,10 +82,13 @@ class Observers:
 
     # --- requests ------------------------------------------------------------
 
-    def find(self, peer, buf, off, tkl):
-        """The entry observing with this peer and the token buf[off:off+tkl], or -1."""
+    def find(self, peer, buf, off, tkl, secured=None):
+        """The entry observing with this peer, the token buf[off:off+tkl] and
+        the security context secured (None: plain), or -1. A plain request
+        never touches a protected observation (RFC 8613 §8.3)."""
         for i in range(self.size):
-            if self.addr[i] is not None and self.tkl[i] == tkl and self.addr[i] == peer:
+            if (self.addr[i] is not None and self.tkl[i] == tkl and self.secured[i] is secured
+                    and self.addr[i] == peer):
                 t = self.request[i]
                 for k in range(tkl):
                     if t[4 + k] != buf[off + k]:
@@ -115,7 +118,7 @@ class Observers:
             return -1  # a plain GET while nobody observes (the common case): no lookup
         if req.block2 > 15:
             return -1  # a later block of a notification (RFC 7959 §3.4): not a cancel
-        i = self.find(req.peer, req.buf, 4, req.tkl)
+        i = self.find(req.peer, req.buf, 4, req.tkl, req.secured)
         if req.observe != 0 or req.length > len(self.request[0]):
             if i >= 0:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
@@ -154,12 +157,12 @@ class Observers:
     def limit_request(self, req, budget):
         """The observer registered by req is not verified: its notifications must
         fit in budget bytes in all until it acknowledges one (see _send)."""
-        i = self.find(req.peer, req.buf, 4, req.tkl)
+        i = self.find(req.peer, req.buf, 4, req.tkl, req.secured)
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
 
     def remove_request(self, req):
-        self.remove(self.find(req.peer, req.buf, 4, req.tkl))
+        self.remove(self.find(req.peer, req.buf, 4, req.tkl, req.secured))
 
     def remove(self, i):
         if i < 0:

@@ -364,6 +364,31 @@ class Observe(Base):
         obs.tick()
         self.assertEqual((bytes(sock.last), obs.count()), (b"", 0))
 
+    def test_a_plain_get_with_its_token_leaves_a_protected_observation(self):
+        # #21, finding 6: observers are told apart by their security context too
+        from coap import Resource
+        from sample import temp_get
+
+        table = RESOURCES + (Resource("sensors/humidity", get=temp_get, obs=True),)
+        srv = Server(table, log=None, oscore=[board_context()], open=("sensors/humidity",))
+        srv.request.peer = b"peer"
+        srv.sock = FakeSock()
+        cl = Client()
+        reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
+                         outer=[(6, b"")])
+        answer(srv, reg)
+        self.assertEqual(srv.observers.count(), 1)
+        plain = m.get("sensors/humidity", token=b"ob")
+        self.assertEqual(m.decode(answer(srv, plain))[1], 69)
+        self.assertEqual(srv.observers.count(), 1)
+        plain = m.get("sensors/humidity", token=b"ob", options=[(6, b"")])
+        self.assertEqual(m.decode(answer(srv, plain))[1], 69)  # a plain one beside it
+        self.assertEqual(srv.observers.count(), 2)
+        answer(srv, m.get("sensors/humidity", token=b"ob", options=[(6, b"\x01")]))
+        obs = srv.observers  # the plain one ended, the protected one still there
+        left = [obs.secured[i] for i in range(obs.size) if obs.addr[i] is not None]
+        self.assertEqual((len(left), left[0] is not None), (1, True))
+
     def test_protected_observations_are_not_kept_across_a_reboot(self):
         from coap.observestore import ObserverStore
 
