@@ -36,14 +36,17 @@ class Observers:
     a registration too, and at least one a day, §4.5); ack_timeout_ms and
     max_retransmit: retransmission of CON notifications (RFC 7252 §4.2, §4.8),
     after which the observer is removed (§4.5); request_bytes: room for the
-    registering request per entry.
+    registering request per entry; probation: the factor of its request an
+    observer whose address is not verified may get (RFC 9175 §2.4: 3), 0 when
+    there is no limit.
     """
 
     def __init__(self, notify, size=4, con_every=20, ack_timeout_ms=2000, max_retransmit=4,
-                 request_bytes=64, log=None):
+                 request_bytes=64, log=None, probation=0):
         self.notify = notify
         self.log = log
         self.size = size
+        self.probation = probation
         self.con_every = con_every
         self.ack_timeout_ms = ack_timeout_ms
         self.max_retransmit = max_retransmit
@@ -97,18 +100,28 @@ class Observers:
                     return i
         return -1
 
-    def _free_or_evict(self, now):
+    def _free_or_evict(self, now, unverified):
         # A full table gives up the entry that showed life longest ago: clients
         # that vanish without deregistering (most do) never lock a live one out.
-        oldest = 0
-        age = -1
+        # Unverified entries go first, and an unverified newcomer takes only
+        # theirs: forged registrations never push out a verified observer.
+        oldest = spare = -1
+        age = spare_age = -1
         for i in range(self.size):
             if self.addr[i] is None:
                 return i
             d = ticks_diff(now, self.alive_at[i])
-            if d > age:
+            if self.budget[i] >= 0:
+                if d > spare_age:
+                    spare_age = d
+                    spare = i
+            elif d > age:
                 age = d
                 oldest = i
+        if spare >= 0:
+            oldest = spare
+        elif unverified:
+            return -1
         self.remove(oldest)
         return oldest
 
@@ -124,8 +137,11 @@ class Observers:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
             return -1  # not a registration, or one too large to keep: a plain GET (§4.1)
         now = ticks_ms()
+        unverified = self.probation and not req.verified  # limit_request follows
         if i < 0:
-            i = self._free_or_evict(now)
+            i = self._free_or_evict(now, unverified)
+            if i < 0:
+                return -1  # a table of verified observers: a plain GET (§4.1)
             self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
             self.misses[i] = 0
             self.version += 1

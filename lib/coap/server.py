@@ -128,7 +128,9 @@ class Server(Dispatcher):
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
-            self.observers = Observers(self.notify, observers, log=self.log, **observe)
+            self.observers = Observers(self.notify, observers, log=self.log,
+                                       probation=amplify.RATIO if amplification_limit else 0,
+                                       **observe)
 
     def _secure(self, contexts, open_paths, buffer_size):
         # Resource.secure is set here, for the table this server serves
