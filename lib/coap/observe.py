@@ -26,6 +26,9 @@ _NON = const(1)
 _RST = const(3)
 _SEQ_MASK = const(0xFFFFFF)  # §3.2: a 24-bit sequence number
 _DAY_MS = const(86400000)
+#: Empty ACKs or RSTs from an unverified observer's address that match none of
+#: its MIDs while its CON waits: guesses at a 16-bit MID. The last one ends it.
+_WRONG_ACKS = const(3)
 
 
 class Observers:
@@ -71,6 +74,7 @@ class Observers:
         #: bytes the observer's address may still get before it proves it is there
         #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
         self.budget = [-1] * size
+        self.wrong = [0] * size        # guesses at the MID of its pending CON
         self.secured = [None] * size   # OSCORE context of a protected registration
         self.piv = [0] * size          # ... and its Partial IV, bound into every notification
         self.misses = [0] * size       # deep sleeps begun with a CON unacknowledged
@@ -144,6 +148,7 @@ class Observers:
                 return -1  # a table of verified observers: a plain GET (§4.1)
             self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
             self.misses[i] = 0
+            self.wrong[i] = 0
             self.version += 1
             self.active += 1
         self.addr[i] = req.peer
@@ -208,6 +213,16 @@ class Observers:
                         self.version += 1  # worth keeping across a reboot now
                     self.alive_at[i] = ticks_ms()
                 return
+        # A MID none of the peer's notifications has: to an unverified observer
+        # waiting for its ACK, a guess. 16 bits fall to a brute force (a forged
+        # ACK per MID from its address), so a few guesses end it; a client's own
+        # late ACK of a replaced CON (§4.5.2) stays below that.
+        for i in range(self.size):
+            if (self.addr[i] is not None and self.budget[i] >= 0 and self.tries[i]
+                    and self.addr[i] == peer):
+                self.wrong[i] += 1
+                if self.wrong[i] >= _WRONG_ACKS:
+                    self.remove(i)
 
     # --- notifications -------------------------------------------------------
 

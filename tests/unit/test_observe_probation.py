@@ -1,5 +1,6 @@
 # Observers whose address is not verified yet (RFC 9175 §2.4) under attack:
-# a forged registration can't push a verified observer out of the table.
+# a forged registration can't guess its way to verification, and can't push
+# a verified observer out of the table.
 import unittest
 
 import coapmsg as m
@@ -49,6 +50,70 @@ class Base(unittest.TestCase):
         return [note for note, addr in self.sock.sent if addr == peer]
 
 
+class Guessing(Base):
+    def test_a_brute_force_of_forged_acks_never_verifies(self):
+        reg = observe(0)
+        r = self.register(VICTIM)
+        self.change()
+        (con,) = self.to(VICTIM)
+        self.assertEqual(con[0], m.CON)
+        # the attacker tries MIDs from its guess on; the right one comes last
+        for k in range(1, 257):
+            empty(m.ACK, con[2] + k, self.srv, VICTIM)
+        empty(m.ACK, con[2], self.srv, VICTIM)
+        for _ in range(5):
+            self.change()
+        self.assertEqual(self.obs.count(), 0)
+        sent = len(m.encode(*r)) + sum(len(m.encode(*n)) for n in self.to(VICTIM))
+        self.assertTrue(sent <= 3 * len(reg), "%d bytes for %d" % (sent, len(reg)))
+
+    def test_registering_again_buys_no_more_guesses(self):
+        self.register(VICTIM)
+        self.change()
+        con = self.to(VICTIM)[-1]
+        empty(m.ACK, con[2] + 1, self.srv, VICTIM)
+        empty(m.ACK, con[2] + 2, self.srv, VICTIM)
+        self.register(VICTIM)  # the same token: the same entry
+        self.change()
+        con = self.to(VICTIM)[-1]
+        empty(m.ACK, con[2] + 1, self.srv, VICTIM)
+        self.assertEqual(self.obs.count(), 0)
+
+    def test_a_clients_late_ack_of_a_replaced_con_is_forgiven(self):  # RFC 7641 §4.5.2
+        self.register(CLIENT)
+        self.change()
+        first = self.to(CLIENT)[-1]
+        self.change()  # changed while the CON waits: a new message, a new MID
+        second = self.to(CLIENT)[-1]
+        self.assertNotEqual(first[2], second[2])
+        empty(m.ACK, first[2], self.srv, CLIENT)  # the ACK of the first, late
+        empty(m.ACK, second[2], self.srv, CLIENT)
+        for _ in range(3):
+            self.change()
+        self.assertEqual((self.obs.count(), len(self.to(CLIENT))), (1, 5))
+
+    def test_acks_of_other_peers_are_no_guesses(self):
+        self.register(CLIENT)
+        self.change()
+        con = self.to(CLIENT)[-1]
+        for k in range(1, 10):
+            empty(m.ACK, con[2] + k, self.srv, VICTIM)
+            empty(m.RST, con[2] + k, self.srv, VICTIM)
+        empty(m.ACK, con[2], self.srv, CLIENT)
+        self.change()
+        self.assertEqual((self.obs.count(), self.to(CLIENT)[-1][0]), (1, m.NON))
+
+    def test_an_ack_for_another_pending_observation_is_no_guess(self):
+        # one client, four observations, each CON acknowledged in turn
+        for t in (b"a", b"b", b"c", b"d"):
+            self.register(CLIENT, token=t)
+        self.change()
+        for con in self.to(CLIENT):
+            empty(m.ACK, con[2], self.srv, CLIENT)
+        self.assertEqual(self.obs.count(), 4)
+        self.assertTrue(all(b < 0 for b in self.obs.budget))
+
+
 class Eviction(Base):
     def verified(self, peer, token=b"ob"):
         self.register(peer, token)
@@ -90,3 +155,48 @@ class Eviction(Base):
         self.assertEqual(peers, sorted([CLIENT, other]))
 
 
+
+def _attacked(srv, sock, reg, peer, wrong, right, res):
+    # A module-level function: calling a closure over this many allocates.
+    srv.request.peer = peer
+    srv.sock = sock
+    srv.handle(reg, len(reg))  # a full table: the unverified entry gives way
+    obs = srv.observers
+    obs.changed(res)
+    obs.tick()  # its CON, under a fresh random MID
+    mid = obs.mid[obs.find(peer, reg, 4, reg[0] & 15)]
+    wrong[2] = mid >> 8
+    wrong[3] = (mid & 255) ^ 1
+    right[2] = mid >> 8
+    right[3] = mid & 255
+    srv.handle(wrong, len(wrong))  # a guess
+    srv.handle(right, len(right))  # the real ACK: verified
+
+
+class NoAlloc(unittest.TestCase):
+    def test_eviction_guesses_and_verification_allocate_nothing(self):
+        try:
+            import micropython
+        except ImportError:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        srv = limited(observers=1)
+        sock = FakeSock(keep=False)
+        reg = observe(0, token=b"v")
+        wrong = bytearray(m.encode(m.ACK, 0, 0))
+        right = bytearray(wrong)
+        for locked in (False, True):  # a warm-up, then the same under the lock
+            srv.observers.remove(0)
+            deliver(srv, observe(0, token=b"old"), peer=CLIENT)  # unverified
+            if locked:
+                micropython.heap_lock()
+            try:
+                _attacked(srv, sock, reg, VICTIM, wrong, right, TEMP)
+                ok = True
+            except MemoryError:
+                ok = False
+            finally:
+                if locked:
+                    micropython.heap_unlock()
+            self.assertTrue(ok, "allocated")
+            obs = srv.observers
+            self.assertEqual((obs.count(), obs.addr[0], obs.budget[0]), (1, VICTIM, -1))
