@@ -74,6 +74,8 @@ class Observers:
         #: bytes the observer's address may still get before it proves it is there
         #: (RFC 9175 §2.4); -1: verified (an Echo, or it acknowledged a notification)
         self.budget = [-1] * size
+        #: the address was verified once: worth keeping across a reboot
+        self.proven = [False] * size
         self.wrong = [0] * size        # guesses at the MID of its pending CON
         self.secured = [None] * size   # OSCORE context of a protected registration
         self.piv = [0] * size          # ... and its Partial IV, bound into every notification
@@ -151,22 +153,47 @@ class Observers:
             self.wrong[i] = 0
             self.version += 1
             self.active += 1
-        self.addr[i] = req.peer
-        self.sock[i] = sock
+        self._fill(i, req.peer, sock, res, fmt, now)
         self._keep(i, req.buf, req.length, req.tkl)
         self.secured[i] = req.secured  # OSCORE (RFC 8613 §8.3): notifications protected too
         self.piv[i] = req.piv
+        self.dirty[i] = False
+        self.budget[i] = -1
+        self.proven[i] = not unverified
+        self.last_seq[i] = self.next_seq()
+        return self.last_seq[i]
+
+    def _fill(self, i, addr, sock, res, fmt, now):
+        self.addr[i] = addr
+        self.sock[i] = sock
         self.res[i] = res
         self.fmt[i] = fmt
         self.tries[i] = 0
-        self.dirty[i] = False
-        self.budget[i] = -1
         self.sent_at[i] = now
         self.con_at[i] = now
         self.alive_at[i] = now
         self.since_con[i] = self.con_every - 1  # the first notification is CON (§4.5)
-        self.last_seq[i] = self.next_seq()
-        return self.last_seq[i]
+
+    def restore(self, i, addr, sock, res, fmt, misses):
+        """Fill the free entry i, whose request keep() put back, with an
+        observer saved before a reboot (coap/observestore.py). It is notified
+        at the next tick with a CON, so one gone meanwhile is found out (RFC
+        7641 §4.5), and it is on probation until it acknowledges: whatever
+        proved its address before, no spoofed entry streams after a reboot."""
+        if self.addr[i] is None:
+            self.active += 1
+        self._fill(i, addr, sock, res, fmt, ticks_ms())
+        self.secured[i] = None  # protected observations are not saved
+        self.mid[i] = getrandbits(16)
+        self.budget[i] = self.probation * self.request_len[i] if self.probation else -1
+        self.proven[i] = True
+        self.wrong[i] = 0
+        self.misses[i] = misses
+        self.dirty[i] = True
+
+    def keep(self, i, buf, off, n):
+        """Copy a request buf[off:off+n] into entry i."""
+        self._keep(i, buf, n, buf[off] & 15, off)
 
     def _keep(self, i, buf, n, tkl, off=0):
         self.tkl[i] = tkl
@@ -210,6 +237,7 @@ class Observers:
                     self.tries[i] = 0  # the CON notification arrived
                     if self.budget[i] >= 0:
                         self.budget[i] = -1  # its unguessable MID came back: verified
+                        self.proven[i] = True
                         self.version += 1  # worth keeping across a reboot now
                     self.alive_at[i] = ticks_ms()
                 return

@@ -18,8 +18,6 @@
 # there, so a client's §3.4 ordering check accepts what comes after a reboot
 # without a write per notification.
 
-from random import getrandbits
-
 from .clock import ticks_diff, ticks_ms
 
 try:
@@ -124,8 +122,8 @@ class ObserverStore:
         count = 0
         p = _HEADER
         for i in range(obs.size):
-            if obs.addr[i] is None or obs.budget[i] >= 0 or obs.secured[i] is not None:
-                # free, not verified yet (RFC 9175 §2.4): not worth a reboot; or
+            if obs.addr[i] is None or not obs.proven[i] or obs.secured[i] is not None:
+                # free, never verified (RFC 9175 §2.4): not worth a reboot; or
                 # OSCORE-protected: its binding to the registration's Partial IV is
                 # not kept, and the client re-registers after the reboot's Echo
                 continue
@@ -204,7 +202,6 @@ class ObserverStore:
         count = data[6]
         p = _HEADER
         i = 0
-        now = ticks_ms()
         for _ in range(count):
             if i >= obs.size or p + 4 > n:
                 break
@@ -235,28 +232,12 @@ class ObserverStore:
                 addr[0:] = b""
                 for k in range(a, a + alen):
                     addr.append(data[k])
-            # The entry, its first notification due at once and CON, so an
-            # observer that went away meanwhile is found out (RFC 7641 §4.5)
-            if obs.addr[i] is None:
-                obs.active += 1
-            obs.addr[i] = addr
-            obs.sock[i] = self.socks[sock]
-            obs._keep(i, data, rlen, data[r] & 15, r)
-            obs.fmt[i] = -1 if fmt == 0xFFFF else fmt
-            obs.mid[i] = getrandbits(16)
-            obs.budget[i] = -1  # only observers that proved their address are saved
-            obs.misses[i] = misses
-            obs.tries[i] = 0
-            obs.dirty[i] = True
-            obs.sent_at[i] = now
-            obs.con_at[i] = now
-            obs.alive_at[i] = now
-            obs.since_con[i] = obs.con_every - 1
+            obs.keep(i, data, r, rlen)
             res = self._resource_of(i)  # by its path: the saved index is only a hint
             if res is None:
-                obs.remove(i)  # a firmware update took its resource away
-                continue
-            obs.res[i] = res
+                obs.remove(i)
+                continue  # a firmware update took its resource away
+            obs.restore(i, addr, self.socks[sock], res, -1 if fmt == 0xFFFF else fmt, misses)
             i += 1
         r = (data[3] << 16) | (data[4] << 8) | data[5]
         obs.seq = r

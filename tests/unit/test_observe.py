@@ -378,4 +378,4 @@ class Memory(unittest.TestCase):
             return gc.mem_alloc() - before
 
         per_entry = (size(12) - size(4)) // 8
-        self.assertTrue(per_entry <= (170 if sys.maxsize < 2 ** 32 else 276), per_entry)
+        self.assertTrue(per_entry <= (174 if sys.maxsize < 2 ** 32 else 284), per_entry)

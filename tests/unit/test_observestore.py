@@ -173,6 +173,36 @@ class Unverified(unittest.TestCase):
         self.assertEqual(saved[-1][6], 1)
 
 
+    def test_a_restored_observer_is_on_probation_until_it_acknowledges(self):
+        # #21, finding 1: whatever verified an entry before (a lucky guess at
+        # a 16-bit MID too), after a reboot it gets at most 3x its request
+        # until its address acknowledges the reboot's CON
+        saved, socks = [], [FakeSock()]
+        srv, store = board_with(socks, saved, amplification_limit=True)
+        reg = observe(0)
+        deliver(srv, reg, peer=V4, sock=socks[0])
+        srv.observers.changed(RESOURCES[0])
+        srv.observers.tick()
+        deliver(srv, m.encode(m.ACK, 0, socks[0].sent[-1][0][2]), peer=V4)
+        store.tick()
+        for ack_it in (False, True):
+            socks = [FakeSock()]
+            srv, store = board_with(socks, [], amplification_limit=True)
+            self.assertEqual(store.restore(saved[-1], len(saved[-1])), 1)
+            srv.observers.tick()
+            if ack_it:
+                deliver(srv, m.encode(m.ACK, 0, socks[0].sent[-1][0][2]), peer=V4)
+            for _ in range(10):  # changes, and retransmissions due at once
+                srv.observers.changed(RESOURCES[0])
+                srv.observers.tick()
+            sent = sum(len(m.encode(*note)) for note, _ in socks[0].sent)
+            if ack_it:
+                self.assertEqual((srv.observers.count(), len(socks[0].sent)), (1, 11))
+            else:
+                self.assertEqual(srv.observers.count(), 0)
+                self.assertTrue(sent <= 3 * len(reg), "%d bytes for %d" % (sent, len(reg)))
+
+
 class LwipAddresses(unittest.TestCase):
     def test_host_port_tuples_round_trip(self):  # ESP32 and Pico W: recvfrom gives a tuple
         saved = []
