@@ -219,8 +219,10 @@ class LwipAddresses(unittest.TestCase):
 
 
 class DeepSleep(unittest.TestCase):
+    limit = False
+
     def wake(self, data, socks, ack_it):
-        srv, store = board_with(socks, self.saved)
+        srv, store = board_with(socks, self.saved, amplification_limit=self.limit)
         store.restore(data, len(data))
         srv.observers.tick()  # the wake's notification: CON
         if ack_it:
@@ -241,3 +243,21 @@ class DeepSleep(unittest.TestCase):
             srv, data = self.wake(data, socks, ack_it)
             counts.append(srv.observers.count())
         self.assertEqual(counts, [1, 1, 1, 1, 1, 0])
+
+    def test_on_probation_after_each_wake_and_still_counted(self):
+        # RFC 9175 §2.4: a restored observer must acknowledge again, and one
+        # that doesn't is kept (and counted) until it missed too many wakes
+        self.saved, self.limit = [], True
+        socks = [FakeSock()]
+        srv, store = board_with(socks, self.saved, amplification_limit=True)
+        deliver(srv, observe(0), peer=V4, sock=socks[0])
+        srv.observers.changed(RESOURCES[0])
+        srv.observers.tick()
+        deliver(srv, m.encode(m.ACK, 0, socks[0].sent[-1][0][2]), peer=V4)
+        store.sleeping(2)
+        data = self.saved[-1]
+        counts = []
+        for ack_it in (False, True, False, False, False):
+            srv, data = self.wake(data, socks, ack_it)
+            counts.append((srv.observers.count(), srv.observers.budget[0] < 0))
+        self.assertEqual(counts, [(1, False), (1, True), (1, False), (1, False), (0, False)])
