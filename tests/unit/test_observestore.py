@@ -55,19 +55,37 @@ class RoundTrip(unittest.TestCase):
             deliver(srv, observe(0, token=bytes([k])), peer=V4)
             store.tick()
         self.assertEqual(store.saves, 1)  # the first change at once, the rest later
-        srv.observers.seq = store.reserved - 5
+        srv.observers.seq = store.reserved - CHUNK // 2 - 1
         store.tick()
         store.tick()
         self.assertEqual(store.saves, 1)
-        # an Observe number never goes past the saved one: saved with room for a
-        # tick's worth of notifications (one per entry)
-        srv.observers.seq = store.reserved - 4
+        # an Observe number never goes past the saved one: saved with room for
+        # any tick's worth of registrations and notifications
+        srv.observers.seq = store.reserved - CHUNK // 2
         store.tick()
         self.assertEqual(store.saves, 2)
 
+    def test_a_registration_flood_writes_no_more_than_the_floor(self):  # #21, finding 4
+        saved = []
+        srv, store = board_with(self.socks, saved, min_gap_ms=600000,
+                                amplification_limit=True)
+        reg = observe(0)
+        srv.sock = self.socks[0]
+        before = srv.observers.seq
+        for k in range(60000):  # forged sources, a tick every 600 as serve() runs it
+            srv.request.peer = bytes([2, 0, k >> 8, k & 255, 10, 0, 0, 7]) + bytes(8)
+            srv.handle(reg, len(reg))
+            if k % 600 == 599:
+                store.tick()
+                ahead = (store.reserved - srv.observers.seq) & 0xFFFFFF
+                self.assertTrue(0 < ahead <= CHUNK)  # never past the saved number
+        self.assertEqual(srv.observers.seq - before, 60000)  # a number each
+        self.assertEqual((store.saves, len(saved)), (1, 1))
+
+
     def test_observe_number_is_saved_in_chunks(self):
         obs = self.srv.observers
-        obs.seq += CHUNK - obs.size - 1
+        obs.seq += CHUNK // 2 - 1
         self.store.tick()
         self.assertEqual(self.store.saves, 1)
         obs.seq += 1
