@@ -26,8 +26,8 @@ _NON = const(1)
 _RST = const(3)
 _SEQ_MASK = const(0xFFFFFF)  # §3.2: a 24-bit sequence number
 _DAY_MS = const(86400000)
-#: Empty ACKs or RSTs from an unverified observer's address that match none of
-#: its MIDs while its CON waits: guesses at a 16-bit MID. The last one ends it.
+#: Empty ACKs or RSTs from an observer's address that match none of its MIDs
+#: while its CON waits: guesses at a 16-bit MID. The last one ends it.
 _WRONG_ACKS = const(3)
 
 
@@ -235,19 +235,19 @@ class Observers:
                     self.remove(i)  # the client rejected the notification (§3.6)
                 elif self.tries[i]:
                     self.tries[i] = 0  # the CON notification arrived
+                    self.wrong[i] = 0
                     if self.budget[i] >= 0:
                         self.budget[i] = -1  # its unguessable MID came back: verified
                         self.proven[i] = True
                         self.version += 1  # worth keeping across a reboot now
                     self.alive_at[i] = ticks_ms()
                 return
-        # A MID none of the peer's notifications has: to an unverified observer
-        # waiting for its ACK, a guess. 16 bits fall to a brute force (a forged
-        # ACK per MID from its address), so a few guesses end it; a client's own
-        # late ACK of a replaced CON (§4.5.2) stays below that.
+        # A MID none of the peer's notifications has: to an observer waiting
+        # for its ACK, a guess. 16 bits fall to a brute force (a forged ACK per
+        # MID from its address), so a few guesses end it; a client's own late
+        # ACK of a replaced CON (§4.5.2) stays below that.
         for i in range(self.size):
-            if (self.addr[i] is not None and self.budget[i] >= 0 and self.tries[i]
-                    and self.addr[i] == peer):
+            if self.addr[i] is not None and self.tries[i] and self.addr[i] == peer:
                 self.wrong[i] += 1
                 if self.wrong[i] >= _WRONG_ACKS:
                     self.remove(i)
@@ -290,6 +290,10 @@ class Observers:
                 # an unverified observer (RFC 9175 §2.4): a MID that earlier
                 # notifications don't predict, so only the real address can ACK it
                 self.mid[i] = getrandbits(16)
+            elif con:
+                # forward (unique for RFC 7252 §4.4), by a random step: a MID a
+                # spoofer once guessed doesn't predict the next one to ACK
+                self.mid[i] = (self.mid[i] + 1 + getrandbits(5)) & 0xFFFF
             else:
                 self.mid[i] = (self.mid[i] + 1) & 0xFFFF
             self.last_seq[i] = self.next_seq()

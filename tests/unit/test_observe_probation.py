@@ -14,9 +14,9 @@ CLIENT = bytes([2, 0, 0x9C, 0x42, 10, 0, 0, 9]) + bytes(8)  # 10.0.0.9:40002, a 
 TEMP = RESOURCES[0]
 
 
-def limited(observers=4):
+def limited(observers=4, **kw):
     srv = Server(RESOURCES, log=None, ack_timeout_ms=0, amplification_limit=True,
-                 observers=observers)
+                 observers=observers, **kw)
     if srv.echo is None:  # the 32-bit test builds have no cryptolib
         from coap.echo import Echo
         from test_echo import StandIn
@@ -112,6 +112,43 @@ class Guessing(Base):
             empty(m.ACK, con[2], self.srv, CLIENT)
         self.assertEqual(self.obs.count(), 4)
         self.assertTrue(all(b < 0 for b in self.obs.budget))
+
+
+class LuckyGuess(Base):
+    # The right MID among 3 guesses: 3 in 65 536 per registration. What it
+    # buys ends at the next CON, whose MID the first doesn't predict.
+    def setUp(self):
+        Base.setUp(self)
+        self.srv = limited(con_every=4)
+        self.obs = self.srv.observers
+        self.register(VICTIM)
+        self.change()
+        empty(m.ACK, self.to(VICTIM)[-1][2], self.srv, VICTIM)  # the lucky one
+        self.assertTrue(self.obs.budget[0] < 0)
+
+    def until_con(self):
+        self.change()
+        while self.to(VICTIM)[-1][0] != m.CON:
+            self.change()
+        return self.to(VICTIM)[-1]
+
+    def test_wrong_acks_end_a_verified_observers_pending_con_too(self):
+        con = self.until_con()
+        for k in (1, 2, 3):
+            empty(m.ACK, con[2] ^ (k << 12), self.srv, VICTIM)
+        self.assertEqual(self.obs.count(), 0)
+
+    def test_the_next_con_is_not_where_the_mids_before_it_point(self):
+        mids, gaps = [], set()
+        for _ in range(12):
+            con = self.until_con()
+            empty(m.ACK, con[2], self.srv, VICTIM)  # (a real client's, here)
+            mids.append(con[2])
+        for a, b in zip(mids, mids[1:]):
+            gaps.add((b - a) & 0xFFFF)
+        self.assertTrue(len(gaps) > 1, gaps)  # not every con_every-th MID
+        seen = [n[2] for n in self.to(VICTIM)]
+        self.assertEqual(len(set(seen)), len(seen))  # RFC 7252 §4.4: none reused
 
 
 class Eviction(Base):
