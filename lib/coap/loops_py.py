@@ -199,3 +199,9 @@ def copy_at(dst, at, src, n):
     """Copy src[0:n] over dst[at:at+n] (no slice is made)."""
     for k in range(n):
         dst[at + k] = src[k]
+
+
+def xor_at(dst, at, src, off, n):
+    """dst[at:at+n] ^= src[off:off+n] (CCM's keystream and CBC-MAC, coap/ccm.py)."""
+    for k in range(n):
+        dst[at + k] ^= src[off + k]

@@ -225,6 +225,22 @@ class ReplayTwins(unittest.TestCase):
             self.assertEqual(a, b)
             self.assertEqual(bytes(a[at:at + n]), src[:n])
 
+    def test_xor_at(self):
+        r = Rand(9)
+        for _ in range(200):
+            src = r.data(r.next(40))
+            off = r.next(len(src) + 1)
+            n = r.next(len(src) - off + 1)
+            at = r.next(8)
+            a = bytearray(r.data(at + n + r.next(4)))
+            b = bytearray(a)
+            want = bytearray(a)
+            for k in range(n):
+                want[at + k] ^= src[off + k]
+            viper.xor_at(a, at, src, off, n)
+            py.xor_at(b, at, src, off, n)
+            self.assertEqual((a, b), (want, want))
+
 
 class StateCopies(unittest.TestCase):
     def test_private_copies_of_the_walk_state_agree(self):
