@@ -42,6 +42,7 @@ package(
         "observe.py",
         "oscore.py",
         "oscorectx.py",
+        "oscorekept.py",
         "observestore.py",
         "parse.py",
         "prepared.py",

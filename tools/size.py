@@ -53,7 +53,7 @@ gc.collect()
 print("oscore", code - before, gc.mem_alloc() - code)
 """
 #: the modules a board with an OSCORE context loads on top of the server core
-OSCORE_MODULES = ("oscore", "oscorectx", "cose", "ccm", "aes", "hkdf")
+OSCORE_MODULES = ("oscore", "oscorectx", "oscorekept", "cose", "ccm", "aes", "hkdf")
 
 
 def compile_lib(exe, arch, out, src=ROOT):

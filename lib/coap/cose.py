@@ -59,6 +59,17 @@ def aad(a, kid, piv, pn):
     a.append(0x40)  # no Class I options
 
 
+def piv_bytes(v, dst):
+    """Write v (>= 0) as a Partial IV, big-endian without leading zeros (one
+    byte for 0, §6.1), into dst; returns its length."""
+    pn = 1
+    while v >> (8 * pn):
+        pn += 1
+    for i in range(pn):
+        dst[i] = (v >> (8 * (pn - 1 - i))) & 0xFF
+    return pn
+
+
 def observe_value(b, p, end):
     """The Observe value of a response written by write.Response (options from
     b[p], message end at end), or -1. Only ETag can come before Observe there."""

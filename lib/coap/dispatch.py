@@ -22,7 +22,6 @@ _CHANGED = const(68)
 _DELETED = const(66)
 _BAD_REQUEST = const(128)
 _UNAUTHORIZED = const(129)
-_ECHO = const(252)
 _BAD_OPTION = const(130)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
@@ -76,9 +75,8 @@ class Dispatcher:
         echo = self.echo
         if req.secured is not None:
             # OSCORE (coap/oscore.py): the request comes from a key holder, is no
-            # replay, and an unsafe one brought a fresh Echo of the OSCORE layer;
-            # the amplification limit and this server's Echo are for plain peers
-            req.verified = True
+            # replay, and an unsafe one brought a fresh Echo; that layer checked
+            # it (echo.age) and holds the protected answer to 3x (req.verified)
             limit = 0
         else:
             # RFC 9175 §2.4: an Echo this server made for this address and port, recently
@@ -126,9 +124,8 @@ class Dispatcher:
             if ctx is None and not (req.verified and echo.age <= res.fresh):
                 amplify.unauthorized(echo, req, resp, limit or 0xFFFF)  # RFC 9175 §2.3
                 return
-            if ctx is not None and ctx.echo_age_ms > res.fresh * 1000:
-                resp.reset(_UNAUTHORIZED)  # protected by the OSCORE layer, with its Echo
-                resp.option(_ECHO, ctx.new_echo())
+            if ctx is not None and not 0 <= echo.age <= res.fresh:
+                amplify.unauthorized(echo, req, resp, 0xFFFF)  # protected by the OSCORE layer
                 return
         if safe:
             resp.max_age = res.max_age

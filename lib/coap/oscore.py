@@ -8,15 +8,20 @@
 # response through the normal writer, and that is encrypted into a second
 # buffer and copied back. Every buffer is allocated in __init__.
 #
-# A stateless server answers a retransmitted CON again. That request's
-# Partial IV was seen, and its first answer used the request's nonce, so the
-# second answer carries a fresh Partial IV of the board's own (§7.4): the
-# board never encrypts two plaintexts under one nonce. The same Partial IV
-# under another Message ID is a replay.
+# A Partial IV already received is not processed again (§7.4): a duplicate
+# gets its kept answer (coap/oscorekept.py, RFC 7252 §4.5); any other is a
+# replay, refused before the AEAD runs (§8.2 step 3).
+#
+# One Echo for plain and protected requests (coap/echo.py): bound to the
+# address and port, the value a client returns for the replay window (B.1.2)
+# or an unsafe request (RFC 9175 §2.4) also proves its address; only to a
+# proved address is a protected answer over 3x its request.
 
-from .cose import AAD_HEAD, aad, nonce, observe_value, read_option
-from .oscorectx import MAX_ID
-from .parse import OK, equals
+from . import amplify
+from .cose import AAD_HEAD, aad, nonce, observe_value, piv_bytes, read_option
+from .oscorectx import find
+from .oscorekept import Kept
+from .parse import OK
 from .write import ResponseTooLarge
 
 try:
@@ -33,7 +38,6 @@ _NON = const(1)
 _OBSERVE = const(6)
 _OSCORE = const(9)
 _MAX_AGE = const(14)
-_ECHO = const(252)
 _CHANGED = const(68)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
@@ -42,8 +46,9 @@ _BAD_OPTION = const(130)
 _INTERNAL_ERROR = const(160)
 _UNAVAILABLE = const(163)
 _FRESH = const(0)
-_SEEN = const(1)
 _UNKNOWN = const(3)
+_VERIFIED = const(0)  # echo.VERIFIED
+_TAG = const(8)
 #: bytes a protected answer adds to a plain one: OSCORE option (<= 7),
 #: Outer Observe (<= 4), the tag (8)
 OVERHEAD = const(24)
@@ -53,8 +58,12 @@ _EMPTY = b""
 class Oscore:
     """The OSCORE layer of one Server, over a tuple of oscorectx.Contexts."""
 
+    #: protected answers kept for duplicates of their requests (oscorekept.py)
+    kept = 2
+
     def __init__(self, contexts, buffer_size):
         self.contexts = tuple(contexts)
+        self.recent = Kept(self.kept, buffer_size + OVERHEAD, len(self.contexts))
         self.inner = bytearray(buffer_size + 1)  # the decrypted request, indexed
         self.out = bytearray(buffer_size + OVERHEAD)
         self.out[0:] = _EMPTY  # appended to within its capacity
@@ -67,12 +76,13 @@ class Oscore:
         self.fields = [0] * 6        # what read_option found
         self.own = bytearray(5)      # the board's Partial IV for this answer
         self.ctx = None
+        self.ctx_index = 0
 
     # --- request (§8.2) ----------------------------------------------------------
 
     def handle(self, srv, req, data, n):
         """Answer the protected request data[0:n] (parsed in req) into
-        srv.response; returns its length."""
+        srv.response; returns its length (0: send nothing)."""
         resp = srv.response
         tkl = req.tkl
         mid = req.mid
@@ -82,29 +92,35 @@ class Oscore:
             resp.begin(_NON, _CONTENT, srv.next_mid(), data, 4, tkl)
         status = self._decode(data, req.oscore_off, req.oscore_len)
         if status == _BAD_OPTION:
-            return self._plain_error(resp, _BAD_OPTION, b"Malformed OSCORE option")
+            return self._refuse(resp, 0, _BAD_OPTION, b"Malformed OSCORE option")
         if status:
-            return self._plain_error(resp, _UNAUTHORIZED, b"Security context not found")
+            return self._refuse(resp, 1, _UNAUTHORIZED, b"Security context not found")
         ctx = self.ctx
         m = req.payload_len - 8  # plaintext: code, options, payload
         start = 3 + tkl          # where the inner code lands, later the last header byte
         if m < 1 or start + m > len(self.inner):
-            return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
+            return self._refuse(resp, 3, _BAD_REQUEST, b"Decryption failed")
+        piv = self.piv_value
+        limit = amplify.RATIO * n if srv.amplification_limit else -1
+        recent = self.recent
+        k = recent.find(ctx, piv, mid, req.peer, data, n, n - _TAG)
+        if k >= 0:  # a duplicate (RFC 7252 §4.5)
+            if recent.again(k, req, self.ctx_index, limit, srv.echo.lifetime_s):
+                req.secured = ctx  # protected: not the server's to shorten
+                resp.buf[0:] = recent.answer[k]
+                return len(resp.buf)
+            return 0
+        seen = ctx.check(piv) if piv >= 0 else _UNKNOWN + 1
+        if seen != _FRESH and seen != _UNKNOWN:
+            return self._refuse(resp, 2, _UNAUTHORIZED, b"Replay detected")
         nonce(self.nonce, ctx.recipient_nonce, self.piv, self.piv_len)
         aad(self.aad, ctx.recipient_id, self.piv, self.piv_len)
         inner = self.inner
         if not ctx.recipient.decrypt(self.nonce, self.aad, len(self.aad), data,
                                      req.payload_off, req.payload_len, inner, start):
-            return self._plain_error(resp, _BAD_REQUEST, b"Decryption failed")
-        piv = self.piv_value
-        seen = ctx.check(piv) if piv >= 0 else _SEEN
-        own = False
+            return self._refuse(resp, 3, _BAD_REQUEST, b"Decryption failed")
         if seen == _FRESH:
-            ctx.accept(piv, mid, req.peer)
-        elif seen == _SEEN and piv >= 0 and ctx.retransmission(piv, mid, req.peer):
-            own = True  # a retransmission: answered again, under a fresh nonce
-        elif seen != _UNKNOWN:
-            return self._plain_error(resp, _UNAUTHORIZED, b"Replay detected")
+            ctx.accept(piv)
         code = inner[start]
         for i in range(start + 1):
             inner[i] = data[i]
@@ -112,31 +128,52 @@ class Oscore:
         status = req.parse(inner, start + m)
         req.secured = ctx
         req.piv = piv
-        echoed = req.echo_len > 0 and ctx.echo_ok(inner, req.echo_off, req.echo_len)
+        echo = srv.echo
+        echo.age = -1
+        if req.echo_len > 0 and echo.check(req.peer, inner, req.echo_off,
+                                           req.echo_len) == _VERIFIED:
+            recent.verify(self.ctx_index, req.peer, echo.age)
+        req.verified = recent.verified(self.ctx_index, req.peer, echo.lifetime_s)
+        fresh = 0 <= echo.age and echo.age * 1000 <= ctx.echo_max_age_ms
         if seen == _UNKNOWN:
             # Appendix B.1.2: after a reboot the window is re-established by a
             # request that returns an Echo value of this boot
-            if not echoed:
-                return self._ask_echo(resp, ctx)
-            ctx.accept(piv, mid, req.peer)
+            if not fresh:
+                return self._ask_echo(resp, srv, req, data, n)
+            ctx.accept(piv)
         if status != OK or code == 0 or code >> 5:
             resp.error(_BAD_REQUEST, b"malformed inner message")
-        elif code != _GET and code != _FETCH and not echoed:
+        elif code != _GET and code != _FETCH and not fresh:
             # RFC 9175 §2.4: an actuator acts only on a request made just now, so
             # a PUT held back by someone on the path and delivered later fails
-            return self._ask_echo(resp, ctx)
+            return self._ask_echo(resp, srv, req, data, n)
         else:
             try:
                 srv._request(req, resp, code, start + m)
             except ResponseTooLarge:
                 resp.error(_INTERNAL_ERROR, b"response too large")
-        return self.protect(resp, ctx, own, True)
+            if not req.verified and 0 <= limit < len(resp.buf) + OVERHEAD:
+                # RFC 9175 §2.4 (a recorded request, delivered first from another
+                # address, is fresh here): 4.01 with an Echo for this address,
+                # which aiocoap returns at once, as after a reboot
+                if srv.observers is not None:
+                    srv.observers.remove_request(req)  # not answered with Observe
+                amplify.shorten(srv, req, resp, limit - OVERHEAD)
+        self.protect(resp, ctx, False, True)
+        return self._keep(resp, req, data, n)
 
-    def _ask_echo(self, resp, ctx):
-        # a protected 4.01 with a fresh Echo, under the board's own Partial IV
-        resp.reset(_UNAUTHORIZED)
-        resp.option(_ECHO, ctx.new_echo())
-        return self.protect(resp, ctx, True, True)
+    def _keep(self, resp, req, data, n):
+        # the request (its tag: the datagram's last 8 bytes) and its answer
+        self.recent.keep(self.ctx, self.piv_value, req.mid, req.peer, data, n, n - _TAG,
+                         resp.buf)
+        return len(resp.buf)
+
+    def _ask_echo(self, resp, srv, req, data, n):
+        # a protected 4.01 with a fresh Echo for this address, under the
+        # board's own Partial IV (the request's may be a replay, B.1.2)
+        amplify.unauthorized(srv.echo, req, resp, 0xFFFF)
+        self.protect(resp, self.ctx, True, True)
+        return self._keep(resp, req, data, n)
 
     def _decode(self, buf, off, n):
         # A request needs a Partial IV and a kid (§6.1, §8.2 step 2); the kid
@@ -150,17 +187,16 @@ class Oscore:
         ctx_len = f[3]
         p = f[4]
         kid_len = f[5]
-        if kid_len > MAX_ID:
+        i = find(self.contexts, buf, p, kid_len, ctx_off, ctx_len)
+        if i < 0:
             return _UNAUTHORIZED
-        for ctx in self.contexts:
-            if not equals(buf, p, kid_len, ctx.recipient_id):
-                continue
-            if ctx_off >= 0 and (ctx.id_context is None
-                                 or not equals(buf, ctx_off, ctx_len, ctx.id_context)):
-                continue
-            self.ctx = ctx
-            return 0
-        return _UNAUTHORIZED
+        self.ctx = self.contexts[i]
+        self.ctx_index = i
+        return 0
+
+    def _refuse(self, resp, reason, code, diagnostic):
+        self.recent.refused[reason] += 1
+        return self._plain_error(resp, code, diagnostic)
 
     def _plain_error(self, resp, code, diagnostic):
         # §8.2: these errors are not protected; Max-Age 0 keeps proxies from caching
@@ -195,11 +231,7 @@ class Oscore:
                 ssn = -1
             if ssn < 0:
                 return self._plain_error(resp, _UNAVAILABLE, b"no sequence number")
-            pn = 1
-            while ssn >> (8 * pn):
-                pn += 1
-            for i in range(pn):
-                self.own[i] = (ssn >> (8 * (pn - 1 - i))) & 0xFF
+            pn = piv_bytes(ssn, self.own)
         last = 0
         if observe >= 0:
             out[1] = _CONTENT  # a notification's outer code (§4.2) and Observe (§4.1.3.5.2)
@@ -231,11 +263,6 @@ class Oscore:
     def notification(self, resp, ctx, piv):
         """Protect a notification (in resp.buf) for the registration that came
         with Partial IV piv: always under the board's own Partial IV (§8.3)."""
-        pn = 1
-        while piv >> (8 * pn):
-            pn += 1
-        for i in range(pn):
-            self.piv[i] = (piv >> (8 * (pn - 1 - i))) & 0xFF
-        self.piv_len = pn
+        self.piv_len = piv_bytes(piv, self.piv)
         return self.protect(resp, ctx, True)
 

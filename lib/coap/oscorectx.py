@@ -1,7 +1,8 @@
 # An OSCORE security context (RFC 8613 §3): keys derived once at start-up with
 # HKDF-SHA256 (allocation is fine there), the board's Sender Sequence Number
 # kept safe across reboots (Appendix B.1.1), and the replay window of the
-# client's requests (§7.4), re-established after a reboot with Echo (B.1.2).
+# client's requests (§7.4), re-established after a reboot with Echo (B.1.2;
+# the values are the server's own, coap/echo.py, bound to the address).
 #
 # Per request nothing here allocates: the window is a bytearray (no 32-bit
 # bitmask, which would be a heap int on a board's 31-bit small ints) and
@@ -10,9 +11,9 @@
 import os
 
 from .ccm import CCM, NONCE
-from .clock import ticks_diff, ticks_ms
 from .cose import nonce_base
 from .hkdf import hkdf_sha256
+from .parse import equals
 
 try:
     from micropython import const
@@ -41,6 +42,22 @@ def info(id_, id_context, type_, length):
     t = type_.encode()
     return (b"\x85" + _bstr(id_) + (b"\xf6" if id_context is None else _bstr(id_context))
             + bytes((_ALG_AES_CCM_16_64_128, 0x60 | len(t))) + t + bytes((length,)))
+
+
+def find(contexts, buf, kid_off, kid_len, ctx_off, ctx_len):
+    """The index of the context a request's kid buf[kid_off:+kid_len] (and kid
+    context at ctx_off, when >= 0) names (§8.2 step 2), or -1."""
+    if kid_len > MAX_ID:
+        return -1
+    for i in range(len(contexts)):
+        ctx = contexts[i]
+        if not equals(buf, kid_off, kid_len, ctx.recipient_id):
+            continue
+        if ctx_off >= 0 and (ctx.id_context is None
+                             or not equals(buf, ctx_off, ctx_len, ctx.id_context)):
+            continue
+        return i
+    return -1
 
 
 class SequenceStore:
@@ -83,12 +100,6 @@ class Context:
 
     #: replay window size (§7.4 default 32)
     window = 32
-    #: remembered (Partial IV, Message ID, peer, time) of accepted requests, to
-    #: tell a CoAP retransmission (lost ACK) from a replay
-    recent = 4
-    #: how long a retransmission may come after the first (RFC 7252 §4.8.2
-    #: EXCHANGE_LIFETIME); later, the same Message ID is a replay
-    exchange_lifetime_ms = 247000
     #: how old an Echo value may be when it comes back: an unsafe request
     #: (PUT, POST, ...) acts only if made this recently (RFC 9175 §2.4)
     echo_max_age_ms = 30000
@@ -129,16 +140,6 @@ class Context:
         # requests. Only a RAM-only context (tests) starts empty (§7.4.1).
         self.top = -1 if store is not None else 0
         self.seen = bytearray(self.window)
-        # Echo values (B.1.2, RFC 9175 §2.4): 8 random bytes per boot, then when
-        # the value was made (ms ticks, 30 bits), so its age can be checked
-        self.echo = bytearray(12)
-        self.echo[0:8] = os.urandom(8)
-        self.echo_age_ms = 0  # of the last Echo value echo_ok() accepted
-        self.recent_piv = [-1] * self.recent
-        self.recent_mid = [0] * self.recent
-        self.recent_peer = [None] * self.recent
-        self.recent_at = [0] * self.recent
-        self._next_recent = 0
 
     # --- the board's own Sender Sequence Number (§7.2, B.1.1) ----------------
 
@@ -172,7 +173,7 @@ class Context:
             return _OLD
         return _SEEN if self.seen[piv % self.window] else _FRESH
 
-    def accept(self, piv, mid, peer=None):
+    def accept(self, piv):
         """Record an authenticated request's Partial IV (call after check)."""
         w = self.window
         seen = self.seen
@@ -189,45 +190,3 @@ class Context:
                 seen[p % w] = 0
             self.top = piv
         seen[piv % w] = 1
-        i = self._next_recent
-        self.recent_piv[i] = piv
-        self.recent_mid[i] = mid
-        self.recent_peer[i] = peer  # the address object recvfrom made: kept, not copied
-        self.recent_at[i] = ticks_ms()
-        self._next_recent = (i + 1) % self.recent
-
-    def retransmission(self, piv, mid, peer=None):
-        """True when piv was accepted recently from this peer under this same
-        Message ID: a CoAP retransmission whose ACK was lost, not a replay."""
-        for i in range(self.recent):
-            if (self.recent_piv[i] == piv and self.recent_mid[i] == mid
-                    and self.recent_peer[i] == peer
-                    and ticks_diff(ticks_ms(), self.recent_at[i]) < self.exchange_lifetime_ms):
-                return True
-        return False
-
-    # --- Echo (Appendix B.1.2, RFC 9175 §2.4) ----------------------------------
-
-    def new_echo(self):
-        """self.echo stamped with the time now: the value a 4.01 sends out."""
-        t = ticks_ms() & SSN_LIMIT  # 30 bits on every port
-        e = self.echo
-        e[8] = t >> 24
-        e[9] = (t >> 16) & 0xFF
-        e[10] = (t >> 8) & 0xFF
-        e[11] = t & 0xFF
-        return e
-
-    def echo_ok(self, buf, off, n):
-        """True when buf[off:off+n] is an Echo value of this boot, at most
-        echo_max_age_ms old."""
-        e = self.echo
-        if n != 12 or buf[off + 8] > 0x3F:
-            return False
-        for i in range(8):
-            if buf[off + i] != e[i]:
-                return False
-        t = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11]
-        age = ((ticks_ms() & SSN_LIMIT) - t) & SSN_LIMIT  # modulo 2**30 ms
-        self.echo_age_ms = age
-        return age <= self.echo_max_age_ms

@@ -109,8 +109,9 @@ class Server(Dispatcher):
         fresh = any(res.fresh for res in self.resources)
         if fresh and not aes.available():
             raise ValueError("fresh resources need AES for Echo values (cryptolib)")
-        if (amplification_limit or fresh) and aes.available():
-            # (without AES the limit still holds; only no peer can be verified)
+        if (amplification_limit or fresh or oscore) and aes.available():
+            # (without AES the limit still holds; only no peer can be verified;
+            # OSCORE, which needs AES anyway, uses the same Echo values)
             self.echo = Echo(echo_lifetime_s)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]

@@ -141,12 +141,21 @@ def test_observe_with_protected_notifications(client):
         assert len(seen) == 2 and all(n.code == codes.CONTENT for n in seen)
 
 
-def _raw(port, datagram, sock=None, timeout=3):
+def _raw_bytes(port, datagram, sock=None, timeout=3):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as own:
         s = sock or own
         s.settimeout(timeout)
         s.sendto(datagram, ("127.0.0.1", port))
-        return Message.decode(s.recvfrom(2048)[0])
+        return s.recvfrom(2048)[0]
+
+
+def _raw(port, datagram, sock=None, timeout=3):
+    return Message.decode(_raw_bytes(port, datagram, sock, timeout))
+
+
+def _udp():
+    """One client's socket: the board's Echo values are bound to its port."""
+    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
 
 def _protected_datagram(secctx, port, mid, echo=None):
@@ -167,21 +176,22 @@ def test_replayed_datagram_is_refused(secure_board, tmp_path):
     msg = Message(code=GET, uri="coap://127.0.0.1:%d/actuators/led" % secure_board.port)
     outer, request_id = secctx.protect(msg)
     outer.mtype, outer.mid, outer.token = aiocoap.CON, 99, b"\x41"
-    challenge = _raw(secure_board.port, outer.encode())
-    challenge.direction = aiocoap.message.Direction.INCOMING
-    inner, _ = secctx.unprotect(challenge, request_id)
-    assert inner.code == codes.UNAUTHORIZED and inner.opt.echo
-    outer = _protected_datagram(secctx, secure_board.port, 100, echo=inner.opt.echo)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
-        first = _raw(secure_board.port, outer.encode(), client)
-        again = _raw(secure_board.port, outer.encode(), client)  # same MID: a lost ACK
+    with _udp() as client:
+        challenge = _raw(secure_board.port, outer.encode(), client)
+        challenge.direction = aiocoap.message.Direction.INCOMING
+        inner, _ = secctx.unprotect(challenge, request_id)
+        assert inner.code == codes.UNAUTHORIZED and inner.opt.echo
+        outer = _protected_datagram(secctx, secure_board.port, 100, echo=inner.opt.echo)
+        first = _raw_bytes(secure_board.port, outer.encode(), client)
+        again = _raw_bytes(secure_board.port, outer.encode(), client)  # same MID: lost ACK
         elsewhere = _raw(secure_board.port, outer.encode())  # same MID, another address
         outer.mid = 101
         replay = _raw(secure_board.port, outer.encode(), client)  # another MID
-    with check("Retransmission answered under a fresh Partial IV; replay gets 4.01",
-               "RFC 8613 §7.4", PEER):
+    with check("Retransmission gets the same answer; replay gets 4.01",
+               "RFC 8613 §7.4, RFC 7252 §4.5", PEER):
+        assert again == first  # the same bytes, the handler not run again
+        first = Message.decode(first)
         assert first.code == codes.CHANGED and first.opt.oscore == b""
-        assert again.code == codes.CHANGED and again.opt.oscore != b""
         for r in (elsewhere, replay):
             assert r.code == codes.UNAUTHORIZED and r.payload == b"Replay detected"
             assert r.opt.oscore is None
@@ -236,27 +246,79 @@ def test_aiocoap_client_command_line(secure_board, tmp_path):
         assert plain.returncode != 0 and "4.01" in plain.stdout + plain.stderr
 
 
-def _exchange(secctx, port, mid, code=GET, payload=b"", echo=None):
-    """Send one request protected by aiocoap's OSCORE code; its opened answer."""
-    msg = Message(code=code, uri="coap://127.0.0.1:%d/actuators/led" % port, payload=payload)
+def _exchange(secctx, port, mid, code=GET, payload=b"", echo=None, sock=None,
+              path="actuators/led"):
+    """Send one request protected by aiocoap's OSCORE code; (its opened answer,
+    the datagram sent, the answer's size)."""
+    msg = Message(code=code, uri="coap://127.0.0.1:%d/%s" % (port, path), payload=payload)
     if echo:
         msg.opt.echo = echo
     outer, request_id = secctx.protect(msg)
     outer.mtype, outer.mid, outer.token = aiocoap.CON, mid, b"\x43"
-    answer = _raw(port, outer.encode())
+    datagram = outer.encode()
+    raw = _raw_bytes(port, datagram, sock)
+    size = len(raw)
+    answer = Message.decode(raw)
     answer.direction = aiocoap.message.Direction.INCOMING
     inner, _ = secctx.unprotect(answer, request_id)
-    return inner
+    return inner, datagram, size
 
 
 def test_put_acts_only_with_a_fresh_echo(secure_board, tmp_path):
     secctx = aiocoap_oscore.FilesystemSecurityContext(client_dir(str(tmp_path / "fresh")))
     port = secure_board.port
-    echo = _exchange(secctx, port, 1).opt.echo  # after boot: B.1.2 asks for Echo
-    assert _exchange(secctx, port, 2, echo=echo).code == codes.CONTENT
-    first = _exchange(secctx, port, 3, PUT, b"on")
-    then = _exchange(secctx, port, 4, PUT, b"on", echo=first.opt.echo)
-    with check("An unsafe request acts only after a fresh Echo", "RFC 9175 §2.4", PEER):
-        assert first.code == codes.UNAUTHORIZED and first.opt.echo
-        assert then.code == codes.CHANGED
-        assert _exchange(secctx, port, 5, echo=echo).payload == b"on"
+    with _udp() as s:
+        echo = _exchange(secctx, port, 1, sock=s)[0].opt.echo  # after boot: B.1.2 asks
+        assert _exchange(secctx, port, 2, echo=echo, sock=s)[0].code == codes.CONTENT
+        first = _exchange(secctx, port, 3, PUT, b"on", sock=s)[0]
+        then = _exchange(secctx, port, 4, PUT, b"on", echo=first.opt.echo, sock=s)[0]
+        with check("An unsafe request acts only after a fresh Echo", "RFC 9175 §2.4", PEER):
+            assert first.code == codes.UNAUTHORIZED and first.opt.echo
+            assert then.code == codes.CHANGED
+            assert _exchange(secctx, port, 5, echo=echo, sock=s)[0].payload == b"on"
+
+
+def test_a_replayed_put_acts_once(secure_board, tmp_path):  # issue 21, round two #3
+    secctx = aiocoap_oscore.FilesystemSecurityContext(client_dir(str(tmp_path / "replay")))
+    port = secure_board.port
+    with _udp() as s:
+        echo = _exchange(secctx, port, 1, sock=s)[0].opt.echo
+        on, recorded, _ = _exchange(secctx, port, 2, PUT, b"on", echo=echo, sock=s)
+        off = _exchange(secctx, port, 3, PUT, b"off", echo=echo, sock=s)[0]
+        s.settimeout(3)
+        s.sendto(recorded, ("127.0.0.1", port))  # the recording, from the client's address
+        replayed = s.recvfrom(2048)[0]
+        led = _exchange(secctx, port, 4, sock=s)[0]
+    with check("A replayed protected PUT is not executed again", "RFC 8613 §7.4", PEER):
+        assert (on.code, off.code) == (codes.CHANGED, codes.CHANGED)
+        assert Message.decode(replayed).opt.oscore == b""  # the first answer, not a new one
+        assert led.payload == b"off"
+
+
+def test_replayed_log_reads_stay_within_3x(secure_board, tmp_path):  # round two #3
+    secctx = aiocoap_oscore.FilesystemSecurityContext(client_dir(str(tmp_path / "log")))
+    port = secure_board.port
+    with _udp() as s:
+        echo = _exchange(secctx, port, 1, sock=s)[0].opt.echo  # the window (B.1.2)
+        assert _exchange(secctx, port, 2, echo=echo, sock=s)[0].code == codes.CONTENT
+    with _udp() as s:  # a new port: its address is not proved
+        first, recorded, size = _exchange(secctx, port, 3, sock=s, path="board/log")
+        with check("A protected answer to an unproved address is within 3x", "RFC 9175 §2.4",
+                   PEER):
+            assert first.code == codes.UNAUTHORIZED and first.opt.echo
+            assert size <= 3 * len(recorded)
+        log, recorded, size = _exchange(secctx, port, 4, echo=first.opt.echo, sock=s,
+                                        path="board/log")
+        assert log.code == codes.CONTENT and size > 3 * len(recorded)
+        s.settimeout(0.5)
+        sent = 0
+        for _ in range(1000):
+            s.sendto(recorded, ("127.0.0.1", port))
+        try:
+            while True:
+                sent += len(s.recvfrom(2048)[0])
+        except socket.timeout:
+            pass
+    with check("A recorded request replayed 1000 times: at most 4 answers", "RFC 7252 §4.5",
+               PEER):
+        assert sent <= 4 * size, (sent, size)

@@ -147,13 +147,22 @@ class RequestsAndResponses(Skip):
         self.assertEqual(self._inner(srv, REQ_C6), h("b3747631"))
         self.assertEqual(out[1], 68)
 
-    def test_c8_retransmission_answered_under_own_partial_iv(self):
+    def test_c8_response_under_own_partial_iv(self):
+        # the answer a notification or a 4.01 with Echo gets: the board's nonce
+        srv, ctx = server_for(SERVER_C1)
+        srv.handle(REQ_C4, len(REQ_C4))
+        resp = srv.response
+        resp.begin(2, 69, 0x5D1F, REQ_C4, 4, 4)
+        resp.payload(b"Hello World!")
+        n = srv.oscore.protect(resp, ctx, True, True)
+        self.assertEqual(bytes(resp.buf[:n]), RESP_C8)  # board SSN 0
+        self.assertEqual(ctx.ssn, 1)
+
+    def test_c4_retransmission_gets_c7_again(self):  # RFC 7252 §4.5
         srv, ctx = server_for(SERVER_C1)
         srv.handle(REQ_C4, len(REQ_C4))
         n = srv.handle(REQ_C4, len(REQ_C4))  # same MID: the ACK was lost
-        self.assertEqual(bytes(srv.response.buf[:n]), RESP_C8)  # board SSN 0
-        self.assertEqual(ctx.ssn, 1)
-
+        self.assertEqual((bytes(srv.response.buf[:n]), ctx.ssn), (RESP_C7, 0))
 
 if __name__ == "__main__":
     unittest.main()
