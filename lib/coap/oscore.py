@@ -195,7 +195,7 @@ class Oscore:
         return 0
 
     def _refuse(self, resp, reason, code, diagnostic):
-        self.recent.refused[reason] += 1
+        self.recent.refused[reason] += 1  # logged between datagrams (Kept.report)
         return self._plain_error(resp, code, diagnostic)
 
     def _plain_error(self, resp, code, diagnostic):

@@ -10,6 +10,8 @@
 # - per context, the address the client last proved with an Echo value the
 #   server made for it (coap/echo.py, RFC 9175 §2.4): protected answers to
 #   it are not held to 3x the request.
+# - how many protected requests were refused, and why, for one log line at
+#   most every report_ms (a wrong key, a replay flood: never key material).
 #
 # A duplicate is found before the AEAD runs: same context, Partial IV,
 # Message ID, sender and length, and the same 8-byte tag. Nothing allocates.
@@ -39,6 +41,8 @@ class Kept:
     #: how long a duplicate may come after the first (RFC 7252 §4.8.2
     #: EXCHANGE_LIFETIME); later, it is a replay
     exchange_lifetime_ms = 247000
+    #: at most one line about refused requests this often
+    report_ms = 60000
 
     def __init__(self, size, capacity, contexts):
         self.size = size
@@ -57,7 +61,8 @@ class Kept:
         self.proved = bytearray(contexts)  # 1: verified_peer holds a proved address
         self.verified_peer = [None] * contexts
         self.verified_at = [0] * contexts
-        self.refused = [0] * len(REASONS)
+        self.refused = [0] * len(REASONS)  # since the last report()
+        self.reported_at = None
 
     def find(self, ctx, piv, mid, peer, data, n, tag_off):
         """The slot holding the answer to this request, or -1."""
@@ -118,3 +123,19 @@ class Kept:
         return (self.proved[c] and self.verified_peer[c] == peer
                 and ticks_diff(ticks_ms(), self.verified_at[c]) < lifetime_s * 1000)
 
+    # --- the log line ----------------------------------------------------------
+
+    def report(self, log):
+        """Log one line on the requests refused since the last line, when any
+        were and report_ms has passed. Call between datagrams (it allocates)."""
+        total = sum(self.refused)
+        now = ticks_ms()
+        if not total or (self.reported_at is not None
+                         and ticks_diff(now, self.reported_at) < self.report_ms):
+            return
+        why = ", ".join("%s %d" % (REASONS[i], self.refused[i])
+                        for i in range(len(REASONS)) if self.refused[i])
+        log("oscore: refused %d protected request%s: %s" % (total, "s" if total > 1 else "", why))
+        for i in range(len(REASONS)):
+            self.refused[i] = 0
+        self.reported_at = now

@@ -361,6 +361,8 @@ class Server(Dispatcher):
                         self.log("coap: tick error %s: %s; serving on" % (type(e).__name__, e))
                     if self.echo is not None:
                         self.echo.seconds()  # keeps the Echo clock exact through idle days
+                    if self.oscore is not None:
+                        self.oscore.recent.report(self.log)  # refused requests, rate-limited
                     due = ticks_add(ticks_ms(), self.tick_ms)
                     left = self.tick_ms
             idle = True

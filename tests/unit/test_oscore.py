@@ -169,6 +169,30 @@ class Errors(Base):
         verbose = Server(RESOURCES, log=None, oscore=[board_context()], amplification_limit=False)
         self.assertEqual(diagnostic(answer(verbose, tiny)), b"Malformed OSCORE option")
 
+    def test_refusals_are_logged_in_one_line_a_minute(self):  # issue 21, Must do 4
+        lines = []
+        srv = Server(RESOURCES, log=lines.append, oscore=[board_context()])
+        wrong = Client(secret=bytes(16))
+        wrong.ssn = 10  # Partial IVs the window has not seen
+        req = Client().protect(m.get("actuators/led", mid=1))
+        answer(srv, req)
+        for msg in (wrong.protect(m.get("actuators/led")), wrong.protect(m.get("actuators/led")),
+                    bytes(bytearray(req[:3]) + b"\x02" + req[4:])):  # a replay
+            answer(srv, msg)
+        srv.oscore.recent.report(srv.log)
+        self.assertEqual(lines, ["oscore: refused 3 protected requests: replay 1, "
+                                 "decryption failed (wrong key or altered) 2"])
+        answer(srv, wrong.protect(m.get("actuators/led")))
+        srv.oscore.recent.report(srv.log)  # within the minute: nothing more yet
+        self.assertEqual(len(lines), 1)
+        srv.oscore.recent.reported_at -= 60000
+        srv.oscore.recent.report(srv.log)
+        self.assertEqual(lines[1], "oscore: refused 1 protected request: "
+                                   "decryption failed (wrong key or altered) 1")
+        for line in lines:  # never key material
+            for secret in (SECRET, board_context().recipient_key, bytes(16)):
+                self.assertNotIn(secret.hex(), line)
+
     def test_short_payload(self):
         srv, _ = make()
         msg = m.encode(m.CON, 2, 5, b"", [(9, b"\x09\x00\x02")], b"\x01\x02")
