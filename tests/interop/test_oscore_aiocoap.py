@@ -322,3 +322,33 @@ def test_replayed_log_reads_stay_within_3x(secure_board, tmp_path):  # round two
     with check("A recorded request replayed 1000 times: at most 4 answers", "RFC 7252 §4.5",
                PEER):
         assert sent <= 4 * size, (sent, size)
+
+
+def test_the_walkthrough_in_docs_runs_as_written(tmp_path):
+    """docs/security.md's "Trying it on the simulated board", command by
+    command, on a free port in place of 5683, from a copy of its directory."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "docs", "security.md")) as f:
+        text = f.read()
+    block = text.split("### Trying it on the simulated board")[1].split("```sh\n")[1]
+    lines = block.split("```")[0].replace("5683", str(free_port())).splitlines()
+    setup = [ln for ln in lines if not ln.startswith(("make run", ".venv/bin/aiocoap"))]
+    subprocess.run("\n".join(setup), shell=True, cwd=tmp_path, check=True)
+    config = json.loads((tmp_path / "oscore-config.json").read_text())
+    board = SimulatedBoard(config=config, cwd=str(tmp_path)).start()
+    try:
+        env = dict(os.environ, PATH=os.path.dirname(sys.executable) + ":" + os.environ["PATH"])
+        runs = [subprocess.run(ln.split("#")[0].replace(".venv/bin/", ""), shell=True,
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+                for ln in lines if ln.startswith(".venv/bin/aiocoap")]
+    finally:
+        board.stop()
+    with check("docs/security.md's walkthrough runs as written", "docs", PEER):
+        assert [r.returncode for r in runs] == [0, 0, 1], [r.stderr for r in runs]
+        assert runs[1].stdout.strip() == "on"
+        assert "4.01" in runs[2].stdout + runs[2].stderr
+    ignored = subprocess.run(["git", "check-ignore", "client/settings.json", "client.json",
+                              "oscore-config.json", "oscore.seq"], cwd=root,
+                             capture_output=True, text=True)
+    with check("The walkthrough's secret files are ignored by git", "docs", PEER):
+        assert len(ignored.stdout.split()) == 4, ignored.stdout
