@@ -27,7 +27,8 @@ def keep_observers(server, b, socks, log):
         except OSError as e:  # a full or failing filesystem: keep serving, say so
             log("observe: saving observers failed (%s); kept in RAM only" % e)
 
-    store = ObserverStore(obs, server.resources, socks, save)
+    contexts = server.oscore.contexts if server.oscore is not None else ()
+    store = ObserverStore(obs, server.resources, socks, save, contexts=contexts)
     try:
         data = b.load_state()
     except OSError as e:

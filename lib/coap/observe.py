@@ -174,7 +174,7 @@ class Observers:
         self.alive_at[i] = now
         self.since_con[i] = self.con_every - 1  # the first notification is CON (§4.5)
 
-    def restore(self, i, addr, sock, res, fmt, misses):
+    def restore(self, i, addr, sock, res, fmt, misses, secured=None, piv=0):
         """Fill the free entry i, whose request keep() put back, with an
         observer saved before a reboot (coap/observestore.py). It is notified
         at the next tick with a CON, so one gone meanwhile is found out (RFC
@@ -183,7 +183,8 @@ class Observers:
         if self.addr[i] is None:
             self.active += 1
         self._fill(i, addr, sock, res, fmt, ticks_ms())
-        self.secured[i] = None  # protected observations are not saved
+        self.secured[i] = secured  # OSCORE: its context and the registration's
+        self.piv[i] = piv          # Partial IV, bound into every notification (§8.3)
         self.mid[i] = getrandbits(16)
         self.budget[i] = self.probation * self.request_len[i] if self.probation else -1
         self.proven[i] = True

@@ -5,13 +5,22 @@
 # Where the bytes go is the board's business (boards/*/board.py: a file, or
 # ESP32 RTC memory); this module only turns the table into bytes and back.
 #
-# Layout, big-endian: b"CO", format 1, the reserved Observe number (3 bytes),
+# Layout, big-endian: b"CO", format 2, the reserved Observe number (3 bytes),
 # the entry count; then per entry: socket index, address kind (0: the bytes
 # recvfrom gave, 1: a (host, port) tuple as lwIP ports give it), address
 # length and bytes (a tuple as host text and 2 port bytes), resource index
 # (a hint: a restore goes by the stored request's Uri-Path),
-# Content-Format (2 bytes, 0xFFFF: none), deep sleeps missed, request length
-# and the registering request itself (its token included).
+# Content-Format (2 bytes, 0xFFFF: none), deep sleeps missed, the OSCORE
+# context's index (0xFF: plain) and the registration's Partial IV (4 bytes),
+# request length and the registering request itself (its token included;
+# of a protected one, the decrypted request). Format 1 lacks the OSCORE
+# fields; it is still read.
+#
+# A protected observation is kept like a plain one (RFC 8613 §8.3): its
+# notifications bind to the registration's Partial IV and go out under the
+# board's own, which oscorectx.SequenceStore keeps unused across the reboot,
+# so a client that does not register again (aiocoap) hears from it. No key
+# material is saved: the context is found again by its place in the config.
 #
 # The Observe number is saved in chunks (as libcoap's save_freq): the stored
 # value is one no notification has used yet, and a restored table starts
@@ -30,7 +39,9 @@ except ImportError:  # CPython
 
 _MAGIC0 = const(0x43)  # "C"
 _MAGIC1 = const(0x4F)  # "O"
-_FORMAT = const(1)
+_FORMAT = const(2)
+_PLAIN = const(0xFF)  # no OSCORE context
+_PIV_MAX = const(0x3FFFFFFF)  # a savable registration Partial IV: 4 bytes, a small int
 _HEADER = const(7)
 _ADDR_MAX = const(48)  # an IPv6 sockaddr (28), or "[...]" text of one plus a port
 _SEQ_MASK = const(0xFFFFFF)
@@ -53,18 +64,20 @@ class ObserverStore:
     resources: the server's table (entries are saved by index); socks: the
     server's sockets, in the order the board binds them; min_gap_ms: flash
     wears, so a table that keeps changing (clients that come and go every few
-    seconds) is saved at most this often.
+    seconds) is saved at most this often. contexts: the server's OSCORE
+    contexts (Server.oscore.contexts), for protected observations.
     """
 
-    def __init__(self, obs, resources, socks, write, min_gap_ms=10000):
+    def __init__(self, obs, resources, socks, write, min_gap_ms=10000, contexts=()):
         self.obs = obs
+        self.contexts = contexts
         self.resources = resources
         self.socks = socks
         self.write = write
         n = len(obs.request[0]) if obs.size else 0
         if n > 255:
             raise ValueError("observers' request_bytes above 255 can't be saved")
-        self.entry_max = 9 + _ADDR_MAX + n
+        self.entry_max = 14 + _ADDR_MAX + n
         self.buf = bytearray(_HEADER + obs.size * self.entry_max)
         self.addr = [bytearray(_ADDR_MAX) for _ in range(obs.size)]  # restored addresses
         self.version = obs.version
@@ -128,13 +141,15 @@ class ObserverStore:
         count = 0
         p = _HEADER
         for i in range(obs.size):
-            if obs.addr[i] is None or not obs.proven[i] or obs.secured[i] is not None:
-                # free, never verified (RFC 9175 §2.4): not worth a reboot; or
-                # OSCORE-protected: its binding to the registration's Partial IV is
-                # not kept, and the client re-registers after the reboot's Echo
-                continue
+            if obs.addr[i] is None or not obs.proven[i]:
+                continue  # free, or never verified (RFC 9175 §2.4): not worth a reboot
             sock = self._index(self.socks, obs.sock[i])
             res = self._index(self.resources, obs.res[i])
+            ctx = _PLAIN
+            if obs.secured[i] is not None:
+                ctx = self._index(self.contexts, obs.secured[i])
+                if ctx < 0 or not 0 <= obs.piv[i] <= _PIV_MAX:
+                    continue  # no context to bind it to after the reboot
             if sock < 0 or res < 0 or _addr_len(obs.addr[i]) > _ADDR_MAX:
                 continue  # nothing a reboot could use, or no room for its address
             b[p] = sock
@@ -144,9 +159,13 @@ class ObserverStore:
             b[p + 1] = fmt >> 8
             b[p + 2] = fmt & 0xFF
             b[p + 3] = min(obs.misses[i], 255)
+            b[p + 4] = ctx
+            piv = obs.piv[i] if ctx != _PLAIN else 0
+            for k in range(4):
+                b[p + 5 + k] = (piv >> (8 * (3 - k))) & 0xFF
             n = obs.request_len[i]
-            b[p + 4] = n
-            p += 5
+            b[p + 9] = n
+            p += 10
             req = obs.request[i]
             for k in range(n):
                 b[p + k] = req[k]
@@ -203,8 +222,9 @@ class ObserverStore:
         Allocates nothing for byte addresses (the unix port's); a (host, port)
         address is rebuilt as one."""
         obs = self.obs
-        if n < _HEADER or data[0] != _MAGIC0 or data[1] != _MAGIC1 or data[2] != _FORMAT:
+        if n < _HEADER or data[0] != _MAGIC0 or data[1] != _MAGIC1 or not 1 <= data[2] <= _FORMAT:
             return -1
+        sec = 5 if data[2] == _FORMAT else 0  # format 1: no OSCORE fields
         count = data[6]
         p = _HEADER
         i = 0
@@ -216,17 +236,24 @@ class ObserverStore:
             alen = data[p + 2]
             a = p + 3
             p = a + alen
-            if p + 5 > n or alen > _ADDR_MAX:
+            if p + 5 + sec > n or alen > _ADDR_MAX:
                 break
             fmt = (data[p + 1] << 8) | data[p + 2]  # data[p]: the resource index, a hint
             misses = data[p + 3]
-            rlen = data[p + 4]
-            r = p + 5
+            ctx = _PLAIN
+            piv = 0
+            if sec:
+                ctx = data[p + 4]
+                piv = (data[p + 5] << 24) | (data[p + 6] << 16) | (data[p + 7] << 8) | data[p + 8]
+            rlen = data[p + 4 + sec]
+            r = p + 5 + sec
             p = r + rlen
             if p > n or rlen > len(obs.request[i]) or rlen < 4 or 4 + (data[r] & 15) > rlen:
                 break  # not a table this module wrote: keep what came before
             if sock >= len(self.socks):
                 continue  # the board binds fewer addresses now: that observer is gone
+            if ctx != _PLAIN and ctx >= len(self.contexts):
+                continue  # its OSCORE context is gone: nothing could protect a notification
             if kind == 1:
                 try:
                     addr = (bytes(data[a:a + alen - 2]).decode(),
@@ -243,7 +270,8 @@ class ObserverStore:
             if res is None:
                 obs.remove(i)
                 continue  # a firmware update took its resource away
-            obs.restore(i, addr, self.socks[sock], res, -1 if fmt == 0xFFFF else fmt, misses)
+            obs.restore(i, addr, self.socks[sock], res, -1 if fmt == 0xFFFF else fmt, misses,
+                        None if ctx == _PLAIN else self.contexts[ctx], piv)
             i += 1
         r = (data[3] << 16) | (data[4] << 8) | data[5]
         obs.seq = r

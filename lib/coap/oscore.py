@@ -160,6 +160,10 @@ class Oscore:
                     srv.observers.remove_request(req)  # not answered with Observe
                 amplify.shorten(srv, req, resp, limit - OVERHEAD)
         self.protect(resp, ctx, False, True)
+        if not req.verified and limit >= 0 and srv.observers is not None:
+            # notifications to an unproved observer: within 3x of its registration,
+            # with this answer, until it acknowledges one (RFC 9175 §2.4)
+            srv.observers.limit_request(req, limit - len(resp.buf))
         return self._keep(resp, req, data, n)
 
     def _keep(self, resp, req, data, n):

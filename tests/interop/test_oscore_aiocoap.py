@@ -352,3 +352,36 @@ def test_the_walkthrough_in_docs_runs_as_written(tmp_path):
                              capture_output=True, text=True)
     with check("The walkthrough's secret files are ignored by git", "docs", PEER):
         assert len(ignored.stdout.split()) == 4, ignored.stdout
+
+
+def test_a_protected_observation_survives_a_reboot(tmp_path):  # issue 21, Must do 4
+    port = free_port()
+    cfg = dict(BOARD_CONFIG, port=port)
+    board = SimulatedBoard(config=cfg, cwd=str(tmp_path)).start()
+    c = Client(port, client_dir(str(tmp_path / "client")))
+    try:
+        async def go():
+            req = c.ctx.request(Message(code=GET, uri=c.base + "sensors/temp", observe=0))
+            first = await asyncio.wait_for(req.response, 10)
+            seen = []
+            notes = req.observation.__aiter__()
+            seen.append(await asyncio.wait_for(notes.__anext__(), 30))
+            await asyncio.sleep(1)  # the board saves its table in its next tick
+            b = board_box[0]
+            b.stop()
+            board_box[0] = SimulatedBoard(config=cfg, cwd=str(tmp_path)).start()
+            seen.append(await asyncio.wait_for(notes.__anext__(), 30))  # no new registration
+            req.observation.cancel()
+            return first, seen
+
+        board_box = [board]
+        first, seen = c.loop.run_until_complete(asyncio.wait_for(go(), 90))
+        board = board_box[0]
+        with check("A protected observation goes on after a reboot, without re-registering",
+                   "RFC 8613 §8.3, RFC 7641 §4.5", PEER):
+            assert first.code == codes.CONTENT and first.opt.observe is not None
+            assert [n.code for n in seen] == [codes.CONTENT, codes.CONTENT]
+            assert seen[1].opt.observe > seen[0].opt.observe
+    finally:
+        c.close()
+        board.stop()

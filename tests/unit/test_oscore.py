@@ -431,6 +431,13 @@ class Observe(Base):
             self.assertEqual(m.decode(inner)[5], b"23.12")
         self.assertEqual(pivs, [b"\x01\x01", b"\x01\x02"])  # the board's SSN 1, 2
 
+    def test_notifications_to_an_unproved_address_stay_within_3x(self):  # RFC 9175 §2.4
+        srv, sock, cl, reg_piv, first = self.register()
+        obs = srv.observers
+        budgets = [obs.budget[i] for i in range(obs.size) if obs.addr[i] is not None]
+        self.assertEqual(len(budgets), 1)
+        self.assertTrue(0 <= budgets[0] < 3 * 40, budgets)  # a 3x budget, not unlimited (-1)
+
     def test_a_protected_resource_is_never_notified_in_the_clear(self):
         srv, sock = self.register()[:2]
         obs = srv.observers
@@ -466,18 +473,36 @@ class Observe(Base):
         left = [obs.secured[i] for i in range(obs.size) if obs.addr[i] is not None]
         self.assertEqual((len(left), left[0] is not None), (1, True))
 
-    def test_protected_observations_are_not_kept_across_a_reboot(self):
+    def test_protected_observations_are_kept_across_a_reboot(self):  # issue 21, Must do 4
         from coap.observestore import ObserverStore
 
-        srv, sock = self.register()[:2]
+        srv, sock, cl, reg_piv, first = self.register()
         obs = srv.observers
         for i in range(obs.size):
             if obs.addr[i] is not None:
-                obs.budget[i] = -1  # verified: a plain one would be saved
-        store = ObserverStore(obs, srv.resources, (sock,), lambda b, n: None)
-        empty = ObserverStore(Server(RESOURCES, log=None).observers, srv.resources, (sock,),
-                              lambda b, n: None)
-        self.assertEqual(store.dump(), empty.dump())
+                obs.budget[i] = -1  # verified (it acknowledged a notification)
+                obs.proven[i] = True
+        store = ObserverStore(obs, srv.resources, (sock,), lambda b, n: None,
+                              contexts=srv.oscore.contexts)
+        saved = bytes(store.buf[:store.dump()])
+        before = srv.oscore.contexts[0].ssn
+        # the reboot: a new server, the same context (its SSN skips ahead, B.1.1)
+        ctx = board_context()
+        ctx.ssn = before + 64
+        again, _ = make(ctx, open=())
+        again.observers.ack_timeout_ms = 0
+        restored = ObserverStore(again.observers, again.resources, (sock,), lambda b, n: None,
+                                 contexts=again.oscore.contexts)
+        self.assertEqual(restored.restore(saved, len(saved)), 1)
+        sock.last[0:] = b""
+        again.observers.tick()  # the first notification after the reboot, at once
+        note = bytes(sock.last)
+        code, inner = cl.open(note, reg_piv)  # the client's registration, not a new one
+        self.assertEqual((code, inner[1], m.decode(inner)[5]), (69, 69, b"23.12"))
+        self.assertEqual(m.to_uint(m.option(m.decode(note)[4], 9)[1:]), before + 64)
+        other = make(open=())[0]
+        plain = ObserverStore(other.observers, other.resources, (sock,), lambda b, n: None)
+        self.assertEqual(plain.restore(saved, len(saved)), 0)  # no context: not kept
 
 
 class NoAlloc(Base):
