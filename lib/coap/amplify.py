@@ -15,6 +15,13 @@
 #   - where even that can't fit, and for any other success too large: 4.01
 #     with an Echo (RFC 9175 §2.2.1);
 #   - an error: its code without the diagnostic.
+#
+# A peer that proved its address (a valid Echo, or an ACK of a CON whose
+# Message ID it could only know by receiving it) stays verified for the Echo
+# lifetime in a small fixed table (Verified), so a client that keeps its port
+# reads whole answers without sending the Echo again.
+
+from .clock import ticks_diff, ticks_ms
 
 try:
     from micropython import const
@@ -27,6 +34,56 @@ _UNAUTHORIZED = const(129)
 _BAD_REQUEST = const(128)
 _ECHO = const(252)
 _BLOCK_EXTRA = const(11)  # ETag (4) + Block2 (up to 4) + Size2 (up to 3) a single answer lacks
+_PEER_ROOM = const(32)  # a sockaddr_in6 is 28 bytes
+_EMPTY = b""
+
+
+class Verified:
+    """Peers (address and port, as recvfrom gives them) that proved their
+    address within lifetime_s: `size` preallocated entries, the one verified
+    longest ago making room for a new one. Nothing allocates."""
+
+    def __init__(self, size=8, lifetime_s=300):
+        self.peer = [None] * size  # a tuple (lwIP, CPython), or one of `_copy`
+        self.at = [0] * size       # ticks_ms of the last proof
+        self._copy = [bytearray(_PEER_ROOM) for _ in range(size)]
+        self.lifetime_ms = lifetime_s * 1000
+
+    def _find(self, peer):
+        for i in range(len(self.peer)):
+            if self.peer[i] is not None and self.peer[i] == peer:
+                return i
+        return -1
+
+    def add(self, peer):
+        """peer just proved its address."""
+        now = ticks_ms()
+        i = self._find(peer)
+        if i < 0:
+            age = -1
+            for k in range(len(self.peer)):
+                if self.peer[k] is None:
+                    i = k
+                    break
+                d = ticks_diff(now, self.at[k])
+                if d > age:
+                    age = d
+                    i = k
+            if isinstance(peer, tuple):
+                self.peer[i] = peer  # immutable: kept by reference
+            elif (isinstance(peer, bytes) or isinstance(peer, bytearray)) and len(peer) <= _PEER_ROOM:
+                c = self._copy[i]  # a copy: the datagram's own object is not kept alive
+                c[0:] = _EMPTY  # keeps its capacity: nothing allocated
+                c.extend(peer)
+                self.peer[i] = c
+            else:
+                return
+        self.at[i] = now
+
+    def has(self, peer):
+        """True when peer proved its address within the lifetime."""
+        i = self._find(peer)
+        return i >= 0 and 0 <= ticks_diff(ticks_ms(), self.at[i]) < self.lifetime_ms
 
 
 def echo_option_size(last, n):

@@ -34,6 +34,8 @@ _LINK_FORMAT = const(40)
 _SIZE1 = const(60)
 _VERIFIED = const(0)  # echo.VERIFIED
 _CON = const(0)
+_ACK = const(2)
+_EMPTY = b""
 
 # Response code a handler starts with, by method code
 _DEFAULT_CODE = (0, _CONTENT, _CHANGED, _CHANGED, _DELETED, _CONTENT, _CHANGED, _CHANGED)
@@ -68,6 +70,8 @@ class Dispatcher:
         self.echo = None  # an echo.Echo when the amplification limit or a fresh resource needs one
         self.amplification_limit = False  # RFC 9175 §2.4: 3x to unverified peers
         self.prepared = None  # a prepared.Prepared when a resource is `prepared`
+        self.proven = None  # an amplify.Verified with the amplification limit
+        self.limit = 0  # the current answer's limit (RFC 9175 §2.4); 0: none
         # /.well-known/core is served like any resource, but not listed in itself
         self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
 
@@ -82,7 +86,14 @@ class Dispatcher:
             # RFC 9175 §2.4: an Echo this server made for this address and port, recently
             req.verified = (echo is not None and req.echo_len > 0 and echo.check(
                 req.peer, req.buf, req.echo_off, req.echo_len) == _VERIFIED)
-            limit = 0 if req.verified or not self.amplification_limit else amplify.RATIO * n
+            limit = 0
+            if self.amplification_limit:
+                proven = self.proven
+                if req.verified:
+                    proven.add(req.peer)
+                elif not proven.has(req.peer):
+                    limit = amplify.RATIO * n
+        self.limit = limit
         if n > self.buffer_size or req.payload_len > self.max_payload:
             resp.reset(_TOO_LARGE)
             resp.option_uint(_SIZE1, self.max_payload)
@@ -135,18 +146,24 @@ class Dispatcher:
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
             seq = self.observers.on_get(req, res, fmt, self.sock)  # RFC 7641 §4.1
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
-        if limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
-            amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
-            if seq >= 0:  # answered without Observe: not registered after all (§4.1)
-                self.observers.remove_request(req)
-                seq = -1
         if seq >= 0:
             if resp.code() >= _BAD_REQUEST:
                 self.observers.remove_request(req)  # an error ends the observation (§4.2)
             elif limit:
-                # notifications count too: together with this answer, within 3x
-                # until the observer acknowledges one (RFC 9175 §2.4)
+                # RFC 9175 §2.4: the answer and the notifications, within 3x until
+                # the observer proves its address. The answer itself does that: it
+                # goes out as a separate CON response (RFC 7252 §5.2.2) with an
+                # unpredictable Message ID, after an empty ACK to a CON request
+                # (nothing to a NON, §5.2.3), so a representation of any size
+                # the budget holds reaches every client, and only a peer at
+                # that address can acknowledge it.
+                if req.type == _CON:
+                    resp.begin(_ACK, 0, req.mid, req.buf, 4, 0)
+                else:
+                    resp.buf[0:] = _EMPTY  # nothing to send now
                 self.observers.limit_request(req, limit - len(resp.buf))
+        elif limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
+            amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
         # The resource when the server may keep this answer for the same GET
         # (coap/prepared.py checks the rest: the options, the code, the size)
         if (res.prepared and seq < 0 and code == _GET and req.type == _CON

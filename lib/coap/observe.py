@@ -205,10 +205,13 @@ class Observers:
 
     def limit_request(self, req, budget):
         """The observer registered by req is not verified: its notifications must
-        fit in budget bytes in all until it acknowledges one (see _send)."""
+        fit in budget bytes in all until it acknowledges one (see _send). The
+        first, a CON, goes out at the next tick: it is the registration's answer
+        (Server._request sent only an empty ACK)."""
         i = self.find(req.peer, req.buf, 4, req.tkl, req.secured)
         if i >= 0:
             self.budget[i] = budget if budget > 0 else 0
+            self.dirty[i] = True
 
     def remove_request(self, req):
         self.remove(self.find(req.peer, req.buf, 4, req.tkl, req.secured))
@@ -229,7 +232,8 @@ class Observers:
         return self.seq
 
     def on_empty(self, mtype, mid, peer):
-        """An empty ACK or RST reached the server: it may answer a notification."""
+        """An empty ACK or RST reached the server: it may answer a notification.
+        True when it proved the peer's address (an observer on probation)."""
         for i in range(self.size):
             if self.addr[i] is not None and self.mid[i] == mid and self.addr[i] == peer:
                 if mtype == _RST:
@@ -237,12 +241,13 @@ class Observers:
                 elif self.tries[i]:
                     self.tries[i] = 0  # the CON notification arrived
                     self.wrong[i] = 0
+                    self.alive_at[i] = ticks_ms()
                     if self.budget[i] >= 0:
                         self.budget[i] = -1  # its unguessable MID came back: verified
                         self.proven[i] = True
                         self.version += 1  # worth keeping across a reboot now
-                    self.alive_at[i] = ticks_ms()
-                return
+                        return True
+                return False
         # A MID none of the peer's notifications has: to an observer waiting
         # for its ACK, a guess. 16 bits fall to a brute force (a forged ACK per
         # MID from its address), so a few guesses end it; a client's own late
@@ -252,6 +257,7 @@ class Observers:
                 self.wrong[i] += 1
                 if self.wrong[i] >= _WRONG_ACKS:
                     self.remove(i)
+        return False
 
     # --- notifications -------------------------------------------------------
 

@@ -15,7 +15,7 @@ from . import aes, amplify
 from .echo import Echo
 from .parse import Request
 from .loops import copy_at, replay
-from .dispatch import Dispatcher, block_size
+from .dispatch import Dispatcher, block_size, szx_of
 from .resource import check_table
 from .write import Response, ResponseTooLarge
 from .clock import ticks_add, ticks_diff, ticks_ms
@@ -58,7 +58,9 @@ class Server(Dispatcher):
 
     amplification_limit: answers to a peer not verified by an Echo are at most
     3x its request (coap/amplify.py, RFC 9175 §2.4); echo_lifetime_s: how long
-    an Echo value verifies its peer (coap/echo.py).
+    an Echo value verifies its peer (coap/echo.py), and for how long a peer that
+    proved its address (an Echo, or the ACK of a CON on probation) is trusted
+    without one: proven_peers entries remember them (amplify.Verified).
 
     oscore: None (no security), or a list of oscorectx.Context: requests that
     carry an OSCORE option are verified and answered protected (RFC 8613,
@@ -73,7 +75,7 @@ class Server(Dispatcher):
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 prepared=8, **observe):
+                 prepared=8, proven_peers=8, **observe):
         Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
@@ -113,6 +115,8 @@ class Server(Dispatcher):
             # (without AES the limit still holds; only no peer can be verified;
             # OSCORE, which needs AES anyway, uses the same Echo values)
             self.echo = Echo(echo_lifetime_s)
+        if amplification_limit:
+            self.proven = amplify.Verified(proven_peers, echo_lifetime_s)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
         #: The OSCORE layer (RFC 8613), when oscore lists security contexts.
@@ -181,6 +185,19 @@ class Server(Dispatcher):
         elif res.secure:
             return 0  # never a protected resource in the clear
         n = len(resp.buf)
+        if 0 <= limit < n and resp.buf[1] == _CONTENT and req.secured is None:
+            # RFC 7959 §2.6: the first block of a notification carries the
+            # Observe; a block small enough for what the 3x budget holds
+            szx = szx_of(resp.block_size)
+            while n > limit and szx > 0:
+                szx -= 1
+                resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
+                resp.max_age = res.max_age
+                try:
+                    self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, szx, seq)
+                except ResponseTooLarge:
+                    return 0
+                n = len(resp.buf)
         if 0 <= limit < n:
             return 0
         sock.sendto(resp.buf, addr)
@@ -208,7 +225,9 @@ class Server(Dispatcher):
             else:
                 return self._reset(data) if t == _CON and not multicast else 0  # §4.2, §4.3
         if code == 0 and t >= _ACK and self.observers is not None:
-            self.observers.on_empty(t, req.mid, req.peer)  # may answer a notification
+            # may answer a notification, and prove the peer's address (RFC 9175 §2.4)
+            if self.observers.on_empty(t, req.mid, req.peer) and self.proven is not None:
+                self.proven.add(req.peer)
         if code == 0 or code >> 5:
             # Empty (a CON is a ping, §4.3), or a response/reserved class we never
             # asked for: a CON lacks context and is rejected (§4.2), the rest is silence.
@@ -232,19 +251,22 @@ class Server(Dispatcher):
         else:
             resp.begin(_NON, _CONTENT, self.next_mid(), data, 4, req.tkl)  # §5.2.3
         keep = None
+        self.limit = 0
         try:
             keep = self._request(req, resp, code, n)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
-        limit = amplify.RATIO * n if self.amplification_limit and not req.verified else -1
+        limit = self.limit or -1
         if 0 <= limit < len(resp.buf):
             amplify.shorten(self, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
                           or resp.buf[1] == _CONTENT and not resp.total):
             return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
         if keep is not None and not multicast and self.prepared is not None:
-            # the next such GET: drain() answers it
-            self.prepared.keep(data, n, resp.buf, limit, keep)
+            # the next such GET: drain() answers it, to any peer, so only an
+            # answer any peer would get (one within 3x when the limit is on)
+            self.prepared.keep(data, n, resp.buf,
+                               amplify.RATIO * n if self.amplification_limit else -1, keep)
         return len(resp.buf)
 
     def _reset(self, data):
@@ -296,11 +318,16 @@ class Server(Dispatcher):
                 # that needs the full path
                 if k >= 0 and (obs is None or not obs.active
                                or obs.find(addr, data, 4, data[0] & 15) < 0):
-                    if echo_at[k]:  # an Echo offered: this peer's own (RFC 9175 §2.4)
-                        self.echo.make(addr)
+                    # an Echo offered: an answer the limit cut (RFC 9175 §2.4),
+                    # which a proven peer gets whole from the full path
+                    if echo_at[k] == 0:
+                        sock.sendto(answers[k], addr)
+                        continue
+                    if self.proven is None or not self.proven.has(addr):
+                        self.echo.make(addr)  # the Echo: this peer's own
                         copy_at(answers[k], echo_at[k], self.echo.value, _ECHO_SIZE)
-                    sock.sendto(answers[k], addr)
-                    continue
+                        sock.sendto(answers[k], addr)
+                        continue
             self.request.peer = addr
             self.sock = sock
             if group:

@@ -74,12 +74,12 @@ def test_raw_observer_resumes_after_a_restart(flash, host):
     with socket.socket(family, socket.SOCK_DGRAM) as s:
         with SimulatedBoard(config={"port": port, "observe_threshold": 1}, cwd=flash):
             s.sendto(m.get("sensors/temp", token=b"keep", options=[(6, b"")]), (host, port))
-            reg = receive(s)
-            assert (reg[1], reg[3]) == (69, b"keep")
-            # The first notification is CON; acknowledging it proves the address
-            # (RFC 9175 §2.4), and only proven observers are kept across a reset.
+            # An empty ACK, then the answer as a CON: acknowledging it proves
+            # the address (RFC 9175 §2.4), and only proven observers are kept
+            # across a reset.
+            assert receive(s)[:2] == (m.ACK, 0)
             first = receive(s)
-            assert first[0] == m.CON
+            assert (first[0], first[1], first[3]) == (m.CON, 69, b"keep")
             s.sendto(m.encode(m.ACK, 0, first[2]), (host, port))
             before = m.to_uint(m.option(first[4], 6))
             assert wait_saved(flash) == 1

@@ -5,7 +5,7 @@ import unittest
 
 import coapmsg as m
 from coap import Resource, Server, aes
-from sample import RESOURCES, board, make_server
+from sample import JSON, RESOURCES, board, make_server
 
 ECHO = 252
 PEER = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)   # 10.0.0.7:40001
@@ -16,6 +16,13 @@ def ask(srv, msg, peer=PEER):
     srv.request.peer = peer
     n = srv.handle(msg, len(msg))
     return (m.decode(bytes(srv.response.buf[:n])), n) if n else (None, 0)
+
+
+PACK = b'[{"n":"temp","u":"Cel","v":23.12},{"n":"humidity","u":"%RH","v":53.00}]'
+
+
+def pack_get(req, resp):
+    resp.payload(PACK)
 
 
 def opt(r, num):
@@ -95,6 +102,24 @@ class Limit(unittest.TestCase):
         body, _ = read_blockwise(self.srv, "big", echo=echo)
         self.assertEqual(body, b"0123456789" * 200)
 
+    def test_a_valid_echo_proves_its_port_for_the_lifetime(self):
+        first, _ = ask(self.srv, big())
+        ask(self.srv, with_echo(big(), opt(first, ECHO)))
+        r, _ = ask(self.srv, big())  # no Echo this time: whole all the same
+        self.assertEqual((r[1], len(r[5])), (69, 1024))
+        r, n = ask(self.srv, big(), OTHER)
+        self.assertTrue(n <= 3 * len(big()))
+        self.srv.proven.lifetime_ms = 0  # the lifetime is over
+        r, n = ask(self.srv, big())
+        self.assertTrue(n <= 3 * len(big()))
+
+    def test_a_full_table_of_proven_peers_forgets_the_oldest(self):
+        srv = make_server(proven_peers=2)
+        peers = [PEER[:7] + bytes([i]) + PEER[8:] for i in range(3)]
+        for p in peers:
+            srv.proven.add(p)
+        self.assertEqual([srv.proven.has(p) for p in peers], [False, True, True])
+
     def test_too_small_for_a_block_is_4_01_with_echo(self):
         r, n = ask(self.srv, m.get("big"))      # 9 bytes: 27 allowed
         self.assertEqual((r[1], len(opt(r, ECHO)), r[5]), (129, 12, b""))
@@ -164,21 +189,23 @@ class FakeSock:
 
 
 class Observe(unittest.TestCase):
-    # An unverified registration: the answer and the notifications together stay
-    # within 3x of it until the observer acknowledges a CON notification whose MID
-    # it could only know by receiving it.
+    # An unverified registration: an empty ACK at once, the answer as a separate
+    # CON response (RFC 7252 §5.2.2) whose MID only a client at that address can
+    # know, and everything together within 3x of the request until the observer
+    # acknowledges a CON.
     def setUp(self):
         if not aes.available():
             raise unittest.SkipTest("this port has no cryptolib")
-        self.srv = Server(RESOURCES, log=lambda s: None, ack_timeout_ms=0)
+        self.srv = Server(RESOURCES + (Resource("pack", get=pack_get, ct=JSON, obs=True),),
+                          log=lambda s: None, ack_timeout_ms=0)
         self.sock = FakeSock()
         board.temp_centi = 2312
 
     def tearDown(self):
         board.temp_centi = 2312  # shared with the other tests
 
-    def register(self, echo=None):
-        msg = m.get("sensors/temp", token=b"ob", options=[(6, b"")])
+    def register(self, echo=None, path="sensors/temp", opts=(), mtype=m.CON):
+        msg = m.get(path, mtype=mtype, token=b"ob", options=[(6, b"")] + list(opts))
         if echo is not None:
             msg = with_echo(msg, echo)
         self.srv.sock = self.sock
@@ -187,13 +214,56 @@ class Observe(unittest.TestCase):
 
     def notify(self):
         board.temp_centi += 50
-        self.srv.observers.changed(self.srv.resources[0])
+        for res in self.srv.resources:
+            self.srv.observers.changed(res)
         self.srv.observers.tick()
+
+    def ack(self, i=-1):
+        ask(self.srv, m.encode(m.ACK, 0, self.sock.sent[i][2]))
+
+    def test_answered_by_a_separate_con_response(self):
+        msg, r, n = self.register()
+        self.assertEqual((r[0], r[1], r[2], r[3], n), (m.ACK, 0, m.decode(msg)[2], b"", 4))
+        self.srv.observers.tick()  # the answer: a CON with the token and an Observe
+        answer = self.sock.sent[0]
+        self.assertEqual((answer[0], answer[1], answer[3]), (m.CON, 69, b"ob"))
+        self.assertTrue(opt(answer, 6) is not None)
+        self.assertNotEqual(answer[2], (self.srv._mid + 1) & 0xFFFF)  # not the counter's next
+
+    def test_every_format_gets_its_notifications(self):
+        # JSON: the answer and one notification are more than 3x the request
+        msg, r, n = self.register(opts=[(17, m.uint(JSON))])
+        self.srv.observers.tick()
+        self.ack()
+        for _ in range(3):
+            self.notify()
+        got = [x for x in self.sock.sent if x[1] == 69 and opt(x, 6) is not None]
+        self.assertEqual(len(got), 4)
+        self.assertTrue(all(x[5].startswith(b"{") for x in got))
+        self.assertEqual(self.srv.observers.count(), 1)
+
+    def test_a_non_registration_gets_its_answer_as_a_con(self):
+        msg, r, n = self.register(mtype=m.NON)
+        self.assertEqual(n, 0)  # nothing at once
+        self.srv.observers.tick()
+        self.assertEqual((self.sock.sent[0][0], self.sock.sent[0][1]), (m.CON, 69))
+
+    def test_too_large_for_the_budget_goes_as_a_first_block(self):
+        # RFC 7959 §2.6: the first block carries the Observe; whole once verified
+        msg, r, n = self.register(path="pack", opts=HOST)
+        self.srv.observers.tick()
+        first = self.sock.sent[0]
+        b2 = m.to_uint(opt(first, 23))
+        self.assertEqual((first[0], first[1], b2 >> 4, bool(b2 & 8)), (m.CON, 69, 0, True))
+        self.assertTrue(opt(first, 6) is not None)
+        self.assertTrue(n + len(m.encode(*first)) <= 3 * len(msg))
+        self.ack()
+        self.notify()
+        self.assertEqual((opt(self.sock.sent[-1], 23), self.sock.sent[-1][5]), (None, PACK))
 
     def test_spoofed_registration_stays_within_3x_then_ends(self):
         msg, r, n = self.register()
-        self.assertEqual((r[1], opt(r, 6) is not None), (69, True))
-        self.notify()
+        self.srv.observers.tick()
         self.assertEqual(len(self.sock.sent), 1)
         self.assertEqual(self.sock.sent[0][0], m.CON)  # needs an acknowledgement
         for _ in range(10):  # no ACK ever: retransmissions while the budget lasts
@@ -206,41 +276,55 @@ class Observe(unittest.TestCase):
         self.notify()
         self.assertEqual(len(self.sock.sent), before)  # nothing more, ever
 
+    def test_a_spoofed_registration_of_a_large_resource_stays_within_3x(self):
+        msg, r, n = self.register(path="pack")
+        for _ in range(10):
+            self.srv.observers.tick()
+            self.notify()
+        sent = n + sum(len(m.encode(*x)) for x in self.sock.sent)
+        self.assertTrue(sent <= 3 * len(msg), "%d bytes for a %d-byte request" % (sent, len(msg)))
+        self.assertEqual(self.srv.observers.count(), 0)
+
     def test_a_lost_first_ack_is_retransmitted_within_the_budget(self):
         # RFC 7252 §4.2 with RFC 9175 §2.4: the retransmission fits what is left
-        msg, r, n = self.register()
-        self.notify()
+        msg, r, n = self.register(path="sensors/temp", opts=[(3, b"board.local")])
+        self.srv.observers.tick()
         self.srv.observers.tick()  # the ACK was lost: resent, same MID
         self.assertEqual(len(self.sock.sent), 2)
         first, again = self.sock.sent
         self.assertEqual((again[0], again[2], again[5]), (m.CON, first[2], first[5]))
-        ask(self.srv, m.encode(m.ACK, 0, again[2]))  # this one arrives: verified
+        self.ack()  # this one arrives: verified
         for _ in range(3):
             self.notify()
         self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (5, 1))
 
-    def test_acknowledged_notification_verifies_the_observer(self):
+    def test_acknowledged_answer_proves_the_address(self):
         self.register()
-        self.notify()
-        mid = self.sock.sent[0][2]
-        self.assertNotEqual(mid, (self.srv._mid + 1) & 0xFFFF)  # not the counter's next
-        ask(self.srv, m.encode(m.ACK, 0, mid))
+        self.srv.observers.tick()
+        self.ack()
         for _ in range(3):
             self.notify()
         self.assertEqual((len(self.sock.sent), self.srv.observers.count()), (4, 1))
+        r, _ = ask(self.srv, big())  # and a large answer is whole now, from that port only
+        self.assertEqual((r[1], len(r[5]), m.to_uint(opt(r, 23))), (69, 1024, 8 | 6))
+        r, n = ask(self.srv, big(), OTHER)
+        self.assertTrue(n <= 3 * len(big()))
 
     def test_ack_with_another_mid_verifies_nothing(self):
         self.register()
-        self.notify()
+        self.srv.observers.tick()
         ask(self.srv, m.encode(m.ACK, 0, (self.sock.sent[0][2] + 1) & 0xFFFF))
         for _ in range(10):  # still unacknowledged: retransmitted until the budget ends
             self.srv.observers.tick()
         self.assertEqual(self.srv.observers.count(), 0)
+        r, n = ask(self.srv, big())
+        self.assertTrue(n <= 3 * len(big()))
 
     def test_registration_with_echo_is_verified_at_once(self):
         self.srv.echo.make(PEER)  # as offered with an earlier answer
-        self.register(bytes(self.srv.echo.value))
+        msg, r, n = self.register(bytes(self.srv.echo.value))
         self.assertTrue(self.srv.request.verified)
+        self.assertEqual((r[0], r[1]), (m.ACK, 69))  # piggybacked
         for _ in range(3):
             self.notify()
         self.assertEqual(len(self.sock.sent), 3)

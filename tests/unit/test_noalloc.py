@@ -87,6 +87,21 @@ class NoAlloc(unittest.TestCase):
             for label, msg, code in REQUESTS:
                 self.run_locked(srv, label, msg, UNVERIFIED.get(label, code))
 
+    def test_proving_a_peer_allocates_nothing(self):
+        # amplify.Verified: a new peer takes a slot, an old one is found
+        srv = make_server(proven_peers=2)
+        srv.proven.add(PEERS[0])  # warm-up
+        for peer in PEERS + PEERS:
+            micropython.heap_lock()
+            try:
+                srv.proven.add(peer)
+                found = srv.proven.has(peer)
+            except MemoryError:
+                found = "allocated"
+            finally:
+                micropython.heap_unlock()
+            self.assertEqual(found, True, peer)
+
     def test_echo_check_with_the_amplification_limit(self):
         # A valid Echo from the same peer: checked (an AES CBC-MAC) and answered in full
         srv = make_server()

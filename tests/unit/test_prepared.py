@@ -199,7 +199,7 @@ class Prepared(unittest.TestCase):
         answers(self.srv, [m.encode(m.RST, 0, note[2])])
         self.assertEqual(self.srv.observers.count(), 0)
         self.assertEqual(self.srv.prepared.count(), 0)
-        self.assertEqual(m.decode(got[0])[1], 69)
+        self.assertEqual(m.decode(got[0])[:2], (m.ACK, 0))  # the answer: a CON of its own
 
     def test_forget_shows_a_new_reading(self):
         answers(self.srv, [get("sensors/temp")])
@@ -238,6 +238,20 @@ class Prepared(unittest.TestCase):
         got = answers(srv, [get("big"), get("big", mid=2)])
         self.assertEqual(srv.prepared.count(), 0)  # 200 bytes: more than a slot holds
         self.assertEqual(got[0][4:], got[1][4:])
+
+    def test_a_proven_peer_gets_the_whole_answer_not_the_kept_first_block(self):
+        # RFC 9175 §2.4: what the limit cut is kept for anyone; a peer that
+        # proved its address gets the full path's answer instead
+        msg = get("big", token=b"", options=[(3, b"board.local")])
+        cut = m.decode(answers(self.srv, [msg])[0])
+        self.assertEqual((cut[1], self.srv.prepared.count()), (69, 1))
+        self.assertTrue(m.option(cut[4], 252) is not None)
+        self.srv.proven.add(PEER)
+        whole = m.decode(answers(self.srv, [msg])[0])
+        self.assertEqual((whole[1], m.option(whole[4], 23), len(whole[5])), (69, None, 200))
+        again = m.decode(answers(self.srv, [msg], peer=OTHER)[0])
+        self.assertEqual(again[5], cut[5])  # to anyone else: still the kept block
+        self.assertEqual(self.srv.prepared.count(), 1)
 
     def test_a_group_request_is_never_replayed(self):
         answers(self.srv, [get("sensors/temp")])
