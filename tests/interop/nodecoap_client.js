@@ -2,7 +2,7 @@
 // driven by tests/interop/test_nodecoap.py. Prints one JSON line per result.
 //   node nodecoap_client.js get HOST PORT PATH [BLOCK_SZX]
 //   node nodecoap_client.js put HOST PORT PATH PAYLOAD
-//   node nodecoap_client.js observe HOST PORT PATH COUNT LINGER_MS
+//   node nodecoap_client.js observe HOST PORT PATH COUNT LINGER_MS [ACCEPT]
 //   node nodecoap_client.js vanish HOST PORT PATH COUNT LINGER_MS
 // observe: COUNT notifications, then close() the stream and linger LINGER_MS.
 // The agent runs on a socket of our own, which close() leaves open, so the agent
@@ -12,7 +12,7 @@
 const coap = require(process.env.NODE_COAP || 'coap')
 const dgram = require('dgram')
 
-const [action, host, port, path, arg, linger] = process.argv.slice(2)
+const [action, host, port, path, arg, linger, accept] = process.argv.slice(2)
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n')
 const type = host.includes(':') ? 'udp6' : 'udp4'
 const agent = action === 'observe'
@@ -37,13 +37,14 @@ if (action === 'get' || action === 'put') {
 } else if (action === 'observe' || action === 'vanish') {
   const want = Number(arg)
   const req = coap.request(Object.assign(opts, { observe: true }))
+  if (accept !== undefined) req.setOption('Accept', Number(accept) ? Buffer.of(Number(accept)) : Buffer.alloc(0))
   req.on('response', (stream) => {
     const values = []
     stream.on('data', (d) => {
-      values.push(d.toString())
+      values.push(d.toString('latin1'))
       if (values.length === want) {
         stream.close()
-        out({ code: stream.code, values })
+        out({ code: stream.code, format: stream.headers['Content-Format'], values })
         setTimeout(() => process.exit(0), Number(linger))
       }
     })
