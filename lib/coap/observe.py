@@ -7,8 +7,8 @@
 # parser, so the handler answers the observer's own request (§3.2), whatever
 # came in since; a registration that does not fit is a plain GET (§4.1).
 # The server renders and sends it through one callback, notify(sock, addr,
-# res, req, mtype, mid, fmt, seq, limit) -> bytes sent, 0 when the observation
-# ends: nothing here allocates.
+# res, req, mtype, mid, fmt, seq, limit) -> bytes sent (negative: a ping went
+# instead), 0 when the observation ends: nothing here allocates.
 
 from random import getrandbits
 
@@ -80,6 +80,7 @@ class Observers:
         self.secured = [None] * size   # OSCORE context of a protected registration
         self.piv = [0] * size          # ... and its Partial IV, bound into every notification
         self.misses = [0] * size       # deep sleeps begun with a CON unacknowledged
+        self.pinged = bytearray(size)  # 1: the pending CON is a ping (an answer too large)
         self.seq = 0
         #: bumped whenever an entry is added or removed: a store saves the table then
         self.version = 0
@@ -169,6 +170,7 @@ class Observers:
         self.res[i] = res
         self.fmt[i] = fmt
         self.tries[i] = 0
+        self.pinged[i] = 0
         self.sent_at[i] = now
         self.con_at[i] = now
         self.alive_at[i] = now
@@ -236,6 +238,19 @@ class Observers:
         True when it proved the peer's address (an observer on probation)."""
         for i in range(self.size):
             if self.addr[i] is not None and self.mid[i] == mid and self.addr[i] == peer:
+                if mtype == _RST and self.pinged[i] and self.tries[i]:
+                    # the RST a ping asks for (RFC 7252 §4.3): the address is
+                    # proven, the answer goes out whole, as a CON, next tick
+                    self.pinged[i] = 0
+                    self.tries[i] = 0
+                    self.wrong[i] = 0
+                    self.budget[i] = -1
+                    self.proven[i] = True
+                    self.dirty[i] = True
+                    self.since_con[i] = self.con_every - 1
+                    self.alive_at[i] = ticks_ms()
+                    self.version += 1
+                    return True
                 if mtype == _RST:
                     self.remove(i)  # the client rejected the notification (§3.6)
                 elif self.tries[i]:
@@ -334,7 +349,10 @@ class Observers:
                 self.log("coap: notification not sent: %s" % e)
             self.remove(i)
             return
-        if n <= 0:
+        self.pinged[i] = 1 if n < 0 else 0  # a ping went in place of the answer
+        if n < 0:
+            n = -n
+        if n == 0:
             # an error, which ends the observation (§4.2); or not sent: over what
             # RFC 9175 §2.4 still allows an unverified address
             self.remove(i)

@@ -168,10 +168,11 @@ class Server(Dispatcher):
     def notify(self, sock, addr, res, req, mtype, mid, fmt, seq, limit=-1):
         """Render a notification of res for the observer's own request req (its
         token, its options) into the response buffer and send it. Returns the
-        bytes sent, or 0 when the observation ends: an error was sent (§4.2), or
-        nothing was, because the answer is longer than limit (limit >= 0: an
-        unverified observer, RFC 9175 §2.4) or would show a protected resource
-        in the clear. The one way observe.py reaches the server (send errors
+        bytes sent; minus the bytes of a ping sent instead of a CON answer
+        longer than limit (limit >= 0: an unverified observer, RFC 9175 §2.4);
+        or 0 when the observation ends: an error was sent (§4.2), or nothing
+        was, because even a ping is over limit or the answer would show a
+        protected resource in the clear. The one way observe.py reaches the server (send errors
         propagate as OSError)."""
         resp = self.response
         resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
@@ -185,9 +186,22 @@ class Server(Dispatcher):
         elif res.secure:
             return 0  # never a protected resource in the clear
         n = len(resp.buf)
-        if 0 <= limit < n and resp.buf[1] == _CONTENT and req.secured is None:
-            # RFC 7959 §2.6: the first block of a notification carries the
-            # Observe; a block small enough for what the 3x budget holds
+        if 0 <= limit < n and mtype == _CON and resp.buf[1] == _CONTENT and req.secured is None:
+            obs = self.observers
+            i = obs.find(addr, req.buf, 4, req.tkl)
+            if i < 0 or not obs.pinged[i]:
+                # Too large for what an unverified observer may still get: a
+                # CoAP ping (an empty CON, RFC 7252 §4.3) instead, whose RST
+                # proves the address; the answer follows whole (observe.py).
+                # Not a first block: Node-RED's node-coap 0.25 loses the
+                # Observe over one.
+                resp.begin(_CON, 0, mid, req.buf, 4, 0)
+                if limit < 4:
+                    return 0
+                sock.sendto(resp.buf, addr)
+                return -4
+            # The ping got no RST (CoAPthon3 sends none): the first block,
+            # with the Observe (RFC 7959 §2.6), in what the budget holds
             szx = szx_of(resp.block_size)
             while n > limit and szx > 0:
                 szx -= 1

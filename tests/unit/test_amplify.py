@@ -248,18 +248,41 @@ class Observe(unittest.TestCase):
         self.srv.observers.tick()
         self.assertEqual((self.sock.sent[0][0], self.sock.sent[0][1]), (m.CON, 69))
 
-    def test_too_large_for_the_budget_goes_as_a_first_block(self):
+    def test_too_large_for_the_budget_pings_first(self):
+        # RFC 7252 §4.3: an empty CON, whose RST proves the address; then the
+        # answer whole, as a CON
+        msg, r, n = self.register(path="pack")
+        self.srv.observers.tick()
+        ping = self.sock.sent[0]
+        self.assertEqual((ping[0], ping[1], ping[3], ping[5]), (m.CON, 0, b"", b""))
+        ask(self.srv, m.encode(m.RST, 0, ping[2]))
+        self.srv.observers.tick()
+        answer = self.sock.sent[1]
+        self.assertEqual((answer[0], answer[1], answer[3], answer[5]), (m.CON, 69, b"ob", PACK))
+        self.assertTrue(opt(answer, 6) is not None)
+        ask(self.srv, m.encode(m.ACK, 0, answer[2]))
+        self.notify()
+        self.assertEqual((self.sock.sent[-1][5], self.srv.observers.count()), (PACK, 1))
+
+    def test_a_ping_without_rst_is_followed_by_a_first_block(self):
         # RFC 7959 §2.6: the first block carries the Observe; whole once verified
         msg, r, n = self.register(path="pack", opts=HOST)
         self.srv.observers.tick()
-        first = self.sock.sent[0]
+        self.srv.observers.tick()  # no RST to the ping
+        first = self.sock.sent[1]
         b2 = m.to_uint(opt(first, 23))
         self.assertEqual((first[0], first[1], b2 >> 4, bool(b2 & 8)), (m.CON, 69, 0, True))
         self.assertTrue(opt(first, 6) is not None)
-        self.assertTrue(n + len(m.encode(*first)) <= 3 * len(msg))
+        self.assertTrue(n + 4 + len(m.encode(*first)) <= 3 * len(msg))
         self.ack()
         self.notify()
         self.assertEqual((opt(self.sock.sent[-1], 23), self.sock.sent[-1][5]), (None, PACK))
+
+    def test_an_rst_to_the_answer_still_ends_it(self):
+        msg, r, n = self.register()
+        self.srv.observers.tick()
+        ask(self.srv, m.encode(m.RST, 0, self.sock.sent[0][2]))
+        self.assertEqual(self.srv.observers.count(), 0)
 
     def test_spoofed_registration_stays_within_3x_then_ends(self):
         msg, r, n = self.register()
