@@ -97,6 +97,31 @@ def fill_log(port):
             s.recv(2048)
 
 
+def aiocoap_after_observing(relay):
+    """One aiocoap context (one port): observe /sensors/temp until the first
+    notification, then read each path; the datagrams of each read."""
+    import asyncio
+
+    from aiocoap import GET, Context, Message
+
+    async def run():
+        ctx = await Context.create_client_context()
+        base = "coap://127.0.0.1:%d/" % relay.port
+        obs = ctx.request(Message(code=GET, uri=base + "sensors/temp", observe=0))
+        await obs.response
+        async for _ in obs.observation:
+            break
+        out = []
+        for path in PATHS:
+            relay.reset()
+            r = await ctx.request(Message(code=GET, uri=base + path)).response
+            out.append((path, relay.up, relay.down, len(r.payload)))
+        obs.observation.cancel()
+        await ctx.shutdown()
+        return out
+    return asyncio.run(run())
+
+
 def main():
     config = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
     with SimulatedBoard(config=config) as board:
@@ -109,6 +134,9 @@ def main():
                 rc, n = run_client(peer, relay.port, path)
                 print("%-10s %-18s %4d %4d %6d%s" % (peer, path, relay.up, relay.down, n,
                                                      "" if rc == 0 else "  (exit %d)" % rc))
+        for path, up, down, n in aiocoap_after_observing(relay):
+            print("%-10s %-18s %4d %4d %6d  (one context, after observing)"
+                  % ("aiocoap", path, up, down, n))
         relay.stop = True
 
 
