@@ -45,6 +45,7 @@ package(
         "oscorekept.py",
         "observestore.py",
         "parse.py",
+        "pending.py",
         "prepared.py",
         "rd.py",
         "rddiscover.py",

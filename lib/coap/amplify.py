@@ -105,8 +105,9 @@ def unauthorized(echo, req, resp, limit):
 
 def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
     """Re-answer a GET/FETCH whose answer broke the limit in smaller blocks,
-    starting at the byte the client asked for, with an Echo offered."""
-    echo = d.echo
+    starting at the byte the client asked for, with an Echo offered (not to
+    a peer that ignored a ping: d.held, coap/pending.py)."""
+    echo = None if d.held else d.echo
     size = 0 if echo is None else echo.make(req.peer)
     block2 = req.block2
     szx = 6  # the server's own block size (SZX 6 = 1024 bytes at most)

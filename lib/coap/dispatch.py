@@ -72,6 +72,9 @@ class Dispatcher:
         self.prepared = None  # a prepared.Prepared when a resource is `prepared`
         self.proven = None  # an amplify.Verified with the amplification limit
         self.limit = 0  # the current answer's limit (RFC 9175 §2.4); 0: none
+        self.pending = None  # a pending.Pending with the amplification limit
+        self.held = False  # answering a request held for a ping (pending.py)
+        self.ping_slot = -1  # a request was held: ping its peer (Server.drain)
         # /.well-known/core is served like any resource, but not listed in itself
         self._well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
 
@@ -93,6 +96,8 @@ class Dispatcher:
                     proven.add(req.peer)
                 elif not proven.has(req.peer):
                     limit = amplify.RATIO * n
+                    if self.held:
+                        limit -= 4  # the ping went out already
         self.limit = limit
         if n > self.buffer_size or req.payload_len > self.max_payload:
             resp.reset(_TOO_LARGE)
@@ -163,11 +168,23 @@ class Dispatcher:
                     resp.buf[0:] = _EMPTY  # nothing to send now
                 self.observers.limit_request(req, limit - len(resp.buf))
         elif limit and safe and len(resp.buf) > limit and resp.code() < _BAD_REQUEST:
+            if (req.type == _CON and req.block2 < 16 and not self.held and not self.multicast
+                    and self.pending is not None):
+                # pending.py: a ping first, then the answer whole; held only
+                # when a first block still fits besides the ping, in case no
+                # RST comes (the Echo, which no such client repeats, may go)
+                amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit - 4)
+                if resp.code() == _CONTENT:
+                    i = self.pending.hold(req.buf, n, req.peer, self.sock)
+                    if i >= 0:
+                        resp.buf[0:] = _EMPTY  # nothing to send now
+                        self.ping_slot = i
+                        return None
             amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
         # The resource when the server may keep this answer for the same GET
         # (coap/prepared.py checks the rest: the options, the code, the size)
         if (res.prepared and seq < 0 and code == _GET and req.type == _CON
-                and req.secured is None and not self.multicast):
+                and req.secured is None and not self.multicast and not self.held):
             return res
         return None
 

@@ -3,9 +3,10 @@
 # handle() turns a received datagram into a response in self.response.buf and
 # returns its length (0: send nothing). poll() and serve() move datagrams between
 # a UDP socket and handle(). Nothing is remembered between datagrams except the
-# Message ID counter for NON responses (RFC 7252 §4.4) and the Echo key (one for
-# all peers, coap/echo.py), so a retransmitted CON is handled again: handlers
-# must be idempotent.
+# Message ID counter for NON responses (RFC 7252 §4.4), the Echo key (one for
+# all peers, coap/echo.py) and, under the 3x rule, small fixed tables of proven
+# peers (amplify.Verified) and of large reads held for a ping (pending.py); so
+# a retransmitted CON is handled again: handlers must be idempotent.
 
 import gc
 import os
@@ -18,6 +19,7 @@ from .loops import copy_at, replay
 from .dispatch import Dispatcher, block_size, szx_of
 from .resource import check_table
 from .write import Response, ResponseTooLarge
+from .pending import PROVEN
 from .clock import ticks_add, ticks_diff, ticks_ms
 
 try:
@@ -61,6 +63,8 @@ class Server(Dispatcher):
     an Echo value verifies its peer (coap/echo.py), and for how long a peer that
     proved its address (an Echo, or the ACK of a CON on probation) is trusted
     without one: proven_peers entries remember them (amplify.Verified).
+    held_requests: how many large GETs from unproven peers wait for the RST to
+    a ping, to be answered whole (coap/pending.py); 0: small blocks at once.
 
     oscore: None (no security), or a list of oscorectx.Context: requests that
     carry an OSCORE option are verified and answered protected (RFC 8613,
@@ -75,7 +79,7 @@ class Server(Dispatcher):
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 prepared=8, proven_peers=8, **observe):
+                 prepared=8, proven_peers=8, held_requests=0, **observe):
         Dispatcher.__init__(self, check_table(resources), log or _discard)
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
@@ -117,6 +121,11 @@ class Server(Dispatcher):
             self.echo = Echo(echo_lifetime_s)
         if amplification_limit:
             self.proven = amplify.Verified(proven_peers, echo_lifetime_s)
+            if held_requests:
+                from .pending import Pending
+
+                self.pending = Pending(held_requests)
+                self._ping = bytearray(4)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
         #: The OSCORE layer (RFC 8613), when oscore lists security contexts.
@@ -238,6 +247,9 @@ class Server(Dispatcher):
                 status = _OK  # cut off by the receive size: answered with 4.13 below
             else:
                 return self._reset(data) if t == _CON and not multicast else 0  # §4.2, §4.3
+        if code == 0 and t == _RST and self.pending is not None and self.pending.active:
+            if self.pending.on_rst(req.mid, req.peer):
+                return 0  # the answer to a ping: drain() sends the held answer
         if code == 0 and t >= _ACK and self.observers is not None:
             # may answer a notification, and prove the peer's address (RFC 9175 §2.4)
             if self.observers.on_empty(t, req.mid, req.peer) and self.proven is not None:
@@ -349,9 +361,50 @@ class Server(Dispatcher):
                     self.on_multicast(self.response.buf, addr)
             elif self.handle(data, len(data)):
                 sock.sendto(self.response.buf, addr)
+            if self.pending is not None:
+                if self.ping_slot >= 0:
+                    self._send_ping(sock, addr)
+                if self.pending.active:
+                    self.answer_held()
             if obs is not None and obs.version != self._observers_seen:
                 self._observers_changed()
         return n
+
+    def _send_ping(self, sock, addr):
+        # RFC 7252 §4.3: an empty CON, whose RST proves the address (pending.py)
+        mid = self.pending.mid[self.ping_slot]
+        self.ping_slot = -1
+        p = self._ping
+        p[0] = 0x40
+        p[1] = 0
+        p[2] = mid >> 8
+        p[3] = mid & 0xFF
+        sock.sendto(p, addr)
+
+    def answer_held(self):
+        """Answer the held requests that are due (pending.py): whole to a peer
+        that answered the ping, within 3x to one whose ping timed out."""
+        p = self.pending
+        i = p.due()
+        while i >= 0:
+            peer = p.peer[i]
+            sock = p.sock[i]
+            if p.state[i] == PROVEN:
+                self.proven.add(peer)
+            self.request.peer = peer
+            self.sock = sock
+            self.held = True
+            try:
+                n = self.handle(p.request[i], p.request_len[i])
+            finally:
+                self.held = False
+            p.release(i)
+            if n:
+                try:
+                    sock.sendto(self.response.buf, peer)
+                except OSError as e:
+                    self.log("coap: answer not sent: %s" % e)
+            i = p.due()
 
     def _observers_changed(self):
         # An observer came or went (a registration, a cancel, an RST, a timeout):
@@ -396,6 +449,8 @@ class Server(Dispatcher):
                             self.observers.tick()
                             if self.observers.version != self._observers_seen:
                                 self._observers_changed()
+                        if self.pending is not None and self.pending.active:
+                            self.answer_held()  # those whose ping timed out
                         if self.tick is not None:
                             self.tick()
                     except Exception as e:  # contained: a bad tick must not stop serving

@@ -34,9 +34,10 @@ RULE = "Answers to an unverified peer at most 3x its request"
 SECTION = "RFC 9175 §2.4"
 
 
-def exchange(port, msg, quiet=0.5, first=3.0, sock=None):
+def exchange(port, msg, quiet=1.5, first=3.0, sock=None):
     """Send msg from a fresh source port (or sock); every datagram back until
-    `quiet` seconds pass without one. The waits bound collection only."""
+    `quiet` seconds pass without one (a large answer held for a ping comes a
+    second after it: coap/pending.py). The waits bound collection only."""
     own = sock is None
     s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -52,12 +53,17 @@ def exchange(port, msg, quiet=0.5, first=3.0, sock=None):
             s.close()
 
 
+def answer(got):
+    """The response among the datagrams that came back (not the ping)."""
+    return next(m.decode(d) for d in got if m.decode(d)[1])
+
+
 def board_paths(port):
     """The board's table, as /.well-known/core lists it (read block-wise, unverified)."""
     body, num, szx = b"", 0, None
     while True:
         opts = [] if szx is None else [(23, m.uint(num << 4 | szx))]
-        r = m.decode(exchange(port, m.get(".well-known/core", token=b"w", options=opts))[0])
+        r = answer(exchange(port, m.get(".well-known/core", token=b"w", options=opts)))
         assert r[1] == 69, r
         body += r[5]
         b2 = m.option(r[4], 23)
@@ -99,17 +105,22 @@ def test_spoofed_observe_registration_is_no_stream(board):
     # CON notifications (which a spoofer can't acknowledge) with their
     # retransmissions, together within 3x; then nothing (the board's
     # temperature moves 0.10 °C a second).
-    for path in ("sensors/temp", "sensors/humidity"):
-        msg = m.get(path, token=b"", options=[(6, b"")])
+    for label, path, accept in (("/sensors/temp", "sensors/temp", None),
+                                ("/sensors/temp as SenML JSON", "sensors/temp", 110),
+                                ("/sensors/humidity", "sensors/humidity", None),
+                                ("/sensors (the pack)", "sensors", None)):
+        opts = [(6, b"")] + ([] if accept is None else [(17, m.uint(accept))])
+        msg = m.get(path, token=b"", options=opts)
         got = exchange(board.port, msg, quiet=6.0)
         total = sum(len(d) for d in got)
-        print("\namplification Observe /%s: %d bytes in, %d out in %d datagram(s): %.2fx"
-              % (path, len(msg), total, len(got), total / len(msg)))
+        print("\namplification Observe %s: %d bytes in, %d out in %d datagram(s): %.2fx"
+              % (label, len(msg), total, len(got), total / len(msg)))
         with check("Observe registration from an unverified peer: its notifications "
                    "count too, until it acknowledges one", SECTION, "raw"):
             assert got and total <= 3 * len(msg)
-            # an empty ACK, then the answer as a CON only the real address can ACK
-            assert [m.decode(d)[:2] for d in got[:2]] == [(m.ACK, 0), (m.CON, 69)]
+            # an empty ACK, then the answer (or a ping, when the answer is over
+            # the budget) as a CON only the real address can acknowledge
+            assert m.decode(got[0])[:2] == (m.ACK, 0) and len(got) >= 2
             assert all(m.decode(d)[0] == m.CON for d in got[1:])
 
 
@@ -117,20 +128,23 @@ def test_echo_gets_its_address_a_full_answer_and_no_other(board):
     a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        first = m.decode(exchange(board.port, m.get("board", token=b"12345678"), sock=a)[0])
+        # (a NON: a CON's large answer waits for a ping's RST, then comes
+        # whole, without an Echo: coap/pending.py)
+        first = answer(exchange(board.port, m.get("board", mtype=m.NON, token=b"12345678"),
+                                sock=a))
         echo = m.option(first[4], ECHO)
         assert first[1] in (69, 129) and echo is not None and len(echo) == 12
         msg = m.get("board", token=b"12345678", options=[(ECHO, echo)])
         with check("A valid Echo from the same address and port: the full answer",
                    "RFC 9175 §2.4", "raw"):
             got = exchange(board.port, msg, sock=a)
-            r = m.decode(got[0])
+            r = answer(got)
             assert (len(got), r[1], m.option(r[4], 23)) == (1, 69, None)
             assert json.loads(r[5])["name"] == "coap-board"
         with check("The same Echo from another port: answered within 3x", "RFC 9175 §2.4", "raw"):
             got = exchange(board.port, msg, sock=b)
             assert sum(len(d) for d in got) <= 3 * len(msg)
-            r = m.decode(got[0])
+            r = answer(got)
             assert m.option(r[4], ECHO) != echo  # one for that port instead
     finally:
         a.close()
@@ -151,9 +165,9 @@ def verified_read(port, path):
     """The whole representation in one datagram, as a verified peer gets it."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        r = m.decode(exchange(port, m.get(path, token=b"12345678"), sock=s)[0])
-        echo = m.option(r[4], ECHO)
-        r = m.decode(exchange(port, m.get(path, token=b"12345678", options=[(ECHO, echo)]), sock=s)[0])
+        r = answer(exchange(port, m.get(path, mtype=m.NON, token=b"12345678"), sock=s))
+        echo = m.option(r[4], ECHO)  # (a NON: offered with the first block)
+        r = answer(exchange(port, m.get(path, token=b"12345678", options=[(ECHO, echo)]), sock=s))
         assert r[1] == 69 and m.option(r[4], 23) is None
         return r[5]
     finally:
@@ -196,14 +210,15 @@ def test_clients_read_everything(board, peer, path):
 
 def test_echo_option_through_aiocoaps_codec(board):
     # The Echo option (252) as another implementation encodes and decodes it
-    from aiocoap import CON, GET, Message
+    from aiocoap import CON, GET, NON, Message
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        def ask(mid, **opts):
+        def ask(mid, mtype=CON, **opts):
             msg = Message(code=GET, uri_path=("board",), **opts)
-            msg.mtype, msg.mid, msg.token = CON, mid, b"aiocoap!"
-            return Message.decode(exchange(board.port, msg.encode(), sock=s)[0])
-        first = ask(0x3001)
+            msg.mtype, msg.mid, msg.token = mtype, mid, b"aiocoap!"
+            return Message.decode(next(d for d in exchange(board.port, msg.encode(), sock=s)
+                                       if d[1]))  # not the ping
+        first = ask(0x3001, NON)  # a NON: its first block offers the Echo
         with check("A valid Echo from the same address and port: the full answer",
                    "RFC 9175 §2.4", "aiocoap"):
             assert first.opt.echo is not None and len(first.opt.echo) == 12
@@ -260,7 +275,7 @@ def test_echo_over_ipv6(board):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     try:
         s.settimeout(3)
-        s.sendto(m.get("board", token=b"12345678"), ("::1", board.port))
+        s.sendto(m.get("board", mtype=m.NON, token=b"12345678"), ("::1", board.port))
         first = m.decode(s.recv(2048))
         echo = m.option(first[4], ECHO)
         assert echo is not None and len(first[5]) == 16
