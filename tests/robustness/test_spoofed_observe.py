@@ -74,8 +74,10 @@ def test_forged_acks_verify_no_spoofed_registration(victim):
             forger = Forger(victim.getsockname(), ("127.0.0.1", board.port))
             reg = m.get("sensors/temp", token=b"", options=[(6, b"")])
             forger.send(reg)
-            got = received(victim, 4.0)  # the answer, then the first (CON) notification
-            assert got and m.decode(got[0])[1] == 69, got
+            # an unproven peer's registration: an empty ACK, then the answer as
+            # a CON (RFC 7252 §5.2.2) whose ACK would verify the address
+            got = received(victim, 4.0)
+            assert got and m.decode(got[0])[:2] == (m.ACK, 0), got
             cons = [n for n in notifications(got) if n[0] == m.CON]
             assert cons, "no CON notification to verify with: %r" % got
             start = time.monotonic()
