@@ -6,6 +6,7 @@
 # Wi-Fi: the regulatory country (wifi.country, default "XX": worldwide, the
 # conservative channel set) is set before the radio starts.
 
+import gc
 import machine
 import network
 import rp2

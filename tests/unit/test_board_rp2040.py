@@ -70,6 +70,14 @@ class Rp2040(BoardCases, unittest.TestCase):
         self.assertEqual(b.mcu_temp_centi(), 2500)
         self.assertEqual(no_alloc(self, "temperature", b.mcu_temp_centi), 2500)
 
+    def test_free_heap(self):
+        import gc
+        self.assertIs(board.gc, gc)  # what free_heap() calls is imported
+        if hasattr(gc, "mem_free"):  # MicroPython (CPython's gc has no heap figures)
+            gc.collect()
+            free = self.make().free_heap()
+            self.assertTrue(0 < free <= gc.mem_free() + gc.mem_alloc())
+
     # -- VSYS
 
     def test_vsys_millivolts(self):
