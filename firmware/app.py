@@ -165,6 +165,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     if cfg["sleep"]:
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
+    if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
+        ticks.append(b.link_tick)
     server.tick = fleet.compose(server.tick, handlers.tick, *ticks)
     return server, socks, addresses, log
 
@@ -182,6 +184,11 @@ def main(config_path=board_config.PATH, required=False):
         # Under `make run` make has the same SIGINT: exiting at once races its
         # handler's wait for us ("make: *** wait: No child processes").
         time.sleep_ms(200)
+    finally:
+        # A PPP link must be closed before the soft reset that follows Ctrl-C
+        # at the REPL (MicroPython v1.28.0 crashes otherwise: ppplink.py)
+        if hasattr(board, "disconnect"):
+            board.disconnect()
 
 
 def run(config_path, required):

@@ -26,6 +26,7 @@ DEFAULTS = {
     "port": 5683,
     "bind": None,          # None: the board's own choice (all interfaces; localhost on unix)
     "wifi": None,          # {"ssid", "password", "country", "timeout_ms", "retries"}
+    "ppp": None,           # {"uart", "baud", "tx", "rx", "dial", "timeout_ms"}: PPP, not Wi-Fi
     "sensors": ["temperature", "humidity"],
     "led_pin": None,
     "dht_pin": None,
@@ -128,6 +129,39 @@ def _wifi(v):
     return "country" not in v or len(v["country"]) == 2
 
 
+# PPP on a UART (boards/common/ppplink.py): field -> (check, what was expected)
+_PPP_FIELDS = {
+    "uart": (lambda v: _is_int(v) and 0 <= v <= 9, "a UART number such as 1"),
+    "baud": (lambda v: _is_int(v) and 300 <= v <= 4000000, "a baud rate from 300 to 4000000"),
+    "tx": (lambda v: _is_int(v) and 0 <= v <= 48, "a GPIO number"),
+    "rx": (lambda v: _is_int(v) and 0 <= v <= 48, "a GPIO number"),
+    "dial": (lambda v: isinstance(v, list) and len(v) <= 16 and all(
+        isinstance(c, str) and 2 <= len(c) <= 100 and c[:2].upper() == "AT" and _printable(c)
+        for c in v), "a list of at most 16 AT commands such as [\"AT\", \"ATD*99#\"]"),
+    "timeout_ms": (lambda v: _is_int(v) and 1000 <= v <= 300000,
+                   "an integer from 1000 to 300000 (ms)"),
+}
+
+
+def _ppp_problem(v):
+    """What is wrong with a "ppp" value, naming the field; None when usable.
+    A dial command may hold the APN's password: never shown."""
+    if not isinstance(v, dict):
+        return "ppp: expected an object such as {\"uart\": 1, \"baud\": 115200}, got %s" % (
+            shown("ppp", v))
+    if "uart" not in v:
+        return "ppp.uart: missing (the UART the modem is on, such as 1)"
+    for key, val in v.items():
+        check = _PPP_FIELDS.get(key)
+        if check is None:
+            return "ppp: unknown field %r" % key
+        if not check[0](val):
+            return "ppp.%s: expected %s, got %s" % (
+                key, check[1], "a value not shown (it may hold a secret)" if key == "dial"
+                else shown(key, val))
+    return None
+
+
 def _sleep(v):
     if v is None:
         return True
@@ -227,6 +261,8 @@ CHECKS = {
     "open": (_paths, 'a list of resource paths such as ["sensors/humidity"]'),
     "max_age_s": (lambda v: _is_int(v) and 0 <= v <= 86400,
                   "an integer from 0 to 86400 (seconds)"),
+    "ppp": (lambda v: v is None or _ppp_problem(v) is None,
+            'null or {"uart": 1, "baud": 115200, "tx": 17, "rx": 16, "dial": [...]}'),
     "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
 }
 
@@ -245,6 +281,8 @@ def validate(raw):
                 problems.append("config: %s; OSCORE-protected resources are refused" % problem)
                 value = INVALID
             config[key] = value
+        elif key == "ppp" and value is not None and _ppp_problem(value):
+            problems.append("config: %s; using null (no PPP)" % _ppp_problem(value))
         elif check is None:
             problems.append("config: unknown field %r ignored" % key)
         elif check[0](value):

@@ -17,6 +17,8 @@ module("sensorconfig.py")
 module("sensors.py")
 
 # What the boards share (boards/common), and every sensor driver in it
+module("ppplink.py", base_path="../boards/common")
+module("rp2040adc.py", base_path="../boards/common")
 module("statefile.py", base_path="../boards/common")
 module("wifiboard.py", base_path="../boards/common")
 package("drivers", base_path="../boards/common")

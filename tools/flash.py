@@ -49,7 +49,7 @@ _ESP_IMAGE_MAGIC = 0xE9  # first byte of an ESP bootloader/app image
 _UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)  # start 0, start 1, end
 _UF2_FAMILY_PRESENT = 0x2000
 _RP2040_FAMILY = 0xE48BFF56
-_EXTENSIONS = {"esp32": ".bin", "rp2040": ".uf2"}
+_EXTENSIONS = {"esp32": ".bin", "rp2040": ".uf2", "rp2040-ppp": ".uf2"}
 
 
 def check_image(board, path):
@@ -217,7 +217,7 @@ def flash(board, firmware, port=None, chip=None, baud=460800, drive=None, dry_ru
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m tools.flash", description=__doc__.split("\n")[0])
-    ap.add_argument("--board", required=True, help="esp32 or rp2040")
+    ap.add_argument("--board", required=True, help="esp32, rp2040 or rp2040-ppp")
     ap.add_argument("--firmware", default="", help="the MicroPython image (.bin or .uf2)")
     ap.add_argument("--port", default="", help="ESP32: the serial port, e.g. /dev/ttyUSB0")
     ap.add_argument("--chip", help="ESP32: %s (default: ask the chip)"

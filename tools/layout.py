@@ -21,7 +21,8 @@ from .common import ROOT, Refused
 
 #: Boards and the mpy-cross architecture of their native emitter ("host": the
 #: unix port on the machine that runs mpy-cross).
-BOARDS = {"esp32": "xtensawin", "rp2040": "armv6m", "unix": "host"}
+#: rp2040 is the Pico W (Wi-Fi), rp2040-ppp a plain Pico on PPP (a modem on a UART).
+BOARDS = {"esp32": "xtensawin", "rp2040": "armv6m", "rp2040-ppp": "armv6m", "unix": "host"}
 
 #: The .mpy version the firmware imports: MicroPython 1.29 reads v6.3.
 MPY_VERSION = "6.3"

@@ -6,6 +6,9 @@
 #
 # Wi-Fi: each attempt waits up to wifi.timeout_ms (15000) for an address;
 # wifi.retries (5) more attempts follow, after 1 s, 2 s, 4 s ... (at most 30 s).
+#
+# PPP: with a "ppp" entry the board brings up network.PPP on a UART instead of
+# Wi-Fi (ppplink.py: a cellular modem, or a direct serial link).
 
 import time
 
@@ -13,6 +16,7 @@ import machine
 import network
 import socket
 
+from ppplink import PppLink, disconnect  # noqa: F401  (app.py closes the link through it)
 from statefile import STATE_FILE, read_file, write_file
 
 _BACKOFF_FIRST_MS = 1000
@@ -50,6 +54,10 @@ class WifiBoard:
         self._multicast = bool(config.get("multicast"))
         self._ip = None  # the Wi-Fi address, once connected
         self._wifi = opt(config, "wifi", {})
+        self._ppp = PppLink(config["ppp"], clock) if config.get("ppp") else None
+        #: the server's tick calls it, when set: PPP's reconnects
+        self.link_tick = self._link_tick if self._ppp else None
+        self.log = print  # app.start gives the board its log
         self._led = 0
         self._led_pin = machine.Pin(opt(config, "led_pin", self.LED_PIN), machine.Pin.OUT, value=0)
 
@@ -62,6 +70,8 @@ class WifiBoard:
         """Called before the radio starts (the Pico W sets its country here)."""
 
     def connect(self, log):
+        if self._ppp is not None:
+            return self._connect_ppp(log)
         w = self._wifi
         ssid = w.get("ssid")
         if not ssid:
@@ -74,6 +84,21 @@ class WifiBoard:
             self._join(wlan, ssid, w.get("password"), log)
         addr = wlan.ifconfig()[0]
         log("wifi: connected to %s as %s" % (ssid, addr))
+        return self._serve_on(addr)
+
+    def _connect_ppp(self, log):
+        try:
+            addr = self._ppp.up(log)
+        except OSError as e:  # app.bring_up logs it and tries again, backing off
+            raise NetworkDown(str(e))
+        log("ppp: connected as %s" % addr)
+        return self._serve_on(addr)
+
+    def _link_tick(self):
+        self._ppp.tick(self.log)
+
+    def _serve_on(self, addr):
+        """The addresses to bind, with the link up as addr."""
         self._ip = addr
         # All interfaces, unless the board joins groups: lwIP refuses a group socket
         # on a port that a wildcard socket holds, so then the Wi-Fi address itself.

@@ -12,7 +12,8 @@ import network
 import rp2
 import time
 
-from wifiboard import NetworkDown, WifiBoard, opt  # noqa: F401  (app.py catches board.NetworkDown)
+from rp2040adc import adc_to_centi, raw_to_vsys_mv
+from wifiboard import NetworkDown, WifiBoard, disconnect, opt  # noqa: F401  (app.py uses them)
 
 NAME = "rp2040"
 #: The sensor of the old config form ["temperature"] when no dht_pin is set
@@ -38,26 +39,6 @@ def describe(status):
     """A WLAN status in words, e.g. 'wrong password (STAT_WRONG_PASSWORD, -3)'."""
     d = _STATUS.get(status)
     return "%s (%s, %d)" % (d[0], d[1], status) if d else "unknown status %d" % status
-
-
-_D = 7519049  # 65535 * 1721 / 15
-
-
-def adc_to_centi(raw):
-    """ADC4 read_u16() to centi-°C, rounded: the RP2040 datasheet's
-    T = 27 - (V - 0.706 V) / 1.721 mV with V = raw * 3.3 V / 65535.
-
-    In centi-degrees that is 2700 - (220 * raw - 3084514) * 100000 / 7519049,
-    done as long division so that every product stays below 2**30 (a small
-    int on a 32-bit port)."""
-    e = 220 * raw - 3084514
-    q = e // _D
-    r = e % _D * 100
-    q = q * 100 + r // _D
-    r = r % _D * 100
-    q = q * 100 + r // _D
-    r = r % _D * 10
-    return 2700 - (q * 10 + (r * 2 + _D) // (2 * _D))
 
 
 class Board(WifiBoard):
@@ -106,7 +87,7 @@ class Board(WifiBoard):
             raw = self._vsys.read_u16()
         finally:
             machine.enable_irq(irq)
-        return (raw * 9900 + 32767) // 65535  # 3 * 3.3 V full scale
+        return raw_to_vsys_mv(raw)
 
     # -- LED, time, memory
 

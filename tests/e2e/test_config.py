@@ -55,6 +55,31 @@ def test_bad_field_is_named_and_board_serves_on_defaults(field):
             assert _coap_get(port, "sensors/humidity")
 
 
+# "ppp" names the field inside it; a dial command may hold the APN's password
+BAD_PPP = {
+    "ppp.baud": ({"uart": 1, "baud": "fast"}, 'got "fast"'),
+    "ppp.uart": ({"baud": 115200}, "missing"),
+    "ppp.dial": ({"uart": 1, "dial": ['AT+CGAUTH=1,1,"u","hunter2"', "hangup"]},
+                 "got a value not shown"),
+    "ppp.timeout_ms": ({"uart": 1, "timeout_ms": 5}, "got 5"),
+    "ppp": ({"uart": 1, "pin": "1234"}, "unknown field 'pin'"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(BAD_PPP))
+def test_bad_ppp_field_is_named_and_never_shows_a_dial_command(field):
+    port = free_port()
+    value, shown = BAD_PPP[field]
+    with SimulatedBoard(config={"port": port, "ppp": value}, port=port) as board:
+        out = board.output()
+        lines = [line for line in out.splitlines() if line.startswith("config:")]
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("config: %s: " % field), lines[0]
+        assert shown in lines[0] and lines[0].endswith("; using null (no PPP)"), lines[0]
+        assert "hunter2" not in out
+        assert _coap_get(port, "sensors/temp")  # still serving
+
+
 def test_unknown_field_and_bad_json_and_missing_file():
     port = free_port()
     with SimulatedBoard(config={"port": port, "colour": "red"}, port=port) as board:

@@ -132,7 +132,7 @@ def test_output_directory_is_replaced_only_if_it_is_a_build(tmp_path):
 
 def test_unknown_board_lists_the_known_ones():
     line = one_line_error(run_tool("build", "--board", "esp8266"))
-    assert line == "build: unknown board 'esp8266' (known: esp32, rp2040, unix)"
+    assert line == "build: unknown board 'esp8266' (known: esp32, rp2040, rp2040-ppp, unix)"
 
 
 def test_missing_mpy_cross(tmp_path):

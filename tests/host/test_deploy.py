@@ -161,7 +161,7 @@ def test_refusals_before_the_port_is_opened(tmp_path):
     assert one_line_error(deploy("/dev/null", "--config", bad)).startswith(
         "deploy: config %s is not valid JSON" % bad)
     assert one_line_error(run_tool("deploy", "--board", "pico", "--port", "/dev/null")) == (
-        "deploy: unknown board 'pico' (known: esp32, rp2040, unix)")
+        "deploy: unknown board 'pico' (known: esp32, rp2040, rp2040-ppp, unix)")
     line = one_line_error(run_tool("deploy", "--board", "unix"))
     assert line.startswith("deploy: no port given")
 
@@ -213,7 +213,7 @@ def test_package_manifests_list_what_deploy_copies():
     assert listed == set(common), "firmware/package.json is stale: run python -m tools.layout"
 
 
-@pytest.mark.parametrize("board", ["esp32", "rp2040"])
+@pytest.mark.parametrize("board", ["esp32", "rp2040", "rp2040-ppp"])
 def test_board_manifest_freezes_what_deploy_copies(board):
     manifest = ROOT / "boards" / board / "manifest.py"
     assert _manifest_sources(manifest) == {src.resolve() for src, _ in files_for(board)}

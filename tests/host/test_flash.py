@@ -232,4 +232,4 @@ def test_rp2040_dry_run_without_a_drive_says_what_it_would_do(image, tmp_path):
 def test_unix_has_nothing_to_flash(image):
     line = one_line_error(run_tool("flash", "--board", "unix",
                                    "--firmware", image("fw.bin", ESP_IMAGE)))
-    assert line == "flash: no flashing for board 'unix' (known: esp32, rp2040)"
+    assert line == "flash: no flashing for board 'unix' (known: esp32, rp2040, rp2040-ppp)"

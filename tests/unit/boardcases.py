@@ -36,13 +36,17 @@ FAKES = {
 }
 
 
+# A board's own modules: each load() imports them afresh, with the fakes
+_COMMON = ("board", "wifiboard", "ppplink", "rp2040adc")
+
+
 def load(name):
     saved = {}
     for mod in FAKES:
         saved[mod] = sys.modules.get(mod)
         sys.modules[mod] = FAKES[mod]
-    sys.modules.pop("board", None)
-    sys.modules.pop("wifiboard", None)
+    for mod in _COMMON:
+        sys.modules.pop(mod, None)
     sys.path.insert(0, _here + "/../../boards/common")
     sys.path.insert(0, _here + "/../../boards/" + name)
     try:
@@ -50,8 +54,8 @@ def load(name):
     finally:
         sys.path.pop(0)
         sys.path.pop(0)
-        sys.modules.pop("board", None)
-        sys.modules.pop("wifiboard", None)
+        for mod in _COMMON:
+            sys.modules.pop(mod, None)
         for mod in saved:
             if saved[mod] is None:
                 sys.modules.pop(mod, None)
@@ -106,6 +110,7 @@ class BoardCases:
         fake_rp2.reset()
         fake_esp32.reset()
         fake_network.reset(self.GOT_IP, self.IDLE)
+        fake_network.reset_ppp()
 
     def make(self, **config):
         return self.board.Board(config, clock=fake_time)
@@ -241,6 +246,7 @@ class BoardCases:
     def test_timeout_across_tick_wrap(self):
         fake_time.reset(fake_time.before_wrap(500))
         fake_network.reset(self.GOT_IP, self.IDLE)
+        fake_network.reset_ppp()
         fake_network.scripts.append([(0, self.CONNECTING)])
         with self.assertRaises(self.board.NetworkDown):
             self.wifi(timeout_ms=3000, retries=0).connect(Log())

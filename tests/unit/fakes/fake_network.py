@@ -74,3 +74,71 @@ class WLAN:
 
     def ifconfig(self):
         return (address, "255.255.255.0", "192.168.1.1", "192.168.1.1")
+
+
+# -- network.PPP (MicroPython's extmod/network_ppp_lwip.c): status() is 0
+# inactive, 1 active, 3 connecting, 4 connected, or a negative PPPERR_* code.
+
+#: one script per PPP.connect(): [(ms after connect(), status, IPv4 address)];
+#: the latest step reached holds. With none left: connected at once.
+ppp_scripts = []
+ppp_address = "10.77.0.2"
+#: ("connect",), ("disconnect",), ("stream", obj) per PPP object, in order
+ppp_calls = []
+#: every PPP object made
+ppps = []
+
+
+def reset_ppp():
+    del ppp_scripts[:]
+    del ppp_calls[:]
+    del ppps[:]
+
+
+class PPP:
+    def __init__(self, stream):
+        self.stream = stream
+        self._script = [(0, 0, "0.0.0.0")]
+        self._t0 = fake_time.ticks_ms()
+        ppps.append(self)
+
+    def _step(self):
+        elapsed = fake_time.ticks_diff(fake_time.ticks_ms(), self._t0)
+        got = self._script[0]
+        for step in self._script:
+            if elapsed >= step[0]:
+                got = step
+        return got
+
+    def connect(self):
+        if self.status() in (3, 4):
+            raise OSError(114)  # EALREADY, as the port raises
+        ppp_calls.append(("connect",))
+        if self.status() < 0:  # the error state: negotiation starts again
+            self._script = [(0, 3, "0.0.0.0")]
+        else:
+            self._script = ppp_scripts.pop(0) if ppp_scripts else [(0, 4, ppp_address)]
+        self._t0 = fake_time.ticks_ms()
+
+    def drop(self, code=-6):
+        """The link goes away (PPPERR_CONNECT: the peer or the modem hung up)."""
+        self._script = [(0, code, "0.0.0.0")]
+
+    def disconnect(self):
+        ppp_calls.append(("disconnect",))
+        if self.status() in (3, 4):  # the port ignores other states
+            self._script = [(0, 0, "0.0.0.0")]
+
+    def config(self, stream):
+        ppp_calls.append(("stream", stream))
+        self.stream = stream
+
+    def status(self):
+        return self._step()[1]
+
+    def isconnected(self):
+        return self.status() == 4
+
+    def ipconfig(self, key):
+        assert key == "addr4"
+        return (self._step()[2] if self.status() == 4 else "0.0.0.0", "255.255.255.255")

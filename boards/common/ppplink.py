@@ -1,0 +1,199 @@
+# PPP over a UART as the board's network: a cellular modem (SIM7600, SIM800,
+# BG95 ...) dialled with AT commands first, or a direct serial link to a PPP
+# peer (no "dial"). config.json: "ppp": {"uart": 1, "baud": 115200, "tx": 17,
+# "rx": 16, "dial": ["AT", "ATD*99#"], "timeout_ms": 30000}.
+#
+# network.PPP (RFC 1661) runs in the firmware; this module dials, waits for an
+# IPv4 address, notices a dropped link, and closes the link before a soft reset.
+
+import time
+
+import machine
+import network
+
+#: network.PPP.status(): its own states, or a negative lwIP PPPERR_* code
+_STATUS = {0: "inactive", 1: "active", 3: "connecting", 4: "connected",
+           -1: "invalid parameter (PPPERR_PARAM)", -2: "cannot open (PPPERR_OPEN)",
+           -3: "invalid device (PPPERR_DEVICE)", -4: "out of memory (PPPERR_ALLOC)",
+           -5: "closed (PPPERR_USER)", -6: "connection lost (PPPERR_CONNECT)",
+           -7: "authentication failed (PPPERR_AUTHFAIL)", -8: "protocol error (PPPERR_PROTOCOL)",
+           -9: "peer dead, no echo replies (PPPERR_PEERDEAD)",
+           -10: "idle timeout (PPPERR_IDLETIMEOUT)", -11: "connect time over (PPPERR_CONNECTTIME)",
+           -12: "loopback detected (PPPERR_LOOPBACK)"}
+_INACTIVE = 0
+_CONNECTING = 3
+_NO_ADDRESS = "0.0.0.0"
+#: How long a modem gets to answer one AT command (a whole attempt has timeout_ms)
+_REPLY_MS = 10000
+#: Final result codes of a modem (ITU-T V.250 §5.7); "+CME ERROR: n" too
+#: The link is looked at this often while up; after a drop the attempts back
+#: off from the first to the most (docs/flashing.md)
+_CHECK_MS = 1000
+_BACKOFF_FIRST_MS = 1000
+_BACKOFF_MAX_MS = 60000
+_FAILED = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO DIALTONE", b"NO ANSWER", b"+CME ERROR")
+
+
+def describe(status):
+    """A PPP status in words, e.g. 'connection lost (PPPERR_CONNECT, -6)'."""
+    return "%s (%d)" % (_STATUS.get(status, "unknown status"), status)
+
+
+def _command(cmd):
+    # What a log line may show of a dial step: the command without its arguments
+    # (an AT+CGAUTH line holds the APN's password)
+    return cmd.split("=", 1)[0]
+
+
+#: The board's link (one UART, one modem): what disconnect() closes
+current = None
+
+
+def disconnect():
+    """Close the board's PPP link, if there is one (before a soft reset)."""
+    if current is not None:
+        current.close()
+
+
+class PppLink:
+    #: How often the link is polled while it comes up or goes down, in ms
+    POLL_MS = 10
+
+    def __init__(self, cfg, clock=time):
+        global current
+        self._cfg = cfg
+        self._clock = clock
+        self._uart = None
+        self._ppp = None
+        self._next = clock.ticks_ms()  # when tick() looks next
+        self._retry_ms = 0  # the next back-off; 0 while the link is up
+        current = self
+
+    def address(self):
+        """The IPv4 address, or None while the link has none."""
+        if self._ppp is None or not self._ppp.isconnected():
+            return None
+        a = self._ppp.ipconfig("addr4")[0]
+        return None if a == _NO_ADDRESS else a
+
+    def status(self):
+        return self._ppp.status() if self._ppp is not None else _INACTIVE
+
+    def up(self, log):
+        """One attempt: dial, start PPP, wait for IPv4 (isconnected() alone is
+        True once IPV6CP is up, often before IPCP). Returns the address; raises
+        OSError saying why, with the link closed again. A link that was up is
+        closed first: a modem back in command mode needs dialling again."""
+        self.close()
+        c = self._clock
+        t0 = c.ticks_ms()
+        timeout = self._cfg.get("timeout_ms") or 30000
+        if self._uart is None:
+            cfg = self._cfg
+            kw = {}
+            for key in ("tx", "rx"):
+                if cfg.get(key) is not None:
+                    kw[key] = cfg[key]
+            try:
+                self._uart = machine.UART(cfg["uart"], cfg.get("baud") or 115200, **kw)
+            except (ValueError, TypeError) as e:  # a UART or pin this chip doesn't have
+                raise OSError("ppp: the board refuses UART %s: %s" % (cfg["uart"], e))
+        try:
+            for n, cmd in enumerate(self._cfg.get("dial") or ()):
+                self._chat(cmd, n + 1, t0, timeout)
+            self._ppp = network.PPP(self._uart)
+            self._ppp.connect()
+            while self.address() is None:
+                status = self._ppp.status()
+                if status < 0 or c.ticks_diff(c.ticks_ms(), t0) >= timeout:
+                    raise OSError("ppp: no IPv4 address after %d ms: %s"
+                                  % (c.ticks_diff(c.ticks_ms(), t0), describe(status)))
+                c.sleep_ms(self.POLL_MS)
+        except OSError:
+            self.close()
+            raise
+        return self.address()
+
+    def tick(self, log):
+        """From the server's tick. Once a second: is the link still up? After a
+        drop, one line and attempts (each up to timeout_ms) 1 s, 2 s, 4 s ...
+        60 s apart until it is back. The server's sockets (bound to all
+        interfaces) and its observers stay as they are."""
+        c = self._clock
+        if c.ticks_diff(c.ticks_ms(), self._next) < 0:
+            return
+        if not self._retry_ms:
+            if self.address() is not None:
+                self._next = c.ticks_add(c.ticks_ms(), _CHECK_MS)
+                return
+            log("ppp: link down: %s; reconnecting" % describe(self.status()))
+            self._retry_ms = _BACKOFF_FIRST_MS
+        try:
+            addr = self.up(log)
+        except OSError as e:
+            log("%s; next attempt in %d s" % (e, self._retry_ms // 1000))
+            self._next = c.ticks_add(c.ticks_ms(), self._retry_ms)
+            self._retry_ms = min(self._retry_ms * 2, _BACKOFF_MAX_MS)
+            return
+        log("ppp: reconnected as %s" % addr)
+        self._retry_ms = 0
+        self._next = c.ticks_add(c.ticks_ms(), _CHECK_MS)
+
+    def _chat(self, cmd, n, t0, timeout):
+        """Send one dial command, wait for its final result: CONNECT for a dial
+        (ATD...), else OK (V.250 §5.7.1)."""
+        c = self._clock
+        uart = self._uart
+        want = b"CONNECT" if cmd.upper().startswith("ATD") else b"OK"
+        while uart.any():  # what an earlier command left (echo, URCs)
+            uart.read()
+        uart.write(cmd.encode() + b"\r")
+        started = c.ticks_ms()
+        got = b""
+        while True:
+            data = uart.read()
+            if data:
+                got += data
+                for line in got.split(b"\r\n")[:-1]:
+                    line = line.strip()
+                    if line.startswith(want):
+                        return
+                    for bad in _FAILED:
+                        if line.startswith(bad):
+                            raise OSError("ppp: dial step %d (%s) answered %s"
+                                          % (n, _command(cmd), line.decode()))
+                got = got[got.rfind(b"\r\n") + 2:] if b"\r\n" in got else got
+            now = c.ticks_ms()
+            if (c.ticks_diff(now, started) >= _REPLY_MS
+                    or c.ticks_diff(now, t0) >= timeout):
+                raise OSError("ppp: dial step %d (%s): no %s after %d ms"
+                              % (n, _command(cmd), want.decode(), c.ticks_diff(now, started)))
+            c.sleep_ms(self.POLL_MS)
+
+    def close(self, timeout_ms=3000):
+        """Close the link (an LCP Terminate-Request when it is up) and release
+        the UART. Needed before a soft reset: MicroPython v1.28.0 deinitialises
+        the UARTs before the PPP object's finaliser runs, which then fails and
+        leaves lwIP a netif in freed memory (the next network use crashes)."""
+        ppp = self._ppp
+        if ppp is None:
+            return
+        self._ppp = None
+        c = self._clock
+        t0 = c.ticks_ms()
+        interrupted = None
+        try:
+            if ppp.status() < 0:
+                # A failed or dropped link: disconnect() ignores that state, and
+                # only connect() takes lwIP's PPP back to where it can be closed
+                ppp.connect()
+            ppp.disconnect()
+            while ppp.status() != _INACTIVE and c.ticks_diff(c.ticks_ms(), t0) < timeout_ms:
+                try:
+                    c.sleep_ms(self.POLL_MS)
+                except KeyboardInterrupt as e:  # a second Ctrl-C: close first, then stop
+                    interrupted = e
+        finally:
+            ppp.config(stream=None)
+        if interrupted is not None:
+            raise interrupted
