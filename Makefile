@@ -12,7 +12,7 @@ DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:boards/common:lib
 
-.PHONY: setup peers run test unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
+.PHONY: setup peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
 
 setup:
 	@tools/setup.sh
@@ -37,6 +37,11 @@ test: setup peers
 	$(MPY) tests/unit/run.py
 	node tests/unit/run32.mjs
 	$(PY) -m pytest tests
+
+# The firmware on the emulated RP2040 over PPP (lwIP): needs ../shared/targets/rp2040-net
+# (or RP2040_NET=<folder>), root, nodejs, npm, iproute2 and libcoap3-bin; README "Testing".
+test-target: setup
+	$(PY) tests/target/run.py
 
 build: setup
 	$(PY) -m tools.build --board $(BOARD)

@@ -1,0 +1,167 @@
+"""The checks of make test-target, run inside the board's network namespace by
+run.py: libcoap (coap-client-notls) and aiocoap against the firmware on the
+emulated RP2040, one line per check. Exits non-zero when one failed."""
+
+import asyncio
+import os
+import shutil
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiocoap
+import cbor2
+from aiocoap import GET, Message
+from aiocoap.numbers import codes
+from aiocoap.optiontypes import BlockOption
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tools.remote import soft_reset  # noqa: E402
+
+#: Content-Formats (RFC 7252 §12.3, RFC 8428 §12.3) and how to read each
+FORMATS = {0: ("text", lambda b: b.decode()), 50: ("JSON", json.loads),
+           110: ("SenML JSON", json.loads), 112: ("SenML CBOR", cbor2.loads),
+           60: ("CBOR", cbor2.loads)}
+#: The one resource left protected by OSCORE in run.py's config
+PROTECTED = "sensors"
+
+
+class Checks:
+    def __init__(self):
+        self.failed = 0
+
+    def __call__(self, name, ok, detail=""):
+        more = (": " + detail) if detail and not ok else ""
+        print("  %s  %s%s" % ("ok  " if ok else "FAIL", name, more), flush=True)
+        self.failed += not ok
+        return ok
+
+
+def libcoap(*args):
+    out = subprocess.run(["coap-client-notls", "-B", "20", *args], capture_output=True,
+                         timeout=60)
+    return out.stdout.decode("utf-8", "replace").strip()
+
+
+def links(text):
+    """[(path, [content formats], observable)] of a link-format document."""
+    found = []
+    for link in text.split(",<"):
+        path = link.lstrip("<").split(">")[0].lstrip("/")
+        attrs = link.split(";")[1:]
+        ct = [a[3:].strip('"') for a in attrs if a.startswith("ct=")]
+        found.append((path, [int(c) for c in ct[0].split()] if ct else [0], "obs" in attrs))
+    return found
+
+
+async def run(ip, repl, console, config):
+    check = Checks()
+    base = "coap://%s/" % ip
+    ctx = await aiocoap.Context.create_client_context()
+    # aiocoap keeps its sequence numbers here, and saves them as late as its exit
+    tmp = str(Path(repl).parent / "oscore-client")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    oscore = config["oscore"]
+    (Path(tmp) / "settings.json").write_text(json.dumps({
+        "sender-id_hex": oscore["recipient_id"], "recipient-id_hex": oscore["sender_id"],
+        "secret_hex": oscore["secret"], "salt_hex": oscore["salt"]}))
+    secure = await aiocoap.Context.create_client_context()
+    secure.client_credentials.load_from_dict({base + "*": {"oscore": {"basedir": tmp + "/"}}})
+
+    async def ask(msg, via=ctx, timeout=30):
+        return await asyncio.wait_for(via.request(msg).response, timeout)
+
+    info = await ask(Message(code=GET, uri=base + "board"))
+    heap = json.loads(info.payload)["free_heap"]
+    check("free heap after boot (GET /board): %d bytes" % heap, heap > 0)
+
+    wk = libcoap("-m", "get", base + ".well-known/core")
+    found = links(wk)
+    check("libcoap GET /.well-known/core: %d resources" % len(found), len(found) >= 5, wk)
+    for path, cts, _ in found:
+        via = secure if path == PROTECTED else ctx
+        for ct in cts:
+            name, read = FORMATS[ct]
+            try:
+                resp = await ask(Message(code=GET, uri=base + path, accept=ct), via)
+                ok = resp.code == codes.CONTENT and resp.opt.content_format == ct
+                read(resp.payload)
+                detail = "" if ok else "%s, Content-Format %s" % (resp.code,
+                                                                  resp.opt.content_format)
+            except Exception as e:  # the check's line says what went wrong
+                ok, detail = False, repr(e)
+            check("aiocoap%s GET /%s as %s" % (" (OSCORE)" if via is secure else "", path,
+                                               name), ok, detail)
+        if path != PROTECTED:
+            got = libcoap("-m", "get", base + path)
+            check("libcoap GET /%s" % path, bool(got), got)
+    plain = await ask(Message(code=GET, uri=base + PROTECTED))
+    check("plain GET /%s without OSCORE: 4.01" % PROTECTED, plain.code == codes.UNAUTHORIZED,
+          str(plain.code))
+
+    for state in ("on", "off"):
+        libcoap("-m", "put", "-e", state, base + "actuators/led")
+        got = (await ask(Message(code=GET, uri=base + "actuators/led"))).payload
+        check("libcoap PUT /actuators/led %s, then GET: %s" % (state, got.decode()),
+              got == state.encode())
+
+    whole = libcoap("-m", "get", "-b", "16", base + "board/log")
+    check("libcoap Block2 GET /board/log in 16-byte blocks: %d bytes" % len(whole),
+          len(whole) > 64 and "coap: serving" in whole, whole[-200:])
+    msg = Message(code=GET, uri=base + "board/log")
+    msg.opt.block2 = BlockOption.BlockwiseTuple(0, False, 0)
+    resp = await ask(msg)
+    check("aiocoap Block2 GET /board/log: %d bytes" % len(resp.payload),
+          b"coap: serving" in resp.payload)
+
+    # Observe (RFC 7641): Max-Age 2 s, so a fresh notification every 1.8 s
+    seen = []
+    obs_req = ctx.request(Message(code=GET, uri=base + "sensors/temp", observe=0))
+    first = await asyncio.wait_for(obs_req.response, 30)
+
+    async def follow():
+        async for n in obs_req.observation:
+            seen.append((time.monotonic(), n.payload))
+    task = asyncio.ensure_future(follow())
+    registered = time.monotonic()
+    for _ in range(60):
+        if len(seen) >= 3:
+            break
+        await asyncio.sleep(0.5)
+    check("aiocoap Observe /sensors/temp: %d notifications after %s" % (
+        len(seen), first.payload.decode()), first.opt.observe is not None and len(seen) >= 3)
+
+    # A reboot: Ctrl-C (the firmware closes PPP), a soft reset, main.py again.
+    # The table is saved at most every 10 s (flash wear: observestore.py)
+    await asyncio.sleep(max(0, registered + 12 - time.monotonic()))
+    before = len(console())
+    rebooted = soft_reset(str(repl))
+    t_boot = time.monotonic()
+    restored = False
+    for _ in range(120):
+        out = console()[before:]
+        restored = "observer(s) restored" in out
+        if restored and any(t > t_boot for t, _ in seen):
+            break
+        await asyncio.sleep(0.5)
+    line = [ln for ln in console()[before:].splitlines() if "restored" in ln]
+    after = sum(1 for t, _ in seen if t > t_boot)
+    check("reboot: observers resumed (%s), %d notifications since" % (
+        line[0] if line else "no restore line", after), rebooted and restored and after >= 1)
+    task.cancel()
+    info = await ask(Message(code=GET, uri=base + "board"))
+    check("after the reboot: free heap %d bytes, uptime %d ms" % (
+        json.loads(info.payload)["free_heap"], json.loads(info.payload)["uptime_ms"]),
+        info.code == codes.CONTENT)
+    await secure.shutdown()
+    await ctx.shutdown()
+    return check.failed
+
+
+def main(ip, repl, console, config):
+    failed = asyncio.run(run(ip, repl, console, config))
+    return 1 if failed else 0
