@@ -10,6 +10,7 @@ checks it with libcoap and aiocoap (run.py --checks), one line per check.
 KEEP=1 leaves the board running afterwards.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -75,46 +76,65 @@ def wait_for(text, after, timeout):
     return False
 
 
+def env():
+    return dict(os.environ, MPREMOTE=str(VENV / "bin" / "mpremote"), LINK="0", RUN=str(RUN),
+                NS=NS)
+
+
+def boot(config, log=say, reuse=False):
+    """The emulated board up, the rp2040-ppp firmware built, deployed with
+    config and serving. reuse: keep an emulator left running (KEEP=1), and
+    deploy only what changed. Raises CalledProcessError or RuntimeError."""
+    t0 = time.monotonic()
+    running = subprocess.run(["ip", "netns", "list"], capture_output=True,
+                             text=True).stdout.split().count(NS)
+    if not (reuse and running):
+        if running or (RUN / "repl.pid").exists():
+            stop()  # a run stopped half-way
+        sh(["bash", str(NET / "net_board.sh")], env=env(), stdout=subprocess.DEVNULL)
+    log("emulated board up (%s), PPP peer waiting in namespace %s" % (NET, NS))
+    make = ["make", "--no-print-directory", "VENV=" + str(VENV), "BOARD=rp2040-ppp"]
+    sh(make + ["build"], stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "config.json"
+        cfg.write_text(json.dumps(config))
+        before = len(board_output())
+        sh(make + ["deploy", "PORT=" + str(REPL), "CONFIG=" + str(cfg)],
+           stdout=subprocess.DEVNULL)
+    log("built and deployed with make build / make deploy (%.0f s)" % (time.monotonic() - t0))
+    if not wait_for("coap: serving on", before, 120):
+        raise RuntimeError("the firmware did not start serving; its console:\n"
+                           + board_output()[before:])
+    log("booted: " + " | ".join(line for line in board_output()[before:].splitlines()
+                                if line.startswith(("ppp:", "coap: serving"))))
+
+
+def stop():
+    subprocess.run(["bash", str(NET / "net_board_down.sh")], env=env(), stdout=subprocess.DEVNULL)
+
+
 def main():
     missing = needs()
     if missing:
         say("needs " + missing)
         return 2
-    env = dict(os.environ, MPREMOTE=str(VENV / "bin" / "mpremote"), LINK="0", RUN=str(RUN), NS=NS)
-    if (RUN / "repl.pid").exists() or subprocess.run(
-            ["ip", "netns", "list"], capture_output=True, text=True).stdout.split().count(NS):
-        sh(["bash", str(NET / "net_board_down.sh")], env=env)  # a run stopped half-way
     t0 = time.monotonic()
     try:
-        sh(["bash", str(NET / "net_board.sh")], env=env, stdout=subprocess.DEVNULL)
-        say("emulated board up (%s), PPP peer waiting in namespace %s" % (NET, NS))
-        make = ["make", "--no-print-directory", "VENV=" + str(VENV), "BOARD=rp2040-ppp"]
-        sh(make + ["build"], stdout=subprocess.DEVNULL)
-        with tempfile.TemporaryDirectory() as tmp:
-            cfg = Path(tmp) / "config.json"
-            import json
-            cfg.write_text(json.dumps(CONFIG))
-            before = len(board_output())
-            sh(make + ["deploy", "PORT=" + str(REPL), "CONFIG=" + str(cfg)],
-               stdout=subprocess.DEVNULL)
-        say("built and deployed with make build / make deploy (%.0f s)" % (time.monotonic() - t0))
-        if not wait_for("coap: serving on", before, 120):
-            say("FAIL the firmware did not start serving; its console:\n" + board_output()[before:])
-            return 1
-        say("booted: " + " | ".join(line for line in board_output()[before:].splitlines()
-                                    if line.startswith(("ppp:", "coap: serving"))))
+        boot(CONFIG)
         checks = subprocess.run(["ip", "netns", "exec", NS, str(VENV / "bin" / "python"),
-                                 __file__, "--checks"], cwd=ROOT, env=env)
+                                 __file__, "--checks"], cwd=ROOT, env=env())
         say("%s in %.0f s" % ("passed" if checks.returncode == 0 else "FAILED",
                               time.monotonic() - t0))
         return checks.returncode
     except subprocess.CalledProcessError as e:
         say("FAIL %s exited with %d" % (" ".join(e.cmd), e.returncode))
         return 1
+    except RuntimeError as e:
+        say("FAIL %s" % e)
+        return 1
     finally:
         if os.environ.get("KEEP") != "1":
-            subprocess.run(["bash", str(NET / "net_board_down.sh")], env=env,
-                           stdout=subprocess.DEVNULL)
+            stop()
 
 
 if __name__ == "__main__":
