@@ -151,6 +151,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
                     held_requests=cfg["held_requests"],
                     oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
+    if getattr(board, "RECV_PEEK", 0):  # lwIP's recvfrom: see Server.peek_receive
+        server.peek_receive(board.RECV_PEEK)
     watch = resources.ChangeWatch(server, readings, cfg["observe_threshold"])
     server.tick = watch.tick
     addresses = bring_up(b, log)

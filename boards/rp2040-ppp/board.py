@@ -15,6 +15,9 @@ from wifiboard import NetworkDown, WifiBoard, disconnect  # noqa: F401  (app.py 
 NAME = "rp2040-ppp"
 #: The sensor of the old config form ["temperature"] when no dht_pin is set
 DEFAULT_SENSOR = "mcu_temp"
+#: The rp2 port's sockets are lwIP's (extmod/modlwip.c): the server peeks at this
+#: many bytes of a datagram before taking it (coap.Server.peek_receive)
+RECV_PEEK = 128
 
 _VSYS_ADC = 3  # GPIO29: VSYS / 3
 

@@ -18,6 +18,9 @@ from wifiboard import NetworkDown, WifiBoard, disconnect, opt  # noqa: F401  (ap
 NAME = "rp2040"
 #: The sensor of the old config form ["temperature"] when no dht_pin is set
 DEFAULT_SENSOR = "mcu_temp"
+#: The rp2 port's sockets are lwIP's (extmod/modlwip.c): the server peeks at this
+#: many bytes of a datagram before taking it (coap.Server.peek_receive)
+RECV_PEEK = 128
 
 _WL_CS = 25      # radio SPI chip select; high also switches the VSYS divider onto GPIO29
 _VSYS_GPIO = 29  # radio SPI clock, and ADC3 = VSYS / 3
