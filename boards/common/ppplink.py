@@ -82,37 +82,45 @@ class PppLink:
     def up(self, log):
         """One attempt: dial, start PPP, wait for IPv4 (isconnected() alone is
         True once IPV6CP is up, often before IPCP). Returns the address; raises
-        OSError saying why, with the link closed again. A link that was up is
-        closed first: a modem back in command mode needs dialling again."""
-        self.close()
+        OSError saying why. One network.PPP serves every attempt: lwIP has
+        room for one PPP link, freed only once a close completes."""
         c = self._clock
         t0 = c.ticks_ms()
         timeout = self._cfg.get("timeout_ms") or 30000
+        dial = self._cfg.get("dial") or ()
+        ppp = self._ppp
+        if ppp is not None:
+            status = ppp.status()
+            # A modem back in command mode is dialled again, with the UART out of
+            # PPP's hands (inactive); a stale link is closed before it restarts
+            if (dial or status > _INACTIVE) and not self._shut():
+                raise OSError("ppp: the last link is still closing: %s"
+                              % describe(ppp.status()))
         if self._uart is None:
-            cfg = self._cfg
-            kw = {}
-            for key in ("tx", "rx"):
-                if cfg.get(key) is not None:
-                    kw[key] = cfg[key]
-            try:
-                self._uart = machine.UART(cfg["uart"], cfg.get("baud") or 115200, **kw)
-            except (ValueError, TypeError) as e:  # a UART or pin this chip doesn't have
-                raise OSError("ppp: the board refuses UART %s: %s" % (cfg["uart"], e))
-        try:
-            for n, cmd in enumerate(self._cfg.get("dial") or ()):
-                self._chat(cmd, n + 1, t0, timeout)
-            self._ppp = network.PPP(self._uart)
-            self._ppp.connect()
-            while self.address() is None:
-                status = self._ppp.status()
-                if status < 0 or c.ticks_diff(c.ticks_ms(), t0) >= timeout:
-                    raise OSError("ppp: no IPv4 address after %d ms: %s"
-                                  % (c.ticks_diff(c.ticks_ms(), t0), describe(status)))
-                c.sleep_ms(self.POLL_MS)
-        except OSError:
-            self.close()
-            raise
+            self._uart = self._open_uart()
+        for n, cmd in enumerate(dial):
+            self._chat(cmd, n + 1, t0, timeout)
+        if ppp is None:
+            ppp = self._ppp = network.PPP(self._uart)
+        ppp.connect()
+        while self.address() is None:
+            status = ppp.status()
+            if status < 0 or c.ticks_diff(c.ticks_ms(), t0) >= timeout:
+                raise OSError("ppp: no IPv4 address after %d ms: %s"
+                              % (c.ticks_diff(c.ticks_ms(), t0), describe(status)))
+            c.sleep_ms(self.POLL_MS)
         return self.address()
+
+    def _open_uart(self):
+        cfg = self._cfg
+        kw = {}
+        for key in ("tx", "rx"):
+            if cfg.get(key) is not None:
+                kw[key] = cfg[key]
+        try:
+            return machine.UART(cfg["uart"], cfg.get("baud") or 115200, **kw)
+        except (ValueError, TypeError) as e:  # a UART or pin this chip doesn't have
+            raise OSError("ppp: the board refuses UART %s: %s" % (cfg["uart"], e))
 
     def tick(self, log):
         """From the server's tick. Once a second: is the link still up? After a
@@ -170,30 +178,38 @@ class PppLink:
                               % (n, _command(cmd), want.decode(), c.ticks_diff(now, started)))
             c.sleep_ms(self.POLL_MS)
 
-    def close(self, timeout_ms=3000):
-        """Close the link (an LCP Terminate-Request when it is up) and release
-        the UART. Needed before a soft reset: MicroPython v1.28.0 deinitialises
-        the UARTs before the PPP object's finaliser runs, which then fails and
-        leaves lwIP a netif in freed memory (the next network use crashes)."""
+    def _shut(self, ppp=None, timeout_ms=10000):
+        """Close the link (an LCP Terminate-Request; lwIP waits up to 6 s for
+        the answer) and wait until it is inactive: lwIP's link freed, the UART
+        released. True once it is."""
+        ppp = ppp or self._ppp
+        c = self._clock
+        t0 = c.ticks_ms()
+        interrupted = None
+        if ppp.status() < 0:
+            # A failed or dropped link: disconnect() ignores that state, and
+            # only connect() takes lwIP's PPP back to where it can be closed
+            ppp.connect()
+        ppp.disconnect()
+        while ppp.status() != _INACTIVE and c.ticks_diff(c.ticks_ms(), t0) < timeout_ms:
+            try:
+                c.sleep_ms(self.POLL_MS)
+            except KeyboardInterrupt as e:  # a second Ctrl-C: close first, then stop
+                interrupted = e
+        if interrupted is not None:
+            raise interrupted
+        return ppp.status() == _INACTIVE
+
+    def close(self):
+        """Close the link and detach it from the UART. Needed before a soft
+        reset: MicroPython v1.28.0 deinitialises the UARTs before the PPP
+        object's finaliser runs, which then fails and leaves lwIP a link in
+        freed memory (the next network use crashes)."""
         ppp = self._ppp
         if ppp is None:
             return
         self._ppp = None
-        c = self._clock
-        t0 = c.ticks_ms()
-        interrupted = None
         try:
-            if ppp.status() < 0:
-                # A failed or dropped link: disconnect() ignores that state, and
-                # only connect() takes lwIP's PPP back to where it can be closed
-                ppp.connect()
-            ppp.disconnect()
-            while ppp.status() != _INACTIVE and c.ticks_diff(c.ticks_ms(), t0) < timeout_ms:
-                try:
-                    c.sleep_ms(self.POLL_MS)
-                except KeyboardInterrupt as e:  # a second Ctrl-C: close first, then stop
-                    interrupted = e
+            self._shut(ppp)
         finally:
             ppp.config(stream=None)
-        if interrupted is not None:
-            raise interrupted

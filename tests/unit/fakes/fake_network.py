@@ -114,10 +114,7 @@ class PPP:
         if self.status() in (3, 4):
             raise OSError(114)  # EALREADY, as the port raises
         ppp_calls.append(("connect",))
-        if self.status() < 0:  # the error state: negotiation starts again
-            self._script = [(0, 3, "0.0.0.0")]
-        else:
-            self._script = ppp_scripts.pop(0) if ppp_scripts else [(0, 4, ppp_address)]
+        self._script = ppp_scripts.pop(0) if ppp_scripts else [(0, 4, ppp_address)]
         self._t0 = fake_time.ticks_ms()
 
     def drop(self, code=-6):
