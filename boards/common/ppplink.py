@@ -3,13 +3,15 @@
 # peer (no "dial"). config.json: "ppp": {"uart": 1, "baud": 115200, "tx": 17,
 # "rx": 16, "dial": ["AT", "ATD*99#"], "timeout_ms": 30000}.
 #
-# network.PPP (RFC 1661) runs in the firmware; this module dials, waits for an
-# IPv4 address, notices a dropped link, and closes the link before a soft reset.
+# network.PPP (RFC 1661; IPCP RFC 1332, IPV6CP RFC 5072) runs in the firmware;
+# this module dials, waits for an IPv4 address, notices a dropped link, and
+# closes the link (LCP Terminate, RFC 1661 §5.5) before a soft reset.
 
 import time
 
 import machine
 import network
+import socket
 
 #: network.PPP.status(): its own states, or a negative lwIP PPPERR_* code
 _STATUS = {0: "inactive", 1: "active", 3: "connecting", 4: "connected",
@@ -21,21 +23,20 @@ _STATUS = {0: "inactive", 1: "active", 3: "connecting", 4: "connected",
            -10: "idle timeout (PPPERR_IDLETIMEOUT)", -11: "connect time over (PPPERR_CONNECTTIME)",
            -12: "loopback detected (PPPERR_LOOPBACK)"}
 _INACTIVE = 0
-_CONNECTING = 3
 _NO_ADDRESS = "0.0.0.0"
 #: How long a modem gets to answer one AT command (a whole attempt has timeout_ms)
 _REPLY_MS = 10000
-#: Final result codes of a modem (ITU-T V.250 §5.7); "+CME ERROR: n" too
 #: The link is looked at this often while up; after a drop the attempts back
 #: off from the first to the most (docs/flashing.md)
 _CHECK_MS = 1000
 _BACKOFF_FIRST_MS = 1000
 _BACKOFF_MAX_MS = 60000
+#: Final result codes of a modem (ITU-T V.250 §5.7); "+CME ERROR: n" too
 _FAILED = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO DIALTONE", b"NO ANSWER", b"+CME ERROR")
 
 
 def describe(status):
-    """A PPP status in words, e.g. 'connection lost (PPPERR_CONNECT, -6)'."""
+    """A PPP status in words, e.g. 'connection lost (PPPERR_CONNECT) (-6)'."""
     return "%s (%d)" % (_STATUS.get(status, "unknown status"), status)
 
 
@@ -67,6 +68,7 @@ class PppLink:
         self._ppp = None
         self._next = clock.ticks_ms()  # when tick() looks next
         self._retry_ms = 0  # the next back-off; 0 while the link is up
+        self._kicker = None  # a socket of our own: see _kick
         current = self
 
     def address(self):
@@ -108,8 +110,26 @@ class PppLink:
             if status < 0 or c.ticks_diff(c.ticks_ms(), t0) >= timeout:
                 raise OSError("ppp: no IPv4 address after %d ms: %s"
                               % (c.ticks_diff(c.ticks_ms(), t0), describe(status)))
+            self._kick()
             c.sleep_ms(self.POLL_MS)
         return self.address()
+
+    def _kick(self):
+        """Run lwIP's timers. MicroPython v1.28.0 runs them only while a netif
+        is up or a TCP socket is open (ports/rp2/mpnetworkport.c), or when a
+        blocking socket call waits (modlwip.c poll_sockets). While PPP has no
+        netif up, its own retransmissions (LCP requests, Terminate-Requests)
+        wait on those timers: without this a link the peer ended never
+        finishes closing. A 1 ms blocking receive on a socket of our own
+        is such a wait."""
+        s = self._kicker
+        if s is None:
+            s = self._kicker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.001)
+        try:
+            s.recv(1)
+        except OSError:  # ETIMEDOUT: what it is for
+            pass
 
     def _open_uart(self):
         cfg = self._cfg
@@ -193,6 +213,7 @@ class PppLink:
         ppp.disconnect()
         while ppp.status() != _INACTIVE and c.ticks_diff(c.ticks_ms(), t0) < timeout_ms:
             try:
+                self._kick()
                 c.sleep_ms(self.POLL_MS)
             except KeyboardInterrupt as e:  # a second Ctrl-C: close first, then stop
                 interrupted = e

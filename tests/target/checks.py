@@ -5,10 +5,13 @@ emulated RP2040, one line per check. Exits non-zero when one failed."""
 import asyncio
 import os
 import shutil
+import signal
+import struct
 import json
 import subprocess
 import sys
 import time
+import tty
 from pathlib import Path
 
 import aiocoap
@@ -57,7 +60,41 @@ def links(text):
     return found
 
 
-async def run(ip, repl, console, config):
+def drop_link(net, run):
+    """The peer hangs up as a modem does when its carrier goes: it sends the
+    board an LCP Terminate-Request (RFC 1661 §5.5) and goes away; then a peer
+    comes back on the line and waits for the board's LCP requests."""
+    pid = int((run / "ppp_peer.pid").read_text())
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    sys.path.insert(0, str(net))
+    from ppp_peer import fcs16
+    frame = b"\xff\x03" + struct.pack(">HBBH", 0xC021, 5, 77, 4)  # LCP Terminate-Request
+    fcs = fcs16(frame) ^ 0xFFFF
+    frame += bytes((fcs & 0xFF, fcs >> 8))
+    out = bytearray(b"\x7e")  # RFC 1662 framing, every control character escaped
+    for b in frame:
+        out += bytes((0x7D, b ^ 0x20)) if b in (0x7E, 0x7D) or b < 0x20 else bytes((b,))
+    fd = os.open(str(run / "uart0"), os.O_RDWR | os.O_NOCTTY)
+    try:
+        tty.setraw(fd)
+        os.write(fd, bytes(out + b"\x7e"))
+        time.sleep(1)
+    finally:
+        os.close(fd)
+    with open(run / "ppp_peer.log", "ab") as log:
+        subprocess.Popen(["python3", str(net / "ppp_peer.py"), str(run / "uart0"),
+                          "10.77.0.1:10.77.0.2", "--pidfile", str(run / "ppp_peer.pid")],
+                         stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+
+
+async def run(ip, repl, console, config, net):
     check = Checks()
     base = "coap://%s/" % ip
     ctx = await aiocoap.Context.create_client_context()
@@ -153,8 +190,22 @@ async def run(ip, repl, console, config):
     check("reboot: observers resumed (%s), %d notifications since" % (
         line[0] if line else "no restore line", after), rebooted and restored and after >= 1)
     task.cancel()
+
+    before = len(console())
+    drop_link(net, Path(repl).parent)
+    for _ in range(120):
+        if "ppp: reconnected as" in console()[before:]:
+            break
+        await asyncio.sleep(0.5)
+    lines = [ln for ln in console()[before:].splitlines() if ln.startswith("ppp:")]
+    try:
+        got = (await ask(Message(code=GET, uri=base + "sensors/temp"))).code
+    except Exception as e:  # the check's line says what went wrong
+        got = repr(e)
+    check("link ended by the peer: %s; then GET /sensors/temp: %s" % (" | ".join(lines), got),
+          any("reconnected" in ln for ln in lines) and got == codes.CONTENT)
     info = await ask(Message(code=GET, uri=base + "board"))
-    check("after the reboot: free heap %d bytes, uptime %d ms" % (
+    check("after all that: free heap %d bytes, uptime %d ms" % (
         json.loads(info.payload)["free_heap"], json.loads(info.payload)["uptime_ms"]),
         info.code == codes.CONTENT)
     await secure.shutdown()
@@ -162,6 +213,6 @@ async def run(ip, repl, console, config):
     return check.failed
 
 
-def main(ip, repl, console, config):
-    failed = asyncio.run(run(ip, repl, console, config))
+def main(ip, repl, console, config, net):
+    failed = asyncio.run(run(ip, repl, console, config, net))
     return 1 if failed else 0

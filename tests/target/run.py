@@ -141,5 +141,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--checks"]:
         sys.path.insert(0, str(Path(__file__).parent))
         import checks
-        sys.exit(checks.main(BOARD_IP, REPL, board_output, CONFIG))
+        sys.exit(checks.main(BOARD_IP, REPL, board_output, CONFIG, NET))
     sys.exit(main())

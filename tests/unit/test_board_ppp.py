@@ -2,7 +2,8 @@
 # board (boards/rp2040-ppp) and the ESP32, against the fakes in tests/unit/fakes.
 import unittest
 
-from boardcases import Log, fake_machine, fake_network, fake_rp2, fake_time, load, no_alloc
+from boardcases import (Log, fake_machine, fake_network, fake_rp2, fake_socket, fake_time, load,
+                        no_alloc)
 
 pico = load("rp2040-ppp")
 esp32 = load("esp32")
@@ -42,8 +43,12 @@ class PppBoard(unittest.TestCase):
         # IPV6CP is up at 100 ms (isconnected() True), IPCP only at 400 ms
         fake_network.ppp_scripts.append([(0, 3, "0.0.0.0"), (100, 4, "0.0.0.0"),
                                          (400, 4, "10.77.0.2")])
+        del fake_socket.made[:]
         self.make().connect(Log())
         self.assertEqual(fake_time.now, 400)
+        # lwIP's timers kept running meanwhile (no netif is up yet): one socket
+        # of the link's own, waited on for 1 ms at each poll
+        self.assertEqual([s.timeout for s in fake_socket.made], [0.001])
 
     def test_multicast_binds_the_ppp_address(self):
         b = pico.Board({"ppp": {"uart": 0}, "multicast": True}, clock=fake_time)
