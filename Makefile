@@ -1,18 +1,36 @@
 # make run    a simulated sensor board serving CoAP on localhost:5683
 # make test   every test (installs what they need first)
-# See README.md for the rest.
+# make help   every target and the variables it takes; README.md has the rest.
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 MPY    := $(VENV)/bin/micropython
 BOARD  ?= unix
 PORT   ?=
+COAP_PORT ?=
 FIRMWARE ?=
 DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:boards/common:lib
 
-.PHONY: setup peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
+.PHONY: help setup peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
+
+help:
+	@echo 'make run      a simulated board serving CoAP on localhost (Ctrl-C stops it)'
+	@echo '              COAP_PORT=5684  the UDP port (default 5683, or "port" in CONFIG)'
+	@echo '              CONFIG=file.json  a config file (README: Configuration)'
+	@echo 'make test     every test (installs the test peers first); make unit, unit32, pytest'
+	@echo 'make test-target  the firmware on the emulated RP2040 over PPP (needs root and'
+	@echo '              ../shared/targets/rp2040-net, or RP2040_NET=<folder>)'
+	@echo 'make flash    BOARD=esp32|rp2040|rp2040-ppp FIRMWARE=image PORT=/dev/ttyUSB0 (the serial'
+	@echo '              device) DRIVE=mountpoint CHIP=esp32s3 DRY_RUN=1'
+	@echo 'make deploy   BOARD=esp32|rp2040|rp2040-ppp PORT=/dev/ttyUSB0 CONFIG=config.json SOURCE=1 DRY_RUN=1'
+	@echo 'make build    BOARD=esp32|rp2040|rp2040-ppp: the .mpy files deploy copies, in build/'
+	@echo 'make size     code size and resident heap of the library'
+	@echo 'make bench    the side-by-side benchmark (make bench-quick, bench-oscore)'
+	@echo 'make setup    only install what running a board needs into $$VENV (.venv)'
+	@echo 'make peers    also the test peers (libcoap3-bin, Node.js, node-coap)'
+	@echo 'make clean    remove build output and test caches'
 
 setup:
 	@tools/setup.sh
@@ -20,8 +38,12 @@ setup:
 peers:
 	@tools/setup.sh --peers
 
+# PORT is the serial device of flash and deploy; the CoAP port is COAP_PORT.
+# `make run PORT=5684` still works, with a line saying so.
+RUN_PORT = $(or $(COAP_PORT),$(filter-out /%,$(PORT)))
 run: setup
-	MICROPYPATH=$(BOARD_PATH) exec $(MPY) firmware/main.py $(CONFIG)
+	@$(if $(PORT),$(if $(COAP_PORT),,echo "make run: PORT names the serial device of flash and deploy; the CoAP port is COAP_PORT (taken as make run COAP_PORT=$(PORT))" >&2))
+	$(if $(RUN_PORT),COAP_PORT=$(RUN_PORT)) MICROPYPATH=$(BOARD_PATH) exec $(MPY) firmware/main.py $(CONFIG)
 
 unit: setup
 	$(MPY) tests/unit/run.py

@@ -1,5 +1,6 @@
 # Start-up: config, board, network, sockets, then serve for ever.
 
+import os
 import socket
 import sys
 import time
@@ -64,7 +65,10 @@ def _bind_one(host, port):
 
 
 def _why(e):
-    return {_EADDRINUSE: "address already in use (another server running?)",
+    # The board says how to choose another port (the unix board: COAP_PORT)
+    in_use = "address already in use (another server running? %s)" % getattr(
+        board, "PORT_HINT", 'set "port" in config.json')
+    return {_EADDRINUSE: in_use,
             _EADDRNOTAVAIL: "address not available on this machine",
             _EAFNOSUPPORT: "address family not supported on this machine"}.get(
                 e.args[0], "error %s" % e.args[0])
@@ -133,6 +137,9 @@ def make_board(cfg, log):
 def start(config_path=board_config.PATH, log=None, required=False):
     log = log or LogRing()
     cfg, problems = board_config.load(config_path, required)
+    getenv = getattr(os, "getenv", None)  # the unix port has an environment
+    if getenv is not None:
+        problems += board_config.from_env(cfg, getenv)
     for p in problems:
         log(p)
     b = make_board(cfg, log)

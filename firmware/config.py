@@ -320,8 +320,9 @@ def load(path=PATH, required=False):
 
 
 #: Settings the environment may give, where the port has one (the unix board:
-#: `COAP_RD=coap://127.0.0.1:5783 make run`); they override config.json.
-ENV = {"COAP_RD": "rd"}
+#: `make run COAP_PORT=5684`, `COAP_RD=coap://127.0.0.1:5783 make run`); they
+#: override config.json.
+ENV = {"COAP_PORT": "port", "COAP_RD": "rd"}
 
 
 def from_env(config, getenv):
@@ -332,8 +333,9 @@ def from_env(config, getenv):
         value = getenv(name)
         if not value:
             continue
-        if CHECKS[key][0](value):
-            config[key] = value
+        typed = int(value) if _is_int(DEFAULTS[key]) and value.isdigit() else value
+        if CHECKS[key][0](typed):
+            config[key] = typed
         else:
             problems.append("config: %s: expected %s, got %s; using %s"
                             % (name, CHECKS[key][1], shown(key, value), json.dumps(config[key])))

@@ -2,7 +2,6 @@
 # registered with a Resource Directory (RFC 9176). app.start() calls start()
 # after binding; both parts run from server.tick. See docs/fleet.md.
 
-import os
 import socket
 
 import config as board_config
@@ -12,10 +11,6 @@ _WILDCARDS = ("0.0.0.0", "::")
 
 def start(server, b, cfg, socks, addresses, log):
     """Set up what cfg asks for. Returns (sockets to serve as well, tick functions)."""
-    getenv = getattr(os, "getenv", None)  # the unix port has an environment
-    if getenv is not None:
-        for p in board_config.from_env(cfg, getenv):
-            log(p)
     extra = []
     ticks = []
     if cfg["multicast"]:

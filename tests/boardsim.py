@@ -67,6 +67,7 @@ class SimulatedBoard:
             json.dump(self.config, f)
         self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
         env = dict(self.environ, MICROPYPATH=BOARD_PATH)
+        env.pop("COAP_PORT", None)  # the port is the config's: a developer's own would win
         self.proc = subprocess.Popen(
             self.prefix + [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
             stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd or self._dir.name)

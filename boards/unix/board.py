@@ -16,6 +16,8 @@ from statefile import STATE_FILE, read_file, write_file
 NAME = "unix"
 #: The sensor of the old config form ["temperature", "humidity"]
 DEFAULT_SENSOR = "dht22"
+#: How to choose another UDP port, for the "address already in use" line
+PORT_HINT = "choose another port: make run COAP_PORT=5684"
 
 #: One step of the simulated sensors, in ms: readings change at most this often.
 STEP_MS = 1000

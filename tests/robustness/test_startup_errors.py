@@ -33,8 +33,10 @@ def test_port_in_use(tmp_path):
         other.bind(("127.0.0.1", port))
         status, lines = start_failing(tmp_path, port=port)
     assert status == 1
+    # the line says how to choose another port
     assert lines == ["coap: can't bind 127.0.0.1 port %d: address already in use "
-                     "(another server running?)" % port]
+                     "(another server running? choose another port: "
+                     "make run COAP_PORT=5684)" % port]
 
 
 def test_second_address_in_use(tmp_path):
@@ -45,7 +47,8 @@ def test_second_address_in_use(tmp_path):
         status, lines = start_failing(tmp_path, port=port)
     assert status == 1
     assert lines == ["coap: can't bind ::1 port %d: address already in use "
-                     "(another server running?)" % port]
+                     "(another server running? choose another port: "
+                     "make run COAP_PORT=5684)" % port]
 
 
 @pytest.mark.parametrize("bind", [[UNREACHABLE], ["127.0.0.1", UNREACHABLE]])
