@@ -203,7 +203,7 @@ def main(config_path=board_config.PATH, required=False):
 def run(config_path, required):
     try:
         server, socks, addresses, log = start(config_path, required=required)
-    except (StartupError, ValueError, board_config.Missing) as e:  # ValueError: a bad table
+    except (StartupError, ValueError, board_config.Missing) as e:  # ValueError: bad table, file
         print("coap: " + str(e))
         sys.exit(1)
     for host, port in addresses:

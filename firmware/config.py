@@ -297,9 +297,14 @@ class Missing(OSError):
     """A config file named on the command line that is not there."""
 
 
+class Unusable(ValueError):
+    """A config file named on the command line that can't be read as one."""
+
+
 def load(path=PATH, required=False):
-    """Read and validate path. A missing file means defaults (unless required:
-    then Missing); so do bad JSON and a file over MAX_BYTES."""
+    """Read and validate path. A missing file means defaults; so do bad JSON
+    and a file over MAX_BYTES, with one line. required: path was named on the
+    command line, where each of these is an error (Missing, Unusable) instead."""
     try:
         with open(path) as f:
             text = f.read(MAX_BYTES + 1)
@@ -308,15 +313,31 @@ def load(path=PATH, required=False):
             raise Missing("config file %s not found" % path)
         return dict(DEFAULTS), ["config: %s not found; using defaults" % path]
     if len(text) > MAX_BYTES:
-        return dict(DEFAULTS), ["config: %s is larger than %d bytes; using defaults"
-                                % (path, MAX_BYTES)]
+        return _unusable(path, "is larger than %d bytes" % MAX_BYTES, required)
+    # A file named on the command line (the host) is checked strictly first:
+    # MicroPython's json lets a missing comma pass and never says where it failed
+    where = _json_error(text) if required else None
     try:
-        raw = json.loads(text)
-    except ValueError as e:
-        return dict(DEFAULTS), ["config: %s is not valid JSON (%s); using defaults" % (path, e)]
+        raw = json.loads(text) if where is None else None
+    except ValueError:
+        where = _json_error(text) or ()
     except (MemoryError, RuntimeError):  # nested deeper than the parser's stack allows
-        return dict(DEFAULTS), ["config: %s is nested too deeply to read; using defaults" % path]
+        return _unusable(path, "is nested too deeply to read", required)
+    if where is not None:
+        return _unusable(path, "is not valid JSON" + (
+            " at line %d, column %d (%s)" % where if where else ""), required)
     return validate(raw)
+
+
+def _json_error(text):
+    from jsonpos import error_position  # only the host, or a broken file, pays for it
+    return error_position(text)
+
+
+def _unusable(path, why, required):
+    if required:
+        raise Unusable("config file %s %s" % (path, why))
+    return dict(DEFAULTS), ["config: %s %s; using defaults" % (path, why)]
 
 
 #: Settings the environment may give, where the port has one (the unix board:

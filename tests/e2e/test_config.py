@@ -87,15 +87,15 @@ def test_unknown_field_and_bad_json_and_missing_file():
         assert _coap_get(port, "sensors/temp")
 
 
-def test_invalid_json_falls_back_to_defaults(tmp_path):
+def test_invalid_json_on_a_board_falls_back_to_defaults(tmp_path):
+    # the board's own config.json (no file named): defaults, one line saying where
     import os
     from boardsim import BOARD_PATH, MICROPYTHON, ROOT
     assert not ping("127.0.0.1", 5683), "port 5683 is taken; can't check the default"
-    cfg = tmp_path / "config.json"
-    cfg.write_text('{"port": 5683,')
-    proc = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py"), str(cfg)],
+    (tmp_path / "config.json").write_text('{\n  "port": 5683,\n  "name": x\n}')
+    proc = subprocess.Popen([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py")],
                             env=dict(os.environ, MICROPYPATH=BOARD_PATH), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):
             if ping("127.0.0.1", 5683):
@@ -104,7 +104,23 @@ def test_invalid_json_falls_back_to_defaults(tmp_path):
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=5)
-    assert "config: %s is not valid JSON" % cfg in out
+    assert ("config: config.json is not valid JSON at line 3, column 11 ('x'); "
+            "using defaults") in out
+
+
+@pytest.mark.parametrize("text, where", [
+    ('{"port": 5683,', "line 1, column 15 (end of file)"),
+    # MicroPython's json takes these two; the RFC does not
+    ('{\n  "port": 5683\n  "name": "x"\n}', "line 3, column 3 ('\"')"),
+    ('{"port": 5683,\n "name": "a",\n}\n', "line 3, column 1 ('}')"),
+    ('{"sensors": [{"type": dht22}]}', "line 1, column 23 ('d')"),
+])
+def test_invalid_json_named_on_the_command_line_is_an_error(tmp_path, text, where):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(text)
+    status, out = _run_main([str(cfg)], cwd=str(tmp_path))
+    assert status == 1
+    assert out.strip() == "coap: config file %s is not valid JSON at %s" % (cfg, where)
 
 
 def _run_main(args, timeout=20, cwd=None):

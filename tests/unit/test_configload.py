@@ -26,5 +26,28 @@ class Environment(unittest.TestCase):
             self.assertEqual(cfg["port"], 5683)
 
 
+class JsonPosition(unittest.TestCase):
+    def test_where_a_config_goes_wrong(self):
+        from jsonpos import error_position
+        cases = (
+            ('{"port": 5683,', (1, 15, "end of file")),
+            ('{\n  "port": 5683\n  "name": "x"\n}', (3, 3, repr('"'))),
+            ("[1, 2,]", (1, 7, repr("]"))),
+            ('{"a": tru}', (1, 7, repr("t"))),
+            ('{"a": "x\ny"}', (1, 9, repr("\n"))),  # a raw newline in a string
+            ('{"a": 1} x', (1, 10, repr("x"))),
+            ('{"a": 1.}', (1, 9, repr("}"))),
+            ('{"a": "\\q"}', (1, 9, repr("q"))),
+            ("", (1, 1, "end of file")),
+        )
+        for text, where in cases:
+            self.assertEqual(error_position(text), where, text)
+
+    def test_valid_json_has_no_error(self):
+        from jsonpos import error_position
+        for text in ('{"a": [1, -2.5e+3, true, false, null, "x\\u00e9\\n"]}', " [] ", '"s"'):
+            self.assertIsNone(error_position(text), text)
+
+
 if __name__ == "__main__":
     unittest.main()
