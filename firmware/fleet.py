@@ -56,6 +56,12 @@ def multicast(server, b, cfg, socks, addresses, ticks, log):
             log("multicast: can't join %s port %d: %s" % (group, port, e))
     if not joined:
         return []
+    if cfg["bind"] is None and all(_loopback(host) for host, _ in addresses):
+        # the unix board's default: joined on lo, while group requests, this host's
+        # own too, leave by the interface of the group's route
+        log('multicast: bound to loopback only, where group requests (this host\'s too) '
+            'never arrive; to answer them set "bind" to this host\'s address, e.g. '
+            '"bind": ["192.168.1.20"] (docs/fleet.md)')
     v4 = unicast.get(False, (None,))[0]
     v6 = unicast.get(True, (None,))[0]
 
@@ -67,6 +73,10 @@ def multicast(server, b, cfg, socks, addresses, ticks, log):
     server.on_multicast = replier.queue
     ticks.append(replier.tick)
     return joined
+
+
+def _loopback(host):
+    return host.startswith("127.") or host == "::1"
 
 
 def register(server, b, cfg, addresses, ticks, log):

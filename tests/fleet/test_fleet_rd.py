@@ -201,3 +201,11 @@ def test_rd_field_values():
     for bad in ("multicast:", "multicast:0", "multicast:65536", "multicast:x", "multicasts",
                 "multicast5683", "Multicast", "coap://", 5683):
         assert not check(bad), bad
+
+
+def test_multicast_under_the_default_binding_says_what_to_set():
+    # bound to loopback, the board joins on lo, where no group request arrives
+    with SimulatedBoard(config={"multicast": True}) as board:
+        out = board.output()
+    assert ('multicast: bound to loopback only, where group requests (this host\'s too) '
+            'never arrive; to answer them set "bind" to this host\'s address') in out, out
