@@ -8,7 +8,8 @@ _BEFORE = set(sys.modules)
 
 # app.main() returns only when the unix board woke from a simulated deep sleep:
 # then the firmware starts afresh, every module of its own imported anew, with
-# only what the board's storage kept (a real board resets instead).
+# only what the board's storage kept (a real board resets instead). The board
+# module stays: it is the hardware, whose clock and sensed world ran on.
 while True:
     import app  # noqa: E402
 
@@ -16,6 +17,6 @@ while True:
     if not (app.main(sys.argv[1], required=True) if len(sys.argv) > 1 else app.main()):
         break
     for _name in list(sys.modules):
-        if _name not in _BEFORE:
+        if _name not in _BEFORE and _name != "board":
             del sys.modules[_name]
     del app

@@ -33,6 +33,12 @@ _IPV6_JOIN_GROUP = 20  # IPV6_ADD_MEMBERSHIP
 _WILDCARDS = ("0.0.0.0", "::")
 
 
+#: When the simulated world began (the first Board): main.py keeps this module
+#: across a simulated deep sleep, so the sensors' waves go on through it as real
+#: quantities do.
+_wave_start = None
+
+
 class NetworkDown(OSError):
     pass
 
@@ -71,6 +77,9 @@ class Board:
     log = print  # the firmware gives its log here: /board/log sees what the board says
 
     def __init__(self, config):
+        global _wave_start
+        if _wave_start is None:
+            _wave_start = time.ticks_ms()
         self._seed = config.get("seed") or 0
         self._opened = 0
         self._start = time.ticks_ms()
@@ -85,7 +94,7 @@ class Board:
         return time.ticks_diff(time.ticks_ms(), self._start)
 
     def step(self):
-        return self.uptime_ms() // STEP_MS
+        return time.ticks_diff(time.ticks_ms(), _wave_start) // STEP_MS
 
     def open_sensor(self, spec, module):
         """A simulated driver for the sensor spec (any type: module gives its quantities)."""

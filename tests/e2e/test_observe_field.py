@@ -172,6 +172,29 @@ def test_silent_while_asleep(flash):
         assert b.proc.poll() is None  # asleep, not gone
 
 
+def test_simulated_sensors_go_on_through_a_deep_sleep(flash):
+    # seed 0's DHT22 rises 0.10 °C a second from 18.50 for a minute: after an awake
+    # second and 3 s of sleep the wave is 4 steps on (18.89), not back at its start
+    port = free_port()
+    cfg = {"port": port, "seed": 0, "sleep": {"awake_s": 1, "sleep_s": 3}}
+
+    def temp():
+        out = subprocess.run(["coap-client-notls", "-B", "3", "-m", "get",
+                              "coap://127.0.0.1:%d/sensors/temp" % port],
+                             capture_output=True, text=True, timeout=10)
+        return float(out.stdout)
+
+    with SimulatedBoard(config=cfg, cwd=flash) as b:
+        first = temp()
+        deadline = time.monotonic() + 15
+        while b.output().count("coap: serving on coap://127.0.0.1") < 2:
+            assert time.monotonic() < deadline, b.output()
+            time.sleep(0.05)
+        awake = temp()
+    assert first <= 18.70  # the first seconds of the wave
+    assert awake >= 18.85, (first, awake)
+
+
 def test_rst_ends_the_observation():  # RFC 7641 §3.6
     with SimulatedBoard(config={"observe_threshold": 1}) as b, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
