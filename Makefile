@@ -13,7 +13,7 @@ DRY_RUN ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:boards/common:lib
 
-.PHONY: help setup peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
+.PHONY: help setup setup-test setup-bench peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
 
 help:
 	@echo 'make run      a simulated board serving CoAP on localhost (Ctrl-C stops it)'
@@ -28,12 +28,20 @@ help:
 	@echo 'make build    BOARD=esp32|rp2040|rp2040-ppp: the .mpy files deploy copies, in build/'
 	@echo 'make size     code size and resident heap of the library'
 	@echo 'make bench    the side-by-side benchmark (make bench-quick, bench-oscore)'
-	@echo 'make setup    only install what running a board needs into $$VENV (.venv)'
+	@echo 'make setup    what running a board needs, into VENV=.venv (requirements.txt);'
+	@echo '              setup-test, setup-bench: and the tests, the benchmark packages'
 	@echo 'make peers    also the test peers (libcoap3-bin, Node.js, node-coap)'
 	@echo 'make clean    remove build output and test caches'
 
+# What each use needs: running a board < the tests < the benchmark (requirements*.txt)
 setup:
 	@tools/setup.sh
+
+setup-test:
+	@tools/setup.sh --test
+
+setup-bench:
+	@tools/setup.sh --bench
 
 peers:
 	@tools/setup.sh --peers
@@ -52,10 +60,10 @@ unit: setup
 unit32: setup peers
 	node tests/unit/run32.mjs
 
-pytest: setup peers
+pytest: setup-test peers
 	$(PY) -m pytest tests
 
-test: setup peers
+test: setup-test peers
 	$(MPY) tests/unit/run.py
 	node tests/unit/run32.mjs
 	$(PY) -m pytest tests
@@ -77,10 +85,10 @@ flash: setup
 size: setup
 	$(PY) -m tools.size
 
-bench: setup peers
+bench: setup-bench peers
 	$(PY) bench/run.py
 
-bench-quick: setup peers
+bench-quick: setup-bench peers
 	$(PY) bench/run.py --quick
 
 bench-oscore: setup
