@@ -8,7 +8,8 @@
 Everything that can be checked is checked before the first byte is written: the
 image exists, has the right extension and starts the way such an image must, the
 port exists, the chip is one we know the offset for. --dry-run prints the exact
-commands and stops there.
+commands and stops there; it needs no board and no image (it says what is missing
+and where to get the image) and assumes an esp32 without --chip.
 
 ESP32: erase-flash, then write-flash at the chip's offset (MicroPython's images
 start with the bootloader, which sits at 0x1000 on the esp32 and esp32s2 and at 0x0
@@ -50,21 +51,37 @@ _UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)  # start 0, start 1, end
 _UF2_FAMILY_PRESENT = 0x2000
 _RP2040_FAMILY = 0xE48BFF56
 _EXTENSIONS = {"esp32": ".bin", "rp2040": ".uf2", "rp2040-ppp": ".uf2"}
+#: Where each board's MicroPython image comes from (docs/flashing.md, step 1).
+DOWNLOADS = {"esp32": "https://micropython.org/download/ESP32_GENERIC/ (ESP32_GENERIC_S3 "
+                      "and so on for the newer chips)",
+             "rp2040": "https://micropython.org/download/RPI_PICO_W/",
+             "rp2040-ppp": "a MicroPython build for the Pico with network.PPP "
+                           "(docs/flashing.md: A cellular modem)"}
+#: The chip a dry run assumes when not told: it never opens the port to ask.
+DRY_RUN_CHIP = "esp32"
 
 
-def check_image(board, path):
+def check_image(board, path, dry_run=False, say=print):
+    """The image as a Path. A dry run goes on without one, saying where to get it."""
     if board not in _EXTENSIONS:
         raise Refused("no flashing for board %r (known: %s)"
                       % (board, ", ".join(sorted(_EXTENSIONS))))
-    if not path:
-        raise Refused("no firmware image given: --firmware FILE (make flash FIRMWARE=...)")
-    p = Path(path)
     want = _EXTENSIONS[board]
+    if not path:
+        if dry_run:
+            say("flash: no image given (FIRMWARE=...); get one from %s" % DOWNLOADS[board])
+            return Path("FIRMWARE" + want)
+        raise Refused("no firmware image given: --firmware FILE (make flash FIRMWARE=...); "
+                      "get one from %s" % DOWNLOADS[board])
+    p = Path(path)
     if p.suffix.lower() != want:
         raise Refused("%s is not a %s image: %s needs a %s file from micropython.org/download"
                       % (p, want, board, want))
     if not p.is_file():
-        raise Refused("no such firmware image %s" % p)
+        if dry_run:
+            say("flash: no image at %s yet; get it from %s" % (p, DOWNLOADS[board]))
+            return p
+        raise Refused("no such firmware image %s; get it from %s" % (p, DOWNLOADS[board]))
     if board == "esp32":
         with open(p, "rb") as f:
             data = f.read(16)
@@ -177,15 +194,23 @@ def write_uf2(image, drive):
 
 def flash(board, firmware, port=None, chip=None, baud=460800, drive=None, dry_run=False,
           say=print):
-    image = check_image(board, firmware)
+    image = check_image(board, firmware, dry_run, say)
     if board == "esp32":
-        check_port(port)
+        if dry_run and not (port and os.path.exists(port)):
+            # A dry run never opens the port: it says what it would do without a board
+            say("flash: no device at %s now; plug the board in (`mpremote devs` lists ports)"
+                % (port or "PORT"))
+            port = port or "PORT"
+        else:
+            check_port(port)
         if chip is None and dry_run:
-            raise Refused("a dry run does not open the port, so it needs --chip (%s): "
-                          "the offset depends on it" % ", ".join(sorted(ESP32_OFFSETS)))
+            say("flash: a dry run does not ask the chip; assuming %s (CHIP=esp32s3 and so on "
+                "for another: the offset depends on it)" % DRY_RUN_CHIP)
+            chip = DRY_RUN_CHIP
         chip = normal_chip(chip) or detect_chip(port)
         commands = esp32_commands(port, image, chip, baud)
-        check_chip_id(image, chip)
+        if image.is_file():
+            check_chip_id(image, chip)
     else:
         target = find_drive(drive)
         picotool = shutil.which("picotool")

@@ -89,11 +89,11 @@ def test_esp32_tool_failure_stops(quiet_pty, image, tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--firmware", "{tmp}/missing.bin"], "flash: no such firmware image {tmp}/missing.bin"),
+    (["--firmware", "{tmp}/missing.bin"], "flash: no such firmware image {tmp}/missing.bin; "
+                                          "get it from https://micropython.org/download/"),
     (["--firmware", "{tmp}/fw.uf2"], "flash: {tmp}/fw.uf2 is not a .bin image"),
     (["--firmware", "{tmp}/text.bin"], "flash: {tmp}/text.bin does not start like an ESP32 image"),
     (["--firmware", "{tmp}/fw.bin", "--chip", "esp8266"], "flash: no MicroPython offset known"),
-    (["--firmware", "{tmp}/fw.bin", "--dry-run"], "flash: a dry run does not open the port"),
     (["--firmware", "{tmp}/fw.bin", "--port", "/dev/no-such-port"], "flash: no such port"),
     (["--firmware", "{tmp}/fw.bin", "--port", ""], "flash: no port given"),
     ([], "flash: no firmware image given"),
@@ -233,3 +233,31 @@ def test_unix_has_nothing_to_flash(image):
     line = one_line_error(run_tool("flash", "--board", "unix",
                                    "--firmware", image("fw.bin", ESP_IMAGE)))
     assert line == "flash: no flashing for board 'unix' (known: esp32, rp2040, rp2040-ppp)"
+
+
+@pytest.mark.parametrize("board, argv, notes, command", [
+    ("esp32", ["--port", "/dev/ttyUSB0", "--firmware", "/nonexistent/Downloads/ESP32_GENERIC-v1.29.0.bin"],
+     ["flash: no image at /nonexistent/Downloads/ESP32_GENERIC-v1.29.0.bin yet; get it from "
+      "https://micropython.org/download/ESP32_GENERIC/",
+      "flash: no device at /dev/ttyUSB0 now; plug the board in",
+      "flash: a dry run does not ask the chip; assuming esp32"],
+     "--chip esp32 --port /dev/ttyUSB0 --baud 460800 write-flash 0x1000 "
+     "/nonexistent/Downloads/ESP32_GENERIC-v1.29.0.bin"),
+    ("esp32", ["--chip", "esp32s3"],
+     ["flash: no image given (FIRMWARE=...); get one from https://micropython.org/download/",
+      "flash: no device at PORT now"],
+     "--chip esp32s3 --port PORT --baud 460800 write-flash 0x0 FIRMWARE.bin"),
+    ("rp2040", ["--firmware", "/nonexistent/Downloads/RPI_PICO_W-v1.29.0.uf2"],
+     ["flash: no image at /nonexistent/Downloads/RPI_PICO_W-v1.29.0.uf2 yet; get it from "
+      "https://micropython.org/download/RPI_PICO_W/"],
+     "RPI-RP2/RPI_PICO_W-v1.29.0.uf2"),
+])
+def test_dry_run_needs_no_board_and_no_image(board, argv, notes, command):
+    # what docs/flashing.md shows, on a machine with neither (the docs test runs it too)
+    out = run_tool("flash", "--board", board, "--dry-run", *argv)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    for note in notes:
+        assert any(line.startswith(note) for line in lines), (note, lines)
+    assert any(line.endswith(command) for line in lines), lines
+    assert lines[-1] == "flash: dry run, nothing written"
