@@ -12,7 +12,9 @@ DIR is the board's filesystem: micropython runs with it as cwd. Like a board:
   so the bridge sends it), and is passed on as a byte at a prompt;
 - a soft reset (Ctrl-D at the friendly REPL ends the unix port) prints
   "MPY: soft reboot" and starts it again, running main.py when there is one,
-  then the REPL (`micropython -i main.py`); so is any other exit (a reset).
+  then the REPL (`micropython -i main.py`); so is any other exit (a reset);
+- a soft reset at the raw REPL (mpremote's connect without `resume`) skips
+  main.py and comes back in the raw REPL, as on a board.
 So deploy works on it as on a board, any number of times. The bridge stops on SIGTERM.
 """
 
@@ -52,6 +54,11 @@ def _idle(pid, tail):
         return _at_prompt(tail)
 
 
+def _at_raw_prompt(tail):
+    # entered ("...CTRL-B to exit\r\n>"), or after a command ("...\x04>")
+    return tail.endswith(b"CTRL-B to exit\r\n>") or tail.endswith(b"\x04>")
+
+
 def _at_prompt(tail):
     # friendly ">>> " or "... ", raw REPL ">"
     return tail.endswith(b">>> ") or tail.endswith(b"... ") or tail.endswith(b">")
@@ -59,7 +66,7 @@ def _at_prompt(tail):
 
 def _forward(board_fd, port_fd, proc, tail):
     """Bytes both ways until the board's process ends; Ctrl-C to a busy board
-    becomes SIGINT. Returns False when the port side went away."""
+    becomes SIGINT. Returns (False when the port side went away, the last output)."""
     while proc.poll() is None:
         ready, _, _ = select.select([board_fd, port_fd], [], [], 0.1)
         for fd in ready:
@@ -67,10 +74,10 @@ def _forward(board_fd, port_fd, proc, tail):
                 data = os.read(fd, 4096)
             except OSError:  # EIO: the other side of that pty has gone
                 if fd == port_fd:
-                    return False
+                    return False, tail
                 continue
             if fd == board_fd:
-                tail = (tail + data)[-8:]
+                tail = (tail + data)[-32:]
                 out = port_fd
             else:
                 out = board_fd
@@ -79,7 +86,7 @@ def _forward(board_fd, port_fd, proc, tail):
                     tail = b""
             while data:
                 data = data[os.write(out, data):]
-    return True
+    return True, tail
 
 
 def _wait_for_prompt(board_fd, proc):
@@ -92,11 +99,11 @@ def _wait_for_prompt(board_fd, proc):
         seen += os.read(board_fd, 4096)
 
 
-def _start(root, micropython, board_slave):
+def _start(root, micropython, board_slave, run_main=True):
     env = dict(os.environ)
     env.pop("MICROPYPATH", None)  # the board sees only its own filesystem
     cmd = [str(micropython)]
-    if (Path(root) / "main.py").is_file():
+    if run_main and (Path(root) / "main.py").is_file():
         cmd += ["-i", "main.py"]  # as a board: main.py, then the REPL
     return subprocess.Popen(cmd, stdin=board_slave, stdout=board_slave, stderr=board_slave,
                             cwd=root, env=env, start_new_session=True)
@@ -119,12 +126,22 @@ def run(root, micropython=MICROPYTHON, announce=print):
             tail = PROMPT
         announce(os.ttyname(port_slave))
         # port_slave stays open here so the port outlives each mpremote run.
-        while _forward(board_master, port_master, proc, tail):
+        while True:
+            alive, tail = _forward(board_master, port_master, proc, tail)
+            if not alive:
+                break
             proc.wait()
             os.write(port_master, SOFT_REBOOT)  # a reset: start again, as a board does
             time.sleep(0.1)
-            proc = _start(root, micropython, board_slave)
+            # A soft reset (Ctrl-D) at the raw REPL, as mpremote's own connect does:
+            # a board skips main.py and stays in the raw REPL
+            # (the unix port exits on it, having said "OK" or not)
+            raw = _at_raw_prompt(tail.rstrip(b"\r\n").rstrip(b"OK"))
+            proc = _start(root, micropython, board_slave, run_main=not raw)
             tail = b""
+            if raw:
+                _wait_for_prompt(board_master, proc)
+                os.write(board_master, b"\x01")  # Ctrl-A: the raw REPL again
     finally:
         if proc.poll() is None:
             proc.kill()

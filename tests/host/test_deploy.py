@@ -305,3 +305,13 @@ def test_a_deploy_killed_mid_copy_leaves_old_or_new_files_and_deploys_again(pty_
     assert again.returncode == 0, again.stderr
     landed = board_files(board.root)
     assert {d: p.read_bytes() for d, p in landed.items()} == new
+
+
+def test_mpremote_exec_without_resume_answers(pty_board):
+    # docs/flashing.md's check: mpremote's own connect soft-resets at the raw REPL,
+    # which a board answers in the raw REPL again (the pty board used to hang here)
+    board = pty_board()
+    for code, want in (("import sys; print(sys.version)", "MicroPython"), ("print(6*7)", "42")):
+        out = subprocess.run([str(BIN / "mpremote"), "connect", board.port, "exec", code],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and want in out.stdout, out
