@@ -50,7 +50,7 @@ peers:
 # `make run PORT=5684` still works, with a line saying so.
 RUN_PORT = $(or $(COAP_PORT),$(filter-out /%,$(PORT)))
 run: setup
-	@$(if $(PORT),$(if $(COAP_PORT),,echo "make run: PORT names the serial device of flash and deploy; the CoAP port is COAP_PORT (taken as make run COAP_PORT=$(PORT))" >&2))
+	@$(if $(PORT),$(if $(COAP_PORT),,echo "make run: PORT names the serial device of flash and deploy; the CoAP port is COAP_PORT$(if $(RUN_PORT), (taken as COAP_PORT=$(PORT) this time))" >&2))
 	$(if $(RUN_PORT),COAP_PORT=$(RUN_PORT)) MICROPYPATH=$(BOARD_PATH) exec $(MPY) firmware/main.py $(CONFIG)
 
 unit: setup
