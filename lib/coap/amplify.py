@@ -86,6 +86,49 @@ class Verified:
         return i >= 0 and 0 <= ticks_diff(ticks_ms(), self.at[i]) < self.lifetime_ms
 
 
+class Guesses:
+    """Empty ACKs and RSTs that answered no message of this server. A proof by
+    Message ID (the ACK of a CON, the RST of a ping) is a 16-bit secret, and
+    each of these is a guess at one: forged from a victim's address, 65 536 of
+    them would prove it. Past `limit` in a window no ACK or RST proves an
+    address until the window is over, so a brute force gets `limit` guesses a
+    minute, about 1 in 8 000 (8 in 65 536) of one proof, however fast it sends.
+    Honest clients lose only the shortcut meanwhile: Echo still proves, and the
+    3x rule still answers them. Nothing allocates."""
+
+    def __init__(self, limit=8, window_ms=60000):
+        self.limit = limit
+        self.window_ms = window_ms
+        self.count = 0          # guesses in the current window
+        self.since = ticks_ms()
+        self.reported = False   # the tick said so for this window
+
+    def _window(self):
+        now = ticks_ms()
+        if ticks_diff(now, self.since) >= self.window_ms:
+            self.count = 0
+            self.since = now
+            self.reported = False
+
+    def miss(self):
+        """An empty ACK or RST matched nothing: one guess more."""
+        self._window()
+        self.count += 1
+
+    def open(self):
+        """True while an ACK or RST may prove an address."""
+        self._window()
+        return self.count < self.limit
+
+    def report(self, log):
+        """One line a window when proofs were closed (called from the tick)."""
+        if self.count >= self.limit and not self.reported and log is not None:
+            self.reported = True
+            log("coap: %d empty ACKs/RSTs matched nothing within %d s: no address is proven "
+                "by Message ID until then (a forged brute force?)"
+                % (self.count, self.window_ms // 1000))
+
+
 def echo_option_size(last, n):
     """Bytes of an Echo option of n (< 13) value bytes after option number last."""
     delta = _ECHO - last

@@ -71,6 +71,7 @@ class Dispatcher:
         self.amplification_limit = False  # RFC 9175 §2.4: 3x to unverified peers
         self.prepared = None  # a prepared.Prepared when a resource is `prepared`
         self.proven = None  # an amplify.Verified with the amplification limit
+        self.guesses = None  # an amplify.Guesses with the amplification limit
         self.limit = 0  # the current answer's limit (RFC 9175 §2.4); 0: none
         self.pending = None  # a pending.Pending with the amplification limit
         self.held = False  # answering a request held for a ping (pending.py)

@@ -233,11 +233,18 @@ class Observers:
         self.seq = (self.seq + 1) & _SEQ_MASK
         return self.seq
 
-    def on_empty(self, mtype, mid, peer):
+    def on_empty(self, mtype, mid, peer, prove=True):
         """An empty ACK or RST reached the server: it may answer a notification.
-        True when it proved the peer's address (an observer on probation)."""
+        1 when it proved the peer's address (an observer on probation), 0 when
+        it answered one of ours, -1 when it matched nothing (a guess, for
+        amplify.Guesses). With prove False (guesses closed proofs) an answer
+        that would prove an address is taken as not come: the CON is sent again
+        and its next answer may prove it."""
         for i in range(self.size):
             if self.addr[i] is not None and self.mid[i] == mid and self.addr[i] == peer:
+                probation = self.budget[i] >= 0 or self.pinged[i]
+                if not prove and probation and self.tries[i]:
+                    return 0
                 if mtype == _RST and self.pinged[i] and self.tries[i]:
                     # the RST a ping asks for (RFC 7252 §4.3): the address is
                     # proven, the answer goes out whole, as a CON, next tick
@@ -250,7 +257,7 @@ class Observers:
                     self.since_con[i] = self.con_every - 1
                     self.alive_at[i] = ticks_ms()
                     self.version += 1
-                    return True
+                    return 1
                 if mtype == _RST:
                     self.remove(i)  # the client rejected the notification (§3.6)
                 elif self.tries[i]:
@@ -261,18 +268,20 @@ class Observers:
                         self.budget[i] = -1  # its unguessable MID came back: verified
                         self.proven[i] = True
                         self.version += 1  # worth keeping across a reboot now
-                        return True
-                return False
-        # A MID none of the peer's notifications has: to an observer waiting
-        # for its ACK, a guess. 16 bits fall to a brute force (a forged ACK per
-        # MID from its address), so a few guesses end it; a client's own late
-        # ACK of a replaced CON (§4.5.2) stays below that.
+                        return 1
+                return 0
+        # A MID none of the peer's notifications has: to an observer on
+        # probation waiting for its ACK, a guess at the 16-bit ID (a forged ACK
+        # per MID from its address), so a few end it; a client's own late ACK
+        # of a replaced CON (§4.5.2) stays below that. A verified observer is
+        # not ended by them: anyone can forge them from its address.
         for i in range(self.size):
-            if self.addr[i] is not None and self.tries[i] and self.addr[i] == peer:
+            if (self.addr[i] is not None and self.tries[i] and self.budget[i] >= 0
+                    and self.addr[i] == peer):
                 self.wrong[i] += 1
                 if self.wrong[i] >= _WRONG_ACKS:
                     self.remove(i)
-        return False
+        return -1
 
     # --- notifications -------------------------------------------------------
 

@@ -124,6 +124,7 @@ class Server(Dispatcher):
             self.echo = Echo(echo_lifetime_s)
         if amplification_limit:
             self.proven = amplify.Verified(proven_peers, echo_lifetime_s)
+            self.guesses = amplify.Guesses()
             if held_requests:
                 from .pending import Pending
 
@@ -250,13 +251,8 @@ class Server(Dispatcher):
                 status = _OK  # cut off by the receive size: answered with 4.13 below
             else:
                 return self._reset(data) if t == _CON and not multicast else 0  # §4.2, §4.3
-        if code == 0 and t == _RST and self.pending is not None and self.pending.active:
-            if self.pending.on_rst(req.mid, req.peer):
-                return 0  # the answer to a ping: drain() sends the held answer
-        if code == 0 and t >= _ACK and self.observers is not None:
-            # may answer a notification, and prove the peer's address (RFC 9175 §2.4)
-            if self.observers.on_empty(t, req.mid, req.peer) and self.proven is not None:
-                self.proven.add(req.peer)
+        if code == 0 and t >= _ACK:
+            self._empty(t, req)
         if code == 0 or code >> 5:
             # Empty (a CON is a ping, §4.3), or a response/reserved class we never
             # asked for: a CON lacks context and is rejected (§4.2), the rest is silence.
@@ -394,6 +390,22 @@ class Server(Dispatcher):
                 self._observers_changed()
         return n
 
+    def _empty(self, t, req):
+        # An empty ACK or RST: it may answer a ping or a notification, and
+        # prove the peer's address (RFC 9175 §2.4) unless guesses closed that.
+        guesses = self.guesses
+        prove = guesses is None or guesses.open()
+        if t == _RST and self.pending is not None and self.pending.active:
+            if self.pending.on_rst(req.mid, req.peer, prove):
+                return  # the answer to a ping: drain() sends the held answer
+        got = -1
+        if self.observers is not None:
+            got = self.observers.on_empty(t, req.mid, req.peer, prove)
+            if got > 0 and self.proven is not None:
+                self.proven.add(req.peer)
+        if got < 0 and guesses is not None:
+            guesses.miss()
+
     def _send_ping(self, sock, addr):
         # RFC 7252 §4.3: an empty CON, whose RST proves the address (pending.py)
         mid = self.pending.mid[self.ping_slot]
@@ -483,6 +495,8 @@ class Server(Dispatcher):
                         self.echo.seconds()  # keeps the Echo clock exact through idle days
                     if self.oscore is not None:
                         self.oscore.recent.report(self.log)  # refused requests, rate-limited
+                    if self.guesses is not None:
+                        self.guesses.report(self.log)
                     due = ticks_add(ticks_ms(), self.tick_ms)
                     left = self.tick_ms
             idle = True

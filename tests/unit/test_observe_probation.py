@@ -96,7 +96,7 @@ class Guessing(Base):
         self.register(CLIENT)
         self.change()
         con = self.to(CLIENT)[-1]
-        for k in range(1, 10):
+        for k in range(1, 4):  # (fewer than amplify.Guesses closes proofs at)
             empty(m.ACK, con[2] + k, self.srv, VICTIM)
             empty(m.RST, con[2] + k, self.srv, VICTIM)
         empty(m.ACK, con[2], self.srv, CLIENT)
@@ -132,11 +132,15 @@ class LuckyGuess(Base):
             self.change()
         return self.to(VICTIM)[-1]
 
-    def test_wrong_acks_end_a_verified_observers_pending_con_too(self):
+    def test_forged_wrong_acks_never_end_a_verified_observer(self):
+        # anyone can forge them from its address: a verified observer's CON is
+        # retransmitted until it is acknowledged or times out (RFC 7641 §4.5)
         con = self.until_con()
-        for k in (1, 2, 3):
+        for k in (1, 2, 3, 4):
             empty(m.ACK, con[2] ^ (k << 12), self.srv, VICTIM)
-        self.assertEqual(self.obs.count(), 0)
+        self.assertEqual(self.obs.count(), 1)
+        empty(m.ACK, con[2], self.srv, VICTIM)
+        self.assertEqual(self.obs.tries[0], 0)
 
     def test_the_next_con_is_not_where_the_mids_before_it_point(self):
         mids, gaps = [], set()
@@ -149,6 +153,55 @@ class LuckyGuess(Base):
         self.assertTrue(len(gaps) > 1, gaps)  # not every con_every-th MID
         seen = [n[2] for n in self.to(VICTIM)]
         self.assertEqual(len(set(seen)), len(seen))  # RFC 7252 §4.4: none reused
+
+
+class Flood(Base):
+    # A brute force spread over many registrations (3 guesses each) or many
+    # held reads: past amplify.Guesses' limit of stray ACKs/RSTs a minute, no
+    # ACK or RST proves any address until the minute is over.
+    def flood(self, n):
+        for k in range(n):
+            empty(m.ACK, 0x5000 + k, self.srv, VICTIM)
+
+    def test_after_a_flood_of_guesses_even_the_right_ack_proves_nothing(self):
+        self.flood(self.srv.guesses.limit)
+        self.register(CLIENT)
+        self.change()
+        con = self.to(CLIENT)[-1]
+        empty(m.ACK, con[2], self.srv, CLIENT)
+        self.assertTrue(self.obs.budget[0] >= 0)  # still on probation
+        self.assertFalse(self.srv.proven.has(CLIENT))
+        self.assertEqual(self.obs.count(), 1)  # and still observing
+
+    def test_the_next_minute_a_retransmissions_ack_proves_it(self):
+        self.flood(self.srv.guesses.limit)
+        self.register(CLIENT)
+        self.change()
+        con = self.to(CLIENT)[-1]
+        empty(m.ACK, con[2], self.srv, CLIENT)
+        g = self.srv.guesses
+        g.since = ticks_add(g.since, -g.window_ms)  # a minute later
+        self.obs.tick()  # (ack_timeout_ms=0) the CON again, same MID (RFC 7252 §4.2)
+        again = self.to(CLIENT)[-1]
+        self.assertEqual(again[2], con[2])
+        empty(m.ACK, again[2], self.srv, CLIENT)
+        self.assertTrue(self.obs.budget[0] < 0)
+        self.assertTrue(self.srv.proven.has(CLIENT))
+
+    def test_one_line_says_so_once_a_minute(self):
+        lines = []
+        self.flood(3 * self.srv.guesses.limit)
+        self.srv.guesses.report(lines.append)
+        self.srv.guesses.report(lines.append)
+        self.assertEqual(len(lines), 1)
+        self.assertTrue("matched nothing" in lines[0], lines)
+
+    def test_below_the_limit_the_right_ack_proves(self):
+        self.flood(self.srv.guesses.limit - 1)
+        self.register(CLIENT)
+        self.change()
+        empty(m.ACK, self.to(CLIENT)[-1][2], self.srv, CLIENT)
+        self.assertTrue(self.obs.budget[0] < 0)
 
 
 class Eviction(Base):

@@ -85,6 +85,20 @@ class Held(unittest.TestCase):
         out = self.timeout()
         self.assertTrue(out[0][1] <= 3 * len(big(0x2001)) - 4)
 
+    def test_a_brute_force_of_rsts_proves_nothing(self):
+        # a spoofed large GET from a victim's address, then a forged RST for
+        # every Message ID: past amplify.Guesses' limit, even the right one
+        # proves nothing, and the victim gets only the ping and a small block
+        msg = big(0x2001)
+        self.srv.pending.timeout_ms = 600000  # however slow this port sends them
+        mid = self.send(msg)[0][0][2]
+        for k in range(1, 0x10000):
+            self.send(m.encode(m.RST, 0, (mid + k) & 0xFFFF))
+        self.assertEqual(self.send(m.encode(m.RST, 0, mid)), [])
+        out = self.timeout()
+        self.assertTrue(4 + out[0][1] <= 3 * len(msg), out)
+        self.assertFalse(self.srv.proven.has(PEER))
+
     def test_a_retransmission_is_the_same_held_request(self):
         msg = big(0x2001)
         first = self.send(msg)[0][0]
