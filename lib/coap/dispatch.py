@@ -5,6 +5,7 @@
 
 from . import amplify
 from .loops import same
+from .observe import FULL
 from .resource import Resource
 from .wellknown import write_links
 from .write import ResponseTooLarge
@@ -150,7 +151,18 @@ class Dispatcher:
             self.prepared.forget()  # it may change what a prepared GET answers
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not self.multicast:
-            seq = self.observers.on_get(req, res, fmt, self.sock)  # RFC 7641 §4.1
+            # RFC 7641 §4.1; unverified: RFC 9175 §2.4 (for OSCORE, its layer's word)
+            unverified = limit != 0 or (req.secured is not None and not req.verified)
+            seq = self.observers.on_get(req, res, fmt, self.sock, unverified)
+            if seq == FULL:
+                # Only verified observers, and the newcomer is not: it takes one's
+                # place (the one that showed life longest ago, e.g. a client gone
+                # without a word) once it answers a ping (pending.py), so forged
+                # registrations never push out an observer that is there
+                seq = -1
+                if (req.type == _CON and not self.held and self.pending is not None
+                        and self._hold(req, resp, n)):
+                    return None
         self.respond(res, handler, req, resp, code, fmt, req.block2, seq)
         if seq >= 0:
             if resp.code() >= _BAD_REQUEST:
@@ -175,12 +187,8 @@ class Dispatcher:
                 # when a first block still fits besides the ping, in case no
                 # RST comes (the Echo, which no such client repeats, may go)
                 amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit - 4)
-                if resp.code() == _CONTENT:
-                    i = self.pending.hold(req.buf, n, req.peer, self.sock)
-                    if i >= 0:
-                        resp.buf[0:] = _EMPTY  # nothing to send now
-                        self.ping_slot = i
-                        return None
+                if resp.code() == _CONTENT and self._hold(req, resp, n):
+                    return None
             amplify.fit_blocks(self, res, handler, req, resp, code, fmt, limit)
         # The resource when the server may keep this answer for the same GET
         # (coap/prepared.py checks the rest: the options, the code, the size)
@@ -188,6 +196,15 @@ class Dispatcher:
                 and req.secured is None and not self.multicast and not self.held):
             return res
         return None
+
+    def _hold(self, req, resp, n):
+        # Keep the request for a ping's RST (pending.py); nothing to send now
+        i = self.pending.hold(req.buf, n, req.peer, self.sock)
+        if i < 0:
+            return False
+        resp.buf[0:] = _EMPTY
+        self.ping_slot = i
+        return True
 
     def respond(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """Run the handler into resp (begun), block-wise when needed."""

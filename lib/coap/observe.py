@@ -29,6 +29,8 @@ _DAY_MS = const(86400000)
 #: Empty ACKs or RSTs from an observer's address that match none of its MIDs
 #: while its CON waits: guesses at a 16-bit MID. The last one ends it.
 _WRONG_ACKS = const(3)
+#: on_get: the table is full of verified observers and the newcomer is not
+FULL = const(-2)
 
 
 class Observers:
@@ -132,8 +134,11 @@ class Observers:
         self.remove(oldest)
         return oldest
 
-    def on_get(self, req, res, fmt, sock):
-        """A GET of an observable resource: the Observe value to answer with, or -1."""
+    def on_get(self, req, res, fmt, sock, unverified=False):
+        """A GET of an observable resource: the Observe value to answer with, -1
+        (answer it as a plain GET), or FULL: a registration from a peer whose
+        address is not verified (unverified) finds only verified observers,
+        and takes none's place until it proves its address."""
         if req.observe != 0 and not self.active:
             return -1  # a plain GET while nobody observes (the common case): no lookup
         if req.block2 > 15:
@@ -144,11 +149,11 @@ class Observers:
                 self.remove(i)  # deregistration, or a plain GET with the same token (§3.6)
             return -1  # not a registration, or one too large to keep: a plain GET (§4.1)
         now = ticks_ms()
-        unverified = self.probation and not req.verified  # limit_request follows
+        unverified = self.probation and unverified  # limit_request follows
         if i < 0:
             i = self._free_or_evict(now, unverified)
             if i < 0:
-                return -1  # a table of verified observers: a plain GET (§4.1)
+                return FULL
             self.mid[i] = getrandbits(16)  # unguessable: an RST must not be easy to spoof
             self.misses[i] = 0
             self.wrong[i] = 0

@@ -11,6 +11,8 @@ from test_observe import FakeSock, deliver, obs_value, observe
 
 VICTIM = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)  # 10.0.0.7:40001, spoofed
 CLIENT = bytes([2, 0, 0x9C, 0x42, 10, 0, 0, 9]) + bytes(8)  # 10.0.0.9:40002, a real one
+GONE = bytes([2, 0, 0x9C, 0x43, 10, 0, 0, 11]) + bytes(8)   # a client gone without a word
+NEWCOMER = bytes([2, 0, 0x9C, 0x44, 10, 0, 0, 12]) + bytes(8)
 TEMP = RESOURCES[0]
 
 
@@ -290,3 +292,59 @@ class NoAlloc(unittest.TestCase):
             self.assertTrue(ok, "allocated")
             obs = srv.observers
             self.assertEqual((obs.count(), obs.addr[0], obs.budget[0]), (1, VICTIM, -1))
+
+
+class Inbox(FakeSock):
+    """FakeSock with datagrams to receive: the server's own drain() runs."""
+
+    def __init__(self):
+        FakeSock.__init__(self)
+        self.inbox = []
+
+    def recvfrom(self, n):
+        if not self.inbox:
+            raise OSError(11)
+        return self.inbox.pop(0)
+
+
+class TakingAPlace(Base):
+    # A table of verified observers, one of them gone without a word (most
+    # clients leave so): a newcomer that answers a ping takes the place of the
+    # one that showed life longest ago; a forged one, which can't, never does.
+    def setUp(self):
+        Base.setUp(self)
+        self.srv = limited(observers=2, held_requests=2)
+        self.obs = self.srv.observers
+        self.sock = Inbox()
+        for peer in (GONE, CLIENT):
+            self.register(peer)
+            self.change()
+            empty(m.ACK, self.to(peer)[-1][2], self.srv, peer)
+        self.obs.alive_at[0] = ticks_add(self.obs.alive_at[0], -60000)  # GONE, quiet since
+        self.assertEqual([b < 0 for b in self.obs.budget], [True, True])
+
+    def send(self, msg, peer):
+        self.sock.inbox.append((msg, peer))
+        self.srv.drain(self.sock, 10)
+        return self.to(peer)
+
+    def test_a_newcomer_that_answers_the_ping_takes_the_quiet_ones_place(self):
+        ping = self.send(observe(0, token=b"n"), NEWCOMER)[-1]
+        self.assertEqual(ping[:4], (m.CON, 0, ping[2], b""))
+        answer = self.send(m.encode(m.RST, 0, ping[2]), NEWCOMER)[-1]
+        self.assertEqual((answer[0], answer[1], answer[3]), (m.ACK, 69, b"n"))
+        self.assertTrue(obs_value(answer) is not None)  # registered
+        self.assertEqual(sorted(a for a in self.obs.addr if a), sorted([CLIENT, NEWCOMER]))
+
+    def test_a_forged_newcomer_takes_no_place(self):
+        reg = observe(0, token=b"n")
+        out = self.send(reg, NEWCOMER)
+        p = self.srv.pending
+        for i in range(p.size):
+            p.due_at[i] = ticks_add(p.due_at[i], -p.timeout_ms)  # no RST came
+        self.srv.answer_held()
+        out = self.to(NEWCOMER)
+        self.assertEqual(obs_value(out[-1]), None)  # a plain GET (§4.1)
+        self.assertEqual(sorted(a for a in self.obs.addr if a), sorted([GONE, CLIENT]))
+        sent = sum(len(m.encode(*o)) for o in out)
+        self.assertTrue(sent <= 3 * len(reg), (sent, len(reg)))
