@@ -16,13 +16,15 @@ def read_file(path):
     """The file's bytes; None when there is none; OSError when it is larger
     than MAX_BYTES (sleep.keep_observers says so in one line)."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
+        size = os.stat(path)[6]
     except OSError:
         return None  # never saved
-    if len(data) > MAX_BYTES:
+    if size > MAX_BYTES:
         raise OSError("%s is over %d bytes" % (path, MAX_BYTES))
-    return data
+    # Its own size, not MAX_BYTES: an 8 KB buffer is more than a fragmented
+    # heap of an RP2040 has in one piece (MemoryError at boot, seen there)
+    with open(path, "rb") as f:
+        return f.read(size)
 
 
 def write_file(path, buf, n):
