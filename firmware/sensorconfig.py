@@ -1,6 +1,6 @@
 # The "sensors" field of config.json, checked sensor by sensor at boot: a bad
 # field gets one line naming the sensor and the field, that sensor is left out
-# and the others are served (README.md, "Sensors").
+# and the others are served (docs/sensors.md).
 #
 # Each entry is {"type": ..., more fields}; the type names a driver module
 # (boards/common/drivers/<type>.py) that says which fields it needs. The old

@@ -1,4 +1,4 @@
-# Sensor drivers, one module per config.json "type" (README.md, "Sensors").
+# Sensor drivers, one module per config.json "type" (docs/sensors.md).
 #
 # A driver module has:
 #   FIELDS         the config fields the type needs (required) and may have
