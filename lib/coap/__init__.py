@@ -4,7 +4,7 @@
     server = Server((Resource("sensors/temp", get=read_temp, ct=0),))
     server.serve(sock)
 
-See README.md, "Writing a resource".
+See README.md, "Writing a resource", and docs/handlers.md.
 """
 
 from .resource import Resource
