@@ -361,7 +361,7 @@ class NoAlloc(unittest.TestCase):
         self.assertEqual(sock.count, before + 1)
 
 class Memory(unittest.TestCase):
-    def test_an_entry_costs_what_the_readme_says(self):  # README: What the server remembers
+    def test_an_entry_costs_what_the_readme_says(self):  # docs/observe.md: What the server remembers
         try:
             import gc
             gc.mem_alloc
