@@ -69,7 +69,7 @@ test: setup-test peers
 	$(PY) -m pytest tests
 
 # The firmware on the emulated RP2040 over PPP (lwIP): needs ../shared/targets/rp2040-net
-# (or RP2040_NET=<folder>), root, nodejs, npm, iproute2 and libcoap3-bin; README "Testing".
+# (or RP2040_NET=<folder>), root, nodejs, npm, iproute2 and libcoap3-bin; docs/testing.md.
 test-target: setup
 	$(PY) tests/target/run.py
 

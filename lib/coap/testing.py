@@ -1,4 +1,4 @@
-# Test your own resources on the host (README.md, "Testing your resources"):
+# Test your own resources on the host (docs/testing.md, "Testing your resources"):
 #
 #     from coap.testing import call, allocated
 #     r = call(RESOURCES, "PUT", "/greenhouse/vent", payload=b"40")

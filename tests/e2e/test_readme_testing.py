@@ -1,5 +1,5 @@
-"""README's "Testing your resources" example runs as printed, under the unix port
-and under CPython."""
+"""docs/testing.md's "Testing your resources" example runs as printed, under
+the unix port and under CPython."""
 
 import re
 import subprocess
@@ -11,7 +11,7 @@ from boardsim import MICROPYTHON, ROOT
 
 
 def _example():
-    text = open(ROOT + "/README.md").read()
+    text = open(ROOT + "/docs/testing.md").read()
     section = text.split("## Testing your resources", 1)[1]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
