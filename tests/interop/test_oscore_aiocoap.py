@@ -307,6 +307,8 @@ def test_replayed_log_reads_stay_within_3x(secure_board, tmp_path):  # round two
                    PEER):
             assert first.code == codes.UNAUTHORIZED and first.opt.echo
             assert size <= 3 * len(recorded)
+        print("\namplification OSCORE GET /board/log: %d bytes in, %d out in 1 datagram(s): "
+              "%.2fx" % (len(recorded), size, size / len(recorded)))
         log, recorded, size = _exchange(secctx, port, 4, echo=first.opt.echo, sock=s,
                                         path="board/log")
         assert log.code == codes.CONTENT and size > 3 * len(recorded)
