@@ -35,11 +35,13 @@ PROTECTED = "sensors"
 class Checks:
     def __init__(self):
         self.failed = 0
+        self.passed = 0
 
     def __call__(self, name, ok, detail=""):
         more = (": " + detail) if detail and not ok else ""
         print("  %s  %s%s" % ("ok  " if ok else "FAIL", name, more), flush=True)
         self.failed += not ok
+        self.passed += ok
         return ok
 
 
@@ -219,6 +221,7 @@ async def run(ip, repl, console, config, net):
         info.code == codes.CONTENT)
     await secure.shutdown()
     await ctx.shutdown()
+    print("target: %d passed, %d failed" % (check.passed, check.failed), flush=True)
     return check.failed
 
 
