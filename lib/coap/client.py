@@ -11,9 +11,11 @@
 # Requests are written into one preallocated buffer and matched by Message ID
 # (ACK, RST) and token (the response); poll() allocates only what sock.recv returns.
 
+from array import array
 from random import getrandbits
 
 from . import clock as _clock
+from .loops import walk
 from .write import Response
 
 try:
@@ -35,6 +37,14 @@ _MAX_RETRANSMIT = const(4)
 _SEPARATE_MS = const(30000)    # after an empty ACK: how long the response may take
 _EAGAIN = const(11)
 _TKL = const(4)
+# loops.walk's state array: private copies of loops_py's S_* (test_loops checks them)
+_S_NUM = const(0)
+_S_OFF = const(2)
+_S_LEN = const(3)
+_S_NEXT = const(4)
+_S_PATHS = const(5)
+_S_PAYLOAD = const(6)
+_STATE_SIZE = const(24)
 
 
 def parse_uri(uri):
@@ -113,6 +123,7 @@ class Client:
         self.data = b""
         self.payload_off = 0
         self._empty = bytearray(4)  # an ACK or RST for the peer's own CON messages
+        self._st = array("i", [0] * _STATE_SIZE)  # loops.walk's, over the response
         self._token = bytearray(getrandbits(8) for _ in range(_TKL))
         self._mid = getrandbits(16)
         self._acked = False
@@ -160,10 +171,7 @@ class Client:
                 if e.args[0] != _EAGAIN:
                     return self._done(UNREACHABLE)
                 break
-            try:
-                r = self._datagram(data, len(data))
-            except IndexError:  # options running past the end: not a message
-                r = None
+            r = self._datagram(data, len(data))
             if r is not None:
                 return r
         c = self.clock
@@ -190,16 +198,19 @@ class Client:
                 self._acked = True
                 self._due = self.clock.ticks_add(self.clock.ticks_ms(), _SEPARATE_MS)
                 return None
-        mine = code >= 64 and d[0] & 15 == _TKL  # a response, with a token like ours
+        # a response, with a token like ours
+        mine = code >= 64 and d[0] & 15 == _TKL and n >= 4 + _TKL
         for i in range(_TKL if mine else 0):
             if d[4 + i] != self._token[i]:
                 mine = False
+        # §4.2: a malformed message is rejected, not taken as the answer
+        off = self._walk(d, -1, None) if mine else -1
         if t == _CON:  # §4.2: acknowledge our separate response, reject anything else
-            self._reply(_ACK if mine else _RST, mid)
-        if not mine:
+            self._reply(_ACK if off >= 0 else _RST, mid)
+        if off < 0:
             return None
         self.data = d
-        self.payload_off = self._walk(-1, None)
+        self.payload_off = off
         return self._done(code)
 
     def _reply(self, mtype, mid):
@@ -217,36 +228,19 @@ class Client:
         """Every value of option `num` in the response, as segments of keep (a
         Path, cleared first; left empty when they don't all fit)."""
         keep.clear()
-        self._walk(num, keep)
+        self._walk(self.data, num, keep)
 
-    def _walk(self, want, keep):
-        # Where the payload starts (len(data) when there is none)
-        d = self.data
-        n = len(d)
-        p = 4 + (d[0] & 15)
-        num = 0
-        while p < n:
-            b = d[p]
-            if b == 0xFF:
-                return p + 1
-            delta = b >> 4
-            length = b & 15
-            p += 1
-            if delta == 13:  # §3.1: extended delta, then extended length
-                delta = d[p] + 13
-                p += 1
-            elif delta == 14:
-                delta = ((d[p] << 8) | d[p + 1]) + 269
-                p += 2
-            if length == 13:
-                length = d[p] + 13
-                p += 1
-            elif length == 14:
-                length = ((d[p] << 8) | d[p + 1]) + 269
-                p += 2
-            num += delta
-            if num == want and not keep.add(d, p, length):
+    def _walk(self, d, want, keep):
+        # Where the payload starts (len(data) when there is none), -1 when the
+        # options are malformed; values of option `want` go into keep. Uri-Path
+        # (which loops.walk keeps itself) is never wanted in a response.
+        st = self._st
+        st[_S_NUM] = 0
+        st[_S_PATHS] = 0
+        r = walk(d, 4 + (d[0] & 15), len(d), st)
+        while r == 1:
+            if st[_S_NUM] == want and not keep.add(d, st[_S_OFF], st[_S_LEN]):
                 keep.clear()  # too long to keep: treated as none at all
                 want = -1
-            p += length
-        return n
+            r = walk(d, st[_S_NEXT], len(d), st)
+        return -1 if r < 0 else st[_S_PAYLOAD]

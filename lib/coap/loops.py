@@ -1,6 +1,10 @@
 # The request path's byte loops: machine code from the viper emitter where the
 # port has it, else the plain-Python twins (CPython, a port without the
 # emitter, or an .mpy built for another architecture). EMITTER says which.
+# walk() is the library's one option walker; options() lists a whole message
+# with it for code off the request path (clients, discovery, tests).
+
+from array import array
 
 try:
     from .loops_viper import (walk, same, uint, digits, copy_tail, hash31, replay, copy_at,
@@ -11,5 +15,45 @@ except (ImportError, SyntaxError, ValueError):  # pragma: no cover - port-depend
                            xor_at)
     EMITTER = None
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 __all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "copy_at", "xor_at",
-           "EMITTER")
+           "options", "EMITTER")
+
+# walk()'s state array: private copies of loops_py's S_* (test_loops checks them)
+_S_NUM = const(0)
+_S_OFF = const(2)
+_S_LEN = const(3)
+_S_NEXT = const(4)
+_S_PATHS = const(5)
+_S_PAYLOAD = const(6)
+_S_PATH_OFF = const(8)
+_S_PATH_LEN = const(16)
+_STATE_SIZE = const(24)
+_URI_PATH = const(11)
+_MAX_PATH = const(8)
+
+
+def options(buf, n):
+    """([(number, offset, length)] of every option of the CoAP message buf[0:n],
+    where its payload starts (n: none)), or None when its options are malformed
+    (RFC 7252 §3.1). walk() keeps Uri-Path itself; they are listed in their
+    place (only the first 8 of a run). Allocates: not for the request path."""
+    st = array("i", [0] * _STATE_SIZE)
+    found = []
+    r = walk(buf, 4 + (buf[0] & 15), n, st)
+    while True:
+        # §3.1: options come in order of their numbers, so the Uri-Path segments
+        # walk() kept since it last stopped come right before where it stopped
+        for i in range(min(st[_S_PATHS], _MAX_PATH)):
+            found.append((_URI_PATH, st[_S_PATH_OFF + i], st[_S_PATH_LEN + i]))
+        st[_S_PATHS] = 0
+        if r != 1:
+            break
+        found.append((st[_S_NUM], st[_S_OFF], st[_S_LEN]))
+        r = walk(buf, st[_S_NEXT], n, st)
+    return None if r < 0 else (found, st[_S_PAYLOAD])

@@ -18,6 +18,7 @@ from random import getrandbits
 
 from . import clock as _clock
 from .client import TIMEOUT, UNREACHABLE
+from .loops import options
 from .write import Response
 
 try:
@@ -49,29 +50,6 @@ def peer(addr):
     v6 = len(a) > 16
     host = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, a[8:24] if v6 else a[4:8])
     return host, (a[2] << 8) | a[3]
-
-
-def payload_at(d):
-    """Where the payload of the CoAP message d starts (len(d) if none)."""
-    n = len(d)
-    p = 4 + (d[0] & 15)
-    while p < n:
-        b = d[p]
-        if b == 0xFF:
-            return p + 1
-        p += 1
-        for nibble in (b >> 4, b & 15):  # delta, then length; extended bytes follow
-            if nibble == 13:
-                p += 1
-            elif nibble == 14:
-                p += 2
-        length = b & 15
-        if length == 13:
-            length = d[p - 1] + 13
-        elif length == 14:
-            length = ((d[p - 2] << 8) | d[p - 1]) + 269
-        p += length
-    return n
 
 
 def rd_href(payload):
@@ -200,13 +178,14 @@ class Finder:
         for i in range(_TKL):
             if d[4 + i] != self._token[i]:
                 return None
+        found = options(d, len(d))
+        if found is None:  # malformed options (RFC 7252 §3.1): not a message
+            return None
         try:
-            href = rd_href(d[payload_at(d):])
+            href = rd_href(d[found[1]:])
             if href is None:
                 return None
             host, port = peer(addr)
             return resolve(href, host, port)
-        except IndexError:  # options running past the end: not a message
-            return None
         except UnicodeError:  # a link that isn't UTF-8 (RFC 6690 §2): not an RD's
             return None

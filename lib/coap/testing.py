@@ -13,6 +13,7 @@
 import gc
 import sys
 
+from .loops import options
 from .server import Server
 
 METHODS = {"GET": 1, "POST": 2, "PUT": 3, "DELETE": 4, "FETCH": 5, "PATCH": 6, "IPATCH": 7}
@@ -65,22 +66,12 @@ class Result:
         self.code = Code(data[1])
         self.mid = data[2] << 8 | data[3]
         self.token = bytes(data[4:4 + tkl])
-        self.options = []
-        self.payload = b""
+        found = options(data, len(data))
+        if found is None:
+            raise ValueError("the response's options are malformed (RFC 7252 §3.1)")
+        self.options = [(num, bytes(data[off:off + n])) for num, off, n in found[0]]
+        self.payload = bytes(data[found[1]:])
         self.log = log
-        i = 4 + tkl
-        number = 0
-        while i < len(data):
-            if data[i] == 0xFF:
-                self.payload = bytes(data[i + 1:])
-                break
-            delta, length = data[i] >> 4, data[i] & 15
-            i += 1
-            delta, i = _extended(data, i, delta)
-            length, i = _extended(data, i, length)
-            number += delta
-            self.options.append((number, bytes(data[i:i + length])))
-            i += length
         self.content_format = self.option_uint(_CONTENT_FORMAT)
 
     def option(self, number):
@@ -96,14 +87,6 @@ class Result:
 
     def __repr__(self):
         return "Result(%s, %r)" % (self.code, self.payload)
-
-
-def _extended(data, i, v):
-    if v == 13:
-        return data[i] + 13, i + 1
-    if v == 14:
-        return (data[i] << 8 | data[i + 1]) + 269, i + 2
-    return v, i
 
 
 def _uint(v):

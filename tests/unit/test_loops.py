@@ -4,6 +4,7 @@ import sys
 import unittest
 from array import array
 
+import coapmsg as m
 from coap import loops, loops_py as py
 
 try:
@@ -242,13 +243,40 @@ class ReplayTwins(unittest.TestCase):
             self.assertEqual((a, b), (want, want))
 
 
+class Options(unittest.TestCase):
+    # loops.options: a whole message listed by walk(), for clients and tests
+    def listed(self, msg):
+        found = loops.options(msg, len(msg))
+        return [(num, bytes(msg[off:off + n])) for num, off, n in found[0]], found[1]
+
+    def test_every_option_in_order_and_the_payload(self):
+        opts = [(4, b"e"), (11, b"a"), (11, b"x" * 20), (12, b"\x28"), (300, b"y" * 300)]
+        msg = m.encode(m.NON, 69, 1, b"abcd", opts, b"P")
+        got, at = self.listed(msg)
+        self.assertEqual(got, opts)
+        self.assertEqual(bytes(msg[at:]), b"P")
+
+    def test_no_payload_and_no_options(self):
+        msg = m.encode(m.ACK, 69, 1, b"abcd", [(8, b"rd")])
+        self.assertEqual(self.listed(msg), ([(8, b"rd")], len(msg)))
+        msg = m.encode(m.ACK, 0, 1)
+        self.assertEqual(self.listed(msg), ([], 4))
+
+    def test_malformed_options(self):
+        # §3.1: a value running past the end, nibble 15; §3: an empty payload
+        for msg in (m.encode(m.NON, 69, 1, b"", [(8, b"rd")])[:-1],
+                    m.encode(m.NON, 69, 1) + b"\xf1x",
+                    m.encode(m.NON, 69, 1, b"", [(8, b"rd")]) + b"\xff"):
+            self.assertIsNone(loops.options(msg, len(msg)), msg)
+
+
 class StateCopies(unittest.TestCase):
     def test_private_copies_of_the_walk_state_agree(self):
-        # parse.py and prepared.py keep const copies of loops_py's S_* (a const
+        # parse.py, prepared.py, loops.py and client.py keep const copies of loops_py's S_* (a const
         # with a leading underscore leaves no name behind to compare at run time)
         import coap
         base = coap.__file__.rsplit("/", 1)[0]
-        for module in ("parse.py", "prepared.py"):
+        for module in ("parse.py", "prepared.py", "loops.py", "client.py"):
             found = 0
             with open(base + "/" + module) as f:
                 for line in f:

@@ -9,7 +9,7 @@ import coapmsg as m
 from coap import client, multicast, numbers, rd, rddiscover
 from coap.client import Client, Path, parse_uri
 from coap.rd import Registration
-from coap.rddiscover import Finder, payload_at, peer, rd_href, resolve
+from coap.rddiscover import Finder, peer, rd_href, resolve
 from test_multicast import Clock, bound
 
 try:
@@ -192,6 +192,21 @@ class Registering(unittest.TestCase):
         reg.tick()
         rst = self.rd.request()
         self.assertEqual((rst[0], rst[2]), (m.RST, 0x4242))
+        self.assertFalse(reg.registered)
+        self.rd.answer(req, 65, [(8, b"b")])
+        reg.tick()
+        self.assertEqual(reg.location.text(), "/b")
+
+    def test_malformed_separate_response_is_reset_not_taken(self):
+        # RFC 7252 §4.2: a CON with a message format error is rejected (RST)
+        reg = self.make(path=[b"rd"])
+        reg.tick()
+        req = self.rd.request()
+        bad = m.encode(m.CON, 65, 0x4343, req[3], [(8, b"a")])[:-1]  # value cut short
+        self.rd.sock.sendto(bad, self.rd.peer)
+        reg.tick()
+        rst = self.rd.request()
+        self.assertEqual((rst[0], rst[2]), (m.RST, 0x4343))
         self.assertFalse(reg.registered)
         self.rd.answer(req, 65, [(8, b"b")])
         reg.tick()
@@ -414,12 +429,6 @@ class Resolving(unittest.TestCase):
         self.assertEqual(peer(raw4), ("192.0.2.1", 5683))
         raw6 = b"\x0a\x00\xf0\x50" + bytes(4) + b"\xfd" + bytes(14) + b"\x01" + bytes(4)
         self.assertEqual(peer(raw6), ("fd00::1", 61520))
-
-    def test_payload_at_skips_extended_options(self):
-        msg = m.encode(m.NON, 69, 1, b"abcd", [(11, b"x" * 20), (300, b"y" * 300)], b"P")
-        self.assertEqual(bytes(msg[payload_at(msg):]), b"P")
-        msg = m.encode(m.NON, 69, 1, b"abcd", [(11, b"x")])
-        self.assertEqual(payload_at(msg), len(msg))
 
 
 class Uris(unittest.TestCase):
