@@ -97,7 +97,9 @@ def register(server, b, cfg, addresses, ticks, log):
         if got is None:
             return None
         s, base, path = got
-        reg = Registration(s, ep, links, cfg["rd_lifetime_s"], base, path, log=log)
+        from coap.client import parse_uri
+        reg = Registration(s, ep, links, cfg["rd_lifetime_s"], base, path, log=log,
+                           origin=parse_uri(rd)[:2])
         log("rd: registering with %s as %s, base %s" % (rd, cfg["name"], base.decode()))
     ticks.append(reg.tick)
     return reg

@@ -37,6 +37,7 @@ package(
         "dispatch.py",
         "echo.py",
         "hkdf.py",
+        "linkformat.py",
         "loops.py",
         "loops_py.py",
         "loops_viper.py",

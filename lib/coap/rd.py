@@ -21,7 +21,8 @@
 # after any failed exchange, with the same back-off.
 
 from . import clock as _clock
-from .client import RESET, TIMEOUT, Client, Path
+from .client import RESET, TIMEOUT, Client, Path, parse_uri
+from .linkformat import link_href, resolve
 
 try:
     from micropython import const
@@ -46,6 +47,7 @@ _REFRESH = const(2)
 _FIND = const(3)
 _UNUSABLE = const(-4)  # coap.rddiscover.UNUSABLE: found, but can't be reached
 _STEP = ("discovery", "registration", "refresh", "multicast discovery")
+_UNKNOWN = ("rd.invalid", 5683)  # the RD's origin when not given (RFC 6761 §6.4)
 
 
 def _text(diagnostic):
@@ -72,6 +74,7 @@ class Registration:
     (§5.3: without it the RD would use this socket's port). path: the
     registration interface's segments, to skip discovery. finder: a
     coap.rddiscover.Finder that finds the RD (then sock, base and path are None).
+    origin: the RD's (host, port), against which discovered links resolve.
     """
 
     #: Back-off after a failed exchange: first delay, doubled up to the maximum.
@@ -79,8 +82,9 @@ class Registration:
     retry_max_ms = 300000
 
     def __init__(self, sock, ep, links, lifetime_s=3600, base=None, path=None,
-                 clock=_clock, log=print, finder=None):
+                 clock=_clock, log=print, finder=None, origin=None):
         self.clock = clock
+        self.origin = origin
         self.log = log
         self.lifetime_s = lifetime_s
         self.ep = ep
@@ -225,24 +229,31 @@ class Registration:
         self.client.sock = sock
         self._base(base)
         self.log("rd: found %s by multicast" % uri)
+        self.origin = parse_uri(uri)[:2]
         self.dir.clear()
         for s in path or ():
             self.dir.add(s, 0, len(s))
         self._forget(now)
 
     def _discovered(self, payload):
-        # The first link of the filtered answer, e.g. </resourcedirectory/>;rt=core.rd
-        payload = bytes(payload)
-        start = payload.find(b"<")
-        end = payload.find(b">", start + 1)
-        href = payload[start + 1:end] if 0 <= start < end else b""
-        if b"://" in href:  # an absolute link: keep its path only
-            i = href.find(b"/", href.find(b"://") + 3)
-            href = href[i:] if i >= 0 else b""
-        href = href.split(b"?")[0].lstrip(b"/")
+        # The first link of the filtered answer, e.g. </resourcedirectory/>;rt=core.rd,
+        # resolved against the RD's origin (coap.linkformat). A link to another
+        # host can't be followed: the socket reaches the RD only.
+        host, port = self.origin or _UNKNOWN
+        href = link_href(payload)
+        path = None
+        try:
+            uri = None if href is None else resolve(href, host, port)
+            there = None if uri is None else parse_uri(uri)
+        except (ValueError, UnicodeError):  # not a URI this board can use
+            there = None
+        if there and (there[0].lower(), there[1]) == (host.lower(), port):
+            path = there[2]
+        elif there:
+            self.log("rd: the RD lists its registration interface on another host (%s)" % uri)
         self.dir.clear()
-        if not href:
-            href = b"rd"
+        if not path:
+            path = [b"rd"]
             self.log("rd: the RD lists no registration interface; trying /rd")
-        for s in href.split(b"/"):
+        for s in path:
             self.dir.add(s, 0, len(s))

@@ -18,6 +18,7 @@ from random import getrandbits
 
 from . import clock as _clock
 from .client import TIMEOUT, UNREACHABLE
+from .linkformat import link_href, resolve
 from .loops import options
 from .write import Response
 
@@ -50,59 +51,6 @@ def peer(addr):
     v6 = len(a) > 16
     host = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, a[8:24] if v6 else a[4:8])
     return host, (a[2] << 8) | a[3]
-
-
-def rd_href(payload):
-    """The href of the first link whose rt includes core.rd, or None."""
-    p = bytes(payload)
-    i = 0
-    while True:
-        start = p.find(b"<", i)
-        end = p.find(b">", start + 1)
-        if start < 0 or end < 0:
-            return None
-        i = end + 1  # the link's attributes run to the next ',' outside quotes
-        quoted = False
-        while i < len(p) and (quoted or p[i] != 44):  # ','
-            quoted ^= p[i] == 34  # '"'
-            i += 1
-        for attr in p[end + 1:i].split(b";"):
-            if attr.strip().startswith(b"rt="):
-                if b"core.rd" in attr.strip()[3:].strip(b'"').split(b" "):
-                    return p[start + 1:end]
-
-
-def _dots(path):
-    # RFC 3986 §5.2.4 remove_dot_segments, on a path starting with "/"
-    out = []
-    segs = path.split("/")[1:]
-    for k, s in enumerate(segs):
-        last = k == len(segs) - 1
-        if s == "..":
-            if out:
-                out.pop()
-        if s in (".", ".."):
-            if last:
-                out.append("")
-            continue
-        out.append(s)
-    return "/" + "/".join(out)
-
-
-def resolve(href, host, port):
-    """The absolute coap:// URI of href as found in an answer from host:port, or
-    None for another scheme. Query and fragment are dropped: a registration
-    interface is addressed by its path."""
-    href = href.decode() if isinstance(href, (bytes, bytearray)) else href
-    for cut in "#?":
-        href = href.split(cut)[0]
-    if ":" in href.split("/")[0]:  # it has a scheme (RFC 3986 §4.3)
-        return href if href[:7].lower() == "coap://" else None
-    if href.startswith("//"):  # a network-path reference
-        return "coap:" + href
-    origin = "coap://%s:%d" % ("[%s]" % host if ":" in host else host, port)
-    # the base's path is empty: a relative path gets "/" before it (§5.2.3)
-    return origin + _dots(href if href.startswith("/") else "/" + href)
 
 
 class Finder:
@@ -182,7 +130,7 @@ class Finder:
         if found is None:  # malformed options (RFC 7252 §3.1): not a message
             return None
         try:
-            href = rd_href(d[found[1]:])
+            href = link_href(d[found[1]:], b"core.rd")
             if href is None:
                 return None
             host, port = peer(addr)

@@ -9,7 +9,7 @@ import coapmsg as m
 from coap import client, multicast, numbers, rd, rddiscover
 from coap.client import Client, Path, parse_uri
 from coap.rd import Registration
-from coap.rddiscover import Finder, peer, rd_href, resolve
+from coap.rddiscover import Finder, peer
 from test_multicast import Clock, bound
 
 try:
@@ -196,6 +196,29 @@ class Registering(unittest.TestCase):
         self.rd.answer(req, 65, [(8, b"b")])
         reg.tick()
         self.assertEqual(reg.location.text(), "/b")
+
+    def discovered(self, links, **kw):
+        # the registration interface found in the RD's answer `links`
+        reg = self.make(**kw)
+        reg.tick()
+        self.rd.answer(self.rd.request(), 69, [(12, b"\x28")], links)
+        reg.tick()
+        reg.tick()
+        return path_of(self.rd.request()[4])
+
+    def test_absolute_links_resolve_against_the_rd(self):
+        # RFC 6690 §2.1, RFC 3986 §5.2: an absolute href keeps its host; the RD's
+        # socket reaches only the RD, so a link elsewhere is not registered at
+        rd = ("192.0.2.7", 5683)
+        self.assertEqual(self.discovered(b'<coap://192.0.2.7/r/../d/>;rt=core.rd', origin=rd),
+                         [b"d", b""])
+        self.assertEqual(self.discovered(b'<coap://192.0.2.9/d/>;rt=core.rd', origin=rd),
+                         [b"rd"])
+        self.assertEqual(self.log[-2:], [
+            "rd: the RD lists its registration interface on another host "
+            "(coap://192.0.2.9/d/)",
+            "rd: the RD lists no registration interface; trying /rd"])
+        self.assertEqual(self.discovered(b'</a/./b?x=1>;rt=core.rd'), [b"a", b"b"])
 
     def test_malformed_separate_response_is_reset_not_taken(self):
         # RFC 7252 §4.2: a CON with a message format error is rejected (RST)
@@ -402,27 +425,6 @@ class FindingByMulticast(unittest.TestCase):
 
 
 class Resolving(unittest.TestCase):
-    def test_hrefs_against_the_answers_source(self):
-        for href, want in (
-                (b"/rd", "coap://192.0.2.1:5683/rd"),
-                (b"rd/x/", "coap://192.0.2.1:5683/rd/x/"),   # the base's path is empty
-                (b"/a/../b/./c", "coap://192.0.2.1:5683/b/c"),
-                (b"/rd?d=x#f", "coap://192.0.2.1:5683/rd"),
-                (b"//rd.example:61616/rd", "coap://rd.example:61616/rd"),
-                (b"coap://[2001:db8::1]:5783/resourcedirectory/",
-                 "coap://[2001:db8::1]:5783/resourcedirectory/"),
-                (b"coaps://192.0.2.9/rd", None),
-                (b"http://192.0.2.9/rd", None)):
-            self.assertEqual(resolve(href, "192.0.2.1", 5683), want, href)
-        self.assertEqual(resolve(b"/rd", "fd00::1", 61616), "coap://[fd00::1]:61616/rd")
-
-    def test_the_link_with_rt_core_rd(self):
-        self.assertEqual(rd_href(b'</x>;rt="core.rd-lookup-ep",</d,"x">;title="<a>, <b>";'
-                                 b'rt="core.rd-group core.rd",</y>;rt=core.rd'), b'/d,"x"')
-        self.assertEqual(rd_href(b"</y>;if=core.rd,</z>;rt=core.rd"), b"/z")
-        for none in (b"", b"</x>;rt=core.rd-lookup-res", b"</x", b"rt=core.rd"):
-            self.assertIsNone(rd_href(none), none)
-
     def test_peer_of_tuples_and_raw_sockaddrs(self):
         self.assertEqual(peer(("192.0.2.1", 5683)), ("192.0.2.1", 5683))
         raw4 = b"\x02\x00\x16\x33" + bytes([192, 0, 2, 1]) + bytes(8)
