@@ -15,6 +15,7 @@ from array import array
 from random import getrandbits
 
 from . import clock as _clock
+from .clock import retransmit_timeout
 from .loops import walk
 from .write import Response
 
@@ -144,7 +145,7 @@ class Client:
         self.busy = True
         self._acked = False
         self._tries = 0
-        self._timeout = _ACK_TIMEOUT_MS + getrandbits(10) * (_ACK_TIMEOUT_MS // 2) // 1024
+        self._timeout = retransmit_timeout(_ACK_TIMEOUT_MS)
         return self._transmit()
 
     def _transmit(self):
@@ -180,7 +181,7 @@ class Client:
         if self._acked or self._tries >= _MAX_RETRANSMIT:
             return self._done(TIMEOUT)
         self._tries += 1  # §4.2: the same message again, the timeout doubled
-        self._timeout *= 2
+        self._timeout = retransmit_timeout(_ACK_TIMEOUT_MS, self._timeout)
         return self._transmit()
 
     def _datagram(self, d, n):

@@ -12,7 +12,7 @@
 
 from random import getrandbits
 
-from .clock import ticks_add, ticks_diff, ticks_ms
+from .clock import retransmit_timeout, ticks_add, ticks_diff, ticks_ms
 from .parse import Request
 
 try:
@@ -343,12 +343,8 @@ class Observers:
         self.sent_at[i] = now
         if con:
             tries = self.tries[i]
-            if tries == 0:
-                # RFC 7252 §4.8: ACK_TIMEOUT times a random 1..ACK_RANDOM_FACTOR (1.5)
-                t = self.ack_timeout_ms
-                self.timeout[i] = t + ((t * getrandbits(8)) >> 9)
-            else:
-                self.timeout[i] <<= 1  # §4.2: doubled for each retransmission
+            self.timeout[i] = retransmit_timeout(self.ack_timeout_ms,
+                                                 self.timeout[i] if tries else 0)
             self.retry_at[i] = ticks_add(now, self.timeout[i])
             self.tries[i] = tries + 1
             self.con_at[i] = now
