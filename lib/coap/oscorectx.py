@@ -13,7 +13,7 @@ import os
 from .ccm import CCM, NONCE
 from .cose import nonce_base
 from .hkdf import hkdf_sha256
-from .parse import equals
+from .loops import same
 
 try:
     from micropython import const
@@ -51,10 +51,10 @@ def find(contexts, buf, kid_off, kid_len, ctx_off, ctx_len):
         return -1
     for i in range(len(contexts)):
         ctx = contexts[i]
-        if not equals(buf, kid_off, kid_len, ctx.recipient_id):
+        if not same(buf, kid_off, kid_len, ctx.recipient_id):
             continue
         if ctx_off >= 0 and (ctx.id_context is None
-                             or not equals(buf, ctx_off, ctx_len, ctx.id_context)):
+                             or not same(buf, ctx_off, ctx_len, ctx.id_context)):
             continue
         return i
     return -1

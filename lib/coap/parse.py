@@ -57,11 +57,6 @@ _PROXY_SCHEME = const(39)
 _ECHO = const(252)
 
 
-#: equals(buf, off, n, s): True when buf[off:off+n] == s, compared without a slice.
-equals = same
-_uint = uint
-
-
 class Request:
     """A view of one received datagram. Valid until the next parse()."""
 
@@ -162,20 +157,20 @@ class Request:
                 self.query_count = i + 1
         elif num == _CONTENT_FORMAT:
             if not repeated and olen <= 2:
-                self.content_format = _uint(buf, off, olen)
+                self.content_format = uint(buf, off, olen)
         elif num == _ACCEPT:
             if repeated or olen > 2:
                 self._unrecognised(num)
             else:
-                self.accept = _uint(buf, off, olen)
+                self.accept = uint(buf, off, olen)
         elif num == _OBSERVE:
             if not repeated and olen <= 3:
-                self.observe = _uint(buf, off, olen)
+                self.observe = uint(buf, off, olen)
         elif num == _BLOCK2:
             if repeated or olen > 3:
                 self._unrecognised(num)
             else:
-                self.block2 = _uint(buf, off, olen)
+                self.block2 = uint(buf, off, olen)
         elif num == _URI_HOST:
             if repeated or olen < 1 or olen > 255:
                 self._unrecognised(num)
@@ -216,7 +211,7 @@ class Request:
 
     def payload_is(self, s):
         """True when the payload equals the bytes s."""
-        return equals(self.buf, self.payload_off, self.payload_len, s)
+        return same(self.buf, self.payload_off, self.payload_len, s)
 
     def payload_int(self, default=None):
         """The payload as a decimal integer ("-12"), or default when it is not one."""
@@ -229,7 +224,7 @@ class Request:
         for i in range(min(self.query_count, self.max_query)):
             off = self.query_off[i]
             n = self.query_len[i]
-            if n >= k and equals(buf, off, k, name) and (n == k or buf[off + k] == 61):  # '='
+            if n >= k and same(buf, off, k, name) and (n == k or buf[off + k] == 61):  # '='
                 return i
         return -1
 
@@ -239,7 +234,7 @@ class Request:
         if i < 0:
             return False
         k = len(name) + 1
-        return equals(self.buf, self.query_off[i] + k, self.query_len[i] - k, value)
+        return same(self.buf, self.query_off[i] + k, self.query_len[i] - k, value)
 
     def query_int(self, name, default=None):
         """The decimal value of Uri-Query `name=N`, or default."""

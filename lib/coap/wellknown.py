@@ -5,7 +5,7 @@
 # lists, any item of which may match. Links are prebuilt bytes, so answering
 # only copies them into the response.
 
-from .parse import equals
+from .loops import same
 
 _NAMES = (b"href", b"rt", b"if", b"ct")
 _STAR = 42
@@ -52,7 +52,7 @@ def write_links(resources, req, resp):
         qn = req.query_len[0]
         for candidate in _NAMES:
             k = len(candidate)
-            if qn > k and buf[off + k] == 61 and equals(buf, off, k, candidate):  # '='
+            if qn > k and buf[off + k] == 61 and same(buf, off, k, candidate):  # '='
                 name = candidate
                 off += k + 1
                 qn -= k + 1
