@@ -35,7 +35,8 @@ def compose(*ticks):
 def multicast(server, b, cfg, socks, addresses, ticks, log):
     """Join the All-CoAP-Nodes group of each family the board serves; answers
     wait for a random leisure and leave from the unicast socket of their family."""
-    from coap.multicast import GROUPS, Replier, is_ipv6
+    from coap.multicast import GROUPS, Replier
+    from coap.peeraddr import is_ipv6
     join = getattr(b, "multicast_socket", None)
     if join is None:
         log("multicast: the %s board can't join groups (see boards/README.md)" % b.name)

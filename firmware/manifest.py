@@ -49,6 +49,7 @@ package(
         "oscorekept.py",
         "observestore.py",
         "parse.py",
+        "peeraddr.py",
         "pending.py",
         "prepared.py",
         "rd.py",

@@ -22,6 +22,7 @@
 # reads whole answers without sending the Echo again.
 
 from .clock import ticks_diff, ticks_ms
+from .peeraddr import PEER_ROOM, keep
 
 try:
     from micropython import const
@@ -34,8 +35,6 @@ _UNAUTHORIZED = const(129)
 _BAD_REQUEST = const(128)
 _ECHO = const(252)
 _BLOCK_EXTRA = const(11)  # ETag (4) + Block2 (up to 4) + Size2 (up to 3) a single answer lacks
-_PEER_ROOM = const(32)  # a sockaddr_in6 is 28 bytes
-_EMPTY = b""
 
 
 class Verified:
@@ -46,7 +45,7 @@ class Verified:
     def __init__(self, size=8, lifetime_s=300):
         self.peer = [None] * size  # a tuple (lwIP, CPython), or one of `_copy`
         self.at = [0] * size       # ticks_ms of the last proof
-        self._copy = [bytearray(_PEER_ROOM) for _ in range(size)]
+        self._copy = [bytearray(PEER_ROOM) for _ in range(size)]
         self.lifetime_ms = lifetime_s * 1000
 
     def _find(self, peer):
@@ -69,15 +68,10 @@ class Verified:
                 if d > age:
                     age = d
                     i = k
-            if isinstance(peer, tuple):
-                self.peer[i] = peer  # immutable: kept by reference
-            elif (isinstance(peer, bytes) or isinstance(peer, bytearray)) and len(peer) <= _PEER_ROOM:
-                c = self._copy[i]  # a copy: the datagram's own object is not kept alive
-                c[0:] = _EMPTY  # keeps its capacity: nothing allocated
-                c.extend(peer)
-                self.peer[i] = c
-            else:
+            kept = keep(peer, self._copy[i])
+            if kept is None:
                 return
+            self.peer[i] = kept
         self.at[i] = now
 
     def has(self, peer):

@@ -20,6 +20,7 @@ import os
 
 from .aes import AES
 from .clock import ticks_add, ticks_diff, ticks_ms
+from .peeraddr import PEER_ROOM, is_bytes, keep, port_of
 
 try:
     from micropython import const
@@ -35,7 +36,6 @@ SIZE = const(12)          # bytes of an Echo value (RFC 9175 §2.2.1: 1 to 40)
 _TAG = const(8)
 _ADDR = const(56)         # address bytes the layout has room for
 _MSG = const(64)          # 4 AES blocks
-_PEER_ROOM = const(32)    # a sockaddr_in6 is 28 bytes
 _TS_MASK = const(0x3FFFFFFF)  # 30-bit seconds: small ints on 32-bit boards
 _KIND_NONE = const(0)
 _KIND_RAW = const(1)
@@ -44,15 +44,6 @@ _KIND_TEXT = const(2)
 # One-character strings to read address text with str.startswith, which never
 # allocates (indexing a str can). Most frequent first.
 _CHARS = tuple("0123456789.:abcdefABCDEF%")
-
-
-def port_of(peer):
-    """The peer's UDP port, or -1 when the address has no recognisable shape."""
-    if isinstance(peer, tuple):
-        return peer[1] if len(peer) > 1 and isinstance(peer[1], int) else -1
-    if _is_bytes(peer) and len(peer) >= 4:
-        return (peer[2] << 8) | peer[3]  # sockaddr_in/_in6: port in network order
-    return -1
 
 
 class Echo:
@@ -69,7 +60,7 @@ class Echo:
         self.age = -1                  # seconds since the last checked value was made
         self._msg = bytearray(_MSG)
         self._mac = bytearray(16)
-        self._peer_copy = bytearray(_PEER_ROOM)
+        self._peer_copy = bytearray(PEER_ROOM)
         self._cipher = cipher          # tests on ports without AES pass a stand-in
         self._rekey(key)
 
@@ -113,15 +104,7 @@ class Echo:
         for i in range(_TAG):
             v[4 + i] = m[i]
         self._made_at = now
-        if isinstance(peer, tuple):
-            self._made_for = peer  # lwIP's (host, port): only ever compared whole
-        elif _is_bytes(peer) and len(peer) <= _PEER_ROOM:
-            c = self._peer_copy
-            c[0:] = b""  # keeps its capacity: nothing allocated
-            c.extend(peer)
-            self._made_for = c
-        else:
-            self._made_for = None
+        self._made_for = keep(peer, self._peer_copy)
         return SIZE
 
     def check(self, peer, buf, off, n, now=-1):
@@ -164,10 +147,10 @@ class Echo:
             if isinstance(host, str):
                 kind = _KIND_TEXT
                 n = _text(host, msg, 8)
-            elif _is_bytes(host):
+            elif is_bytes(host):
                 kind = _KIND_RAW
                 n = _raw(host, 0, len(host), msg, 8)
-        elif _is_bytes(peer):
+        elif is_bytes(peer):
             kind = _KIND_RAW
             n = len(peer)
             if n == 16:  # sockaddr_in: the IPv4 address
@@ -186,11 +169,6 @@ class Echo:
             for i in range(16):
                 mac[i] ^= msg[blk + i]
             self._aes.encrypt_block(mac, mac)
-
-
-def _is_bytes(x):
-    # two calls, not isinstance(x, (bytes, bytearray)): that tuple is built per call
-    return isinstance(x, bytes) or isinstance(x, bytearray)
 
 
 def _raw(src, a, b, dst, at):

@@ -40,14 +40,6 @@ def leisure_ms(size, group_size, rate):
     return size * group_size * 1000 // rate
 
 
-def is_ipv6(addr):
-    """True for an IPv6 peer address as recvfrom returns it: a tuple on CPython
-    and lwIP ports, a raw sockaddr (16 bytes for IPv4, 28 for IPv6) on the unix port."""
-    if isinstance(addr, tuple):
-        return len(addr) == 4 or ":" in addr[0]
-    return len(addr) > 16
-
-
 class Replier:
     """Holds one answer to a multicast request until its random due time.
 

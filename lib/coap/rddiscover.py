@@ -19,6 +19,7 @@ from random import getrandbits
 from . import clock as _clock
 from .client import TIMEOUT, UNREACHABLE
 from .linkformat import link_href, resolve
+from .peeraddr import host_port
 from .loops import options
 from .write import Response
 
@@ -39,18 +40,6 @@ _URI_QUERY = const(15)
 _EAGAIN = const(11)
 _TKL = const(4)
 _WAIT_MS = const(6000)  # past the 5 s DEFAULT_LEISURE an RD may wait (RFC 7252 §8.2)
-
-
-def peer(addr):
-    """(host, port) of a recvfrom address: a tuple, or on the unix port a raw
-    sockaddr (16 bytes for IPv4, 28 for IPv6)."""
-    if isinstance(addr, tuple):
-        return addr[0], addr[1]
-    import socket
-    a = bytes(addr)
-    v6 = len(a) > 16
-    host = socket.inet_ntop(socket.AF_INET6 if v6 else socket.AF_INET, a[8:24] if v6 else a[4:8])
-    return host, (a[2] << 8) | a[3]
 
 
 class Finder:
@@ -133,7 +122,7 @@ class Finder:
             href = link_href(d[found[1]:], b"core.rd")
             if href is None:
                 return None
-            host, port = peer(addr)
+            host, port = host_port(addr)
             return resolve(href, host, port)
         except UnicodeError:  # a link that isn't UTF-8 (RFC 6690 §2): not an RD's
             return None

@@ -5,7 +5,7 @@ import sys
 import unittest
 
 from coap import aes
-from coap.echo import BOGUS, EXPIRED, SIZE, VERIFIED, Echo, port_of
+from coap.echo import BOGUS, EXPIRED, SIZE, VERIFIED, Echo
 
 try:
     import micropython
@@ -141,12 +141,6 @@ class EchoValues(unittest.TestCase):
         msg[7] = 8
         msg[8:16] = bytes([1, 0, 10, 0, 10, 0, 10, 7])  # "10.0.0.7": digits 0-9, "." is 10
         self.assertEqual(v[4:], cbc_mac_reference(key, bytes(msg))[:8])
-
-    def test_port_of_each_address_shape(self):
-        self.assertEqual([port_of(p) for p in PEERS], [5683] * 4)
-        self.assertEqual(port_of(bytes([2, 0, 0, 0, 1, 2, 3, 4]) + bytes(8)), 0)
-        self.assertEqual(port_of(("1.2.3.4", 0)), 0)
-        self.assertEqual(port_of(None), -1)
 
     def test_seconds_is_a_small_int(self):
         s = self.echo.seconds()

@@ -9,7 +9,7 @@ except ImportError:  # the wasm32 port has no network: the socket cases run on t
 
 import coapmsg as m
 from coap import clock
-from coap.multicast import DEFAULT_LEISURE_MS, Replier, is_ipv6, leisure_ms
+from coap.multicast import DEFAULT_LEISURE_MS, Replier, leisure_ms
 from fake_time import Clock
 from sample import make_server
 
@@ -102,21 +102,6 @@ class Leisure(unittest.TestCase):
         self.assertEqual(DEFAULT_LEISURE_MS, 5000)
         # §8.2: S = 100 bytes, G = 50 servers, R = 1000 bytes/s -> 5 s
         self.assertEqual(leisure_ms(100, 50, 1000), 5000)
-
-
-class Addresses(unittest.TestCase):
-    def test_tuples_and_raw_sockaddrs(self):
-        self.assertFalse(is_ipv6(("192.0.2.1", 5683)))
-        self.assertTrue(is_ipv6(("2001:db8::1", 5683)))          # lwIP ports
-        self.assertTrue(is_ipv6(("2001:db8::1", 5683, 0, 0)))    # CPython
-        self.assertFalse(is_ipv6(bytes(16)))                     # unix port sockaddr_in
-        self.assertTrue(is_ipv6(bytes(28)))                      # sockaddr_in6
-
-    def test_what_this_port_returns(self):
-        _need_sockets()
-        v4 = socket.getaddrinfo("127.0.0.1", 5683, 0, socket.SOCK_DGRAM)[0][-1]
-        v6 = socket.getaddrinfo("::1", 5683, 0, socket.SOCK_DGRAM)[0][-1]
-        self.assertEqual((is_ipv6(v4), is_ipv6(v6)), (False, True))
 
 
 def _need_sockets():

@@ -9,7 +9,8 @@ import coapmsg as m
 from coap import client, multicast, numbers, rd, rddiscover
 from coap.client import Client, Path, parse_uri
 from coap.rd import Registration
-from coap.rddiscover import Finder, peer
+from coap.peeraddr import host_port
+from coap.rddiscover import Finder
 from test_multicast import Clock, bound
 
 try:
@@ -368,7 +369,7 @@ class FindingByMulticast(unittest.TestCase):
         self.assertEqual((self.uris, reg.registered), ([], False))  # neither one will do
         self.rd.answer(req, 69, payload=links, mtype=m.NON)
         reg.tick()
-        rd_port = peer(self.rd.addr)[1]
+        rd_port = host_port(self.rd.addr)[1]
         self.assertEqual(self.uris, ["coap://127.0.0.1:%d/rd/" % rd_port])
         self.assertEqual(self.log, ["rd: found %s by multicast" % self.uris[0]])
         reg.tick()
@@ -390,7 +391,7 @@ class FindingByMulticast(unittest.TestCase):
         self.assertEqual((self.uris, self.log), ([], []))
         self.rd.answer(req, 69, payload=b'</rd/>;rt="core.rd"', mtype=m.NON)
         reg.tick()
-        self.assertEqual(self.uris, ["coap://127.0.0.1:%d/rd/" % peer(self.rd.addr)[1]])
+        self.assertEqual(self.uris, ["coap://127.0.0.1:%d/rd/" % host_port(self.rd.addr)[1]])
         reg.client.sock.close()
 
     def test_nothing_answers_backs_off_then_an_rd_fails_so_find_again(self):
@@ -422,15 +423,6 @@ class FindingByMulticast(unittest.TestCase):
         reg.tick()
         self.assertTrue(self.asked()[0] is not None)  # the group is asked again
         reg.client.sock.close()
-
-
-class Resolving(unittest.TestCase):
-    def test_peer_of_tuples_and_raw_sockaddrs(self):
-        self.assertEqual(peer(("192.0.2.1", 5683)), ("192.0.2.1", 5683))
-        raw4 = b"\x02\x00\x16\x33" + bytes([192, 0, 2, 1]) + bytes(8)
-        self.assertEqual(peer(raw4), ("192.0.2.1", 5683))
-        raw6 = b"\x0a\x00\xf0\x50" + bytes(4) + b"\xfd" + bytes(14) + b"\x01" + bytes(4)
-        self.assertEqual(peer(raw6), ("fd00::1", 61520))
 
 
 class Uris(unittest.TestCase):
