@@ -17,24 +17,20 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support import free_port  # noqa: E402
+
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 ONE_SOCKET = "one-socket:"
 PATHS = ("/sensors/temp", "accept:/sensors/temp", "/actuators/led", "/board", "floor",
          ONE_SOCKET + "/sensors/temp")
 COUNTS = (1000, 3000)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def collected(path, n, config, *extra):

@@ -16,7 +16,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ from pathlib import Path
 import report
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from support import free_port  # noqa: E402
+
 BENCH = ROOT / "bench"
 BUILD = ROOT / "build" / "bench"
 MPY_DIR = BUILD / "mpy"
@@ -40,12 +42,6 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 PAYLOAD = "abcd"
 HEAP_REQUESTS = 5000
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def newer(target, sources):

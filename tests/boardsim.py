@@ -11,24 +11,12 @@ import subprocess
 import tempfile
 import time
 
+from support import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
 BOARD_PATH = ":".join(os.path.join(ROOT, p)
                       for p in ("firmware", "boards/unix", "boards/common", "lib"))
-
-
-def free_port():
-    """A UDP port nothing is bound to on 127.0.0.1 and ::1 right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
-                s6.bind(("::1", port))
-            return port
-        except OSError:
-            continue
 
 
 def ping(host, port, timeout=0.2):

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from boardsim import SimulatedBoard, free_port, ping
+from boardsim import SimulatedBoard, ping
+from support import free_port
 
 # field -> a bad value; each must produce a line "config: <field>: expected ..."
 BAD_FIELDS = {

@@ -14,7 +14,8 @@ import aiocoap
 import cbor2
 import pytest
 
-from boardsim import ROOT, SimulatedBoard, free_port, ping
+from boardsim import ROOT, SimulatedBoard, ping
+from support import free_port
 from conformance import check
 
 EXAMPLE = os.path.join(ROOT, "examples", "every-sensor.json")

@@ -6,7 +6,8 @@ import signal
 import subprocess
 import time
 
-from boardsim import ROOT, free_port, ping
+from boardsim import ROOT, ping
+from support import free_port
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 

@@ -16,7 +16,8 @@ import aiocoap
 import pytest
 
 import coapmsg as m
-from boardsim import SimulatedBoard, free_port
+from boardsim import SimulatedBoard
+from support import free_port
 
 NUMBER = re.compile(rb"-?\d+\.\d\d")
 

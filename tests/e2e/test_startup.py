@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from boardsim import ROOT, SimulatedBoard, free_port, ping
+from boardsim import ROOT, SimulatedBoard, ping
+from support import free_port
 
 
 def test_ipv4_and_ipv6_wildcards_share_a_port():

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 
-from boardsim import SimulatedBoard, free_port
+from boardsim import SimulatedBoard
+from support import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = sys.executable

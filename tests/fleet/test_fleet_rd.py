@@ -12,7 +12,8 @@ import warnings
 
 import pytest
 
-from boardsim import SimulatedBoard, free_port, ping
+from boardsim import SimulatedBoard, ping
+from support import free_port
 from fleetnet import BRIDGE, Board, Net
 from rdpeer import (HostileResourceDirectory, MulticastResourceDirectory, ResourceDirectory,
                     endpoints, resources, wait_for)

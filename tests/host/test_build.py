@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from hostutil import BIN, ROOT, one_line_error, run_tool
+from support import free_port
 from tools.layout import BOARDS, compiled, files_for
 
 # CON GET /sensors/temp, MID 0x1234, token 0x01 (RFC 7252 §3)
@@ -29,14 +30,6 @@ sock.bind(socket.getaddrinfo("127.0.0.1", %d)[0][-1])
 print("ready")
 server.poll(sock)
 """
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def test_unix_build_mirrors_the_board_and_prints_sizes(tmp_path):
@@ -66,7 +59,7 @@ def test_unix_build_imports_and_serves(tmp_path):
     out = tmp_path / "unix"
     assert run_tool("build", "--board", "unix", "--out", out).returncode == 0
     assert not list((out / "lib").rglob("*.py"))  # so only the .mpy can be imported
-    port = free_udp_port()
+    port = free_port()
     script = SERVE_ONE % port
     env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
     board = subprocess.Popen([str(BIN / "micropython"), "-c", script], cwd=out, env=env,

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 import serial
 
 from hostutil import BIN, ROOT, one_line_error, run_tool
+from support import free_port
 from tools.layout import compiled, files_for
 
 
@@ -31,14 +31,6 @@ def rows(stdout):
 
 def board_files(root):
     return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
-
-
-def free_udp_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def coap_get(port, path):
@@ -66,7 +58,7 @@ def wait_coap(port, path="sensors/temp", tries=100):
 
 def test_deploy_end_to_end(pty_board, tmp_path):
     board = pty_board()
-    coap_port = free_udp_port()
+    coap_port = free_port()
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"port": coap_port, "bind": ["127.0.0.1"]}))
 
@@ -95,7 +87,7 @@ def test_deploy_end_to_end(pty_board, tmp_path):
     assert wait_coap(coap_port)[0] == "2.05"
 
     # And a third time with a changed config: the board comes back on the new port
-    new_port = free_udp_port()
+    new_port = free_port()
     config.write_text(json.dumps({"port": new_port, "bind": ["127.0.0.1"]}))
     third = deploy(board.port, "--config", config)
     assert third.returncode == 0, third.stderr

@@ -21,7 +21,8 @@ from aiocoap import oscore as aiocoap_oscore
 from aiocoap.numbers import codes
 from aiocoap.optiontypes import BlockOption
 
-from boardsim import SimulatedBoard, free_port
+from boardsim import SimulatedBoard
+from support import free_port
 from conformance import check
 
 PEER = "aiocoap"

@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from boardsim import BOARD_PATH, MICROPYTHON, SimulatedBoard, free_port
+from boardsim import BOARD_PATH, MICROPYTHON, SimulatedBoard
+from support import free_port
 
 UNREACHABLE = "192.0.2.1"
 

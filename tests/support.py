@@ -1,0 +1,26 @@
+"""Helpers the CPython-side tests share (tests/unit has its own for MicroPython).
+
+(Not in conftest.py: tests/ has more than one conftest, and a plain import of
+`conftest` could find another one.)"""
+
+import re
+import socket
+
+# A sensor reading as the board sends it: fixed-point, two decimals ("21.50", "-3.25")
+NUMBER_PATTERN = r"-?\d+\.\d\d"
+NUMBER = re.compile(NUMBER_PATTERN)
+NUMBER_BYTES = re.compile(NUMBER_PATTERN.encode())
+
+
+def free_port():
+    """A UDP port nothing is bound to on 127.0.0.1 and ::1 right now."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s6:
+                s6.bind(("::1", port))
+            return port
+        except OSError:
+            continue
