@@ -15,8 +15,8 @@ import cbor2
 import pytest
 
 from boardsim import ROOT, SimulatedBoard, ping
-from support import free_port
 from conformance import check
+from support import NUMBER, free_port
 
 EXAMPLE = os.path.join(ROOT, "examples", "every-sensor.json")
 #: path -> SenML unit (RFC 8428 §12.1), for every resource the example declares
@@ -97,7 +97,7 @@ def test_text_json_senml_with_libcoap(board, path):
     text = _get(board + "/sensors/" + path)
     assert text.returncode == 0, text.stderr
     value = float(text.stdout.strip())
-    assert re.fullmatch(r"-?\d+\.\d\d", text.stdout.strip())
+    assert NUMBER.fullmatch(text.stdout.strip())
     as_json = json.loads(_get(board + "/sensors/" + path, "-A", "50").stdout)
     assert as_json.get("unit", "") == EXPECTED[path]
     with check("SenML JSON: a record per reading, names and units valid", "RFC 8428 §4",
@@ -162,5 +162,5 @@ def test_a_bad_sensor_is_left_out_and_the_rest_served():
         assert lines == ["config: sensors[0] (air): address: expected a 7-bit I2C address, "
                          "8 to 119, got 200; sensor left out"]
         url = "coap://127.0.0.1:%d/sensors/" % b.port
-        assert re.fullmatch(r"-?\d+\.\d\d", _get(url + "water").stdout.strip())
+        assert NUMBER.fullmatch(_get(url + "water").stdout.strip())
         assert "4.04" in _get(url + "air/temp").stderr + _get(url + "air/temp").stdout

@@ -1,13 +1,12 @@
 """The README's first promise: `make run`, then the two client lines it prints work."""
 
 import os
-import re
 import signal
 import subprocess
 import time
 
 from boardsim import ROOT, ping
-from support import free_port
+from support import NUMBER, free_port
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 
@@ -38,7 +37,7 @@ def test_make_run_serves_coap_on_localhost():
 
         temp = _client([os.path.join(VENV_BIN, "aiocoap-client"), "coap://localhost/sensors/temp"])
         assert temp.returncode == 0, temp.stderr
-        assert re.fullmatch(r"-?\d+\.\d\d", temp.stdout.strip()), temp.stdout
+        assert NUMBER.fullmatch(temp.stdout.strip()), temp.stdout
         celsius = float(temp.stdout)
         assert 18.5 <= celsius <= 24.5  # the unix board's simulated range
     finally:

@@ -3,15 +3,14 @@ real clients: libcoap's coap-client-notls and aiocoap's observation API."""
 
 import asyncio
 import json
-import re
 import subprocess
 
 import aiocoap
 import pytest
 
 from boardsim import SimulatedBoard
+from support import NUMBER_BYTES as NUMBER
 
-NUMBER = re.compile(rb"-?\d+\.\d\d")
 
 
 def coap_client(*args, timeout=30):

@@ -6,7 +6,6 @@ vanished without deregistering."""
 import asyncio
 import json
 import os
-import re
 import socket
 import subprocess
 import tempfile
@@ -17,9 +16,8 @@ import pytest
 
 import coapmsg as m
 from boardsim import SimulatedBoard
-from support import free_port
+from support import NUMBER_BYTES as NUMBER, free_port
 
-NUMBER = re.compile(rb"-?\d+\.\d\d")
 
 
 def board_info(port):

@@ -11,7 +11,7 @@ import pytest
 import serial
 
 from hostutil import BIN, ROOT, one_line_error, run_tool
-from support import free_port
+from support import NUMBER, free_port
 from tools.layout import compiled, files_for
 
 
@@ -75,7 +75,7 @@ def test_deploy_end_to_end(pty_board, tmp_path):
     assert "deploy: soft reset: main.py is starting" in first.stdout
     code, payload = wait_coap(coap_port)
     assert code == "2.05"
-    assert re.fullmatch(r"-?\d+\.\d\d", payload), payload
+    assert NUMBER.fullmatch(payload), payload
 
     # Again, with main.py running: deploy interrupts it as on a board
     stamps = {dest: p.stat().st_mtime_ns for dest, p in landed.items()}

@@ -17,12 +17,12 @@ from aiocoap.optiontypes import BlockOption, OpaqueOption
 
 import links
 from conformance import check
+from support import NUMBER, NUMBER_PATTERN
 
 PEER = "aiocoap"
-NUMBER = r"-?\d+\.\d\d"
 RESOURCES = {  # path: (code by method, what a GET returns)
-    "sensors/temp": ({"GET": "2.05"}, NUMBER),
-    "sensors/humidity": ({"GET": "2.05"}, NUMBER),
+    "sensors/temp": ({"GET": "2.05"}, NUMBER_PATTERN),
+    "sensors/humidity": ({"GET": "2.05"}, NUMBER_PATTERN),
     "actuators/led": ({"GET": "2.05", "PUT": "2.04"}, "on|off"),
     "board": ({"GET": "2.05"}, r'\{"name":"coap-board",.*\}'),
     ".well-known/core": ({"GET": "2.05"}, r"</.*>.*"),
@@ -133,7 +133,7 @@ def test_token_echoed(board, length, non):
         resp = Message.decode(s.recv(2048))
     with check("Token of 0-8 bytes echoed in the response", "RFC 7252 §5.3.1", PEER):
         assert resp.token == msg.token
-        assert resp.code == codes.CONTENT and re.fullmatch(NUMBER, resp.payload.decode())
+        assert resp.code == codes.CONTENT and NUMBER.fullmatch(resp.payload.decode())
         if non:
             assert resp.mtype == NON
         else:
@@ -219,4 +219,4 @@ def test_block2_size_in_request_is_honoured(client):
 def test_ipv6(client, board):
     msg = Message(code=GET, uri="coap://[::1]:%d/sensors/temp" % board.port)
     resp = client.ask(msg)
-    assert resp.code == codes.CONTENT and re.fullmatch(NUMBER, resp.payload.decode())
+    assert resp.code == codes.CONTENT and NUMBER.fullmatch(resp.payload.decode())

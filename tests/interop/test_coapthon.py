@@ -1,7 +1,6 @@
 """CoAPthon3 (PyPI, pinned in requirements.txt) against the simulated board: GET,
 PUT, Block2, IPv6, and Observe ended by an RST (#14)."""
 
-import re
 import threading
 
 import pytest
@@ -10,8 +9,8 @@ from coapthon.client.helperclient import HelperClient
 from coapthon.messages.request import Request
 
 from boardsim import SimulatedBoard
+from support import NUMBER
 
-NUMBER = re.compile(r"-?\d+\.\d\d")
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,16 @@ import pytest
 
 import links
 from conformance import check
+from support import NUMBER, NUMBER_PATTERN
 
 PEER = "libcoap"
 CLIENT = "coap-client-notls"
 PDU = re.compile(r"v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\} "
                  r"\[ ?(.*?) ?\](?: :: (?:'(.*)'|binary data.*))?$")
 Pdu = collections.namedtuple("Pdu", "type code mid token options payload")
-NUMBER = r"-?\d+\.\d\d"
 RESOURCES = {  # path: (code by method, what a GET returns)
-    "sensors/temp": ({"get": "2.05"}, NUMBER),
-    "sensors/humidity": ({"get": "2.05"}, NUMBER),
+    "sensors/temp": ({"get": "2.05"}, NUMBER_PATTERN),
+    "sensors/humidity": ({"get": "2.05"}, NUMBER_PATTERN),
     "actuators/led": ({"get": "2.05", "put": "2.04"}, "on|off"),
     "board": ({"get": "2.05"}, r'\{"name":"coap-board",.*\}'),
     ".well-known/core": ({"get": "2.05"}, r"</.*>.*"),
@@ -205,4 +205,4 @@ def test_block2_size_in_request_is_honoured(board):
 def test_both_addresses(board, host):
     req, resp = one_response(board, "sensors/temp", host=host)
     assert (resp.type, resp.code, resp.token) == ("ACK", "2.05", req.token)
-    assert re.fullmatch(NUMBER, resp.payload)
+    assert NUMBER.fullmatch(resp.payload)

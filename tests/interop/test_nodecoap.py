@@ -4,17 +4,16 @@ and clients that close() without deregistering (#14)."""
 
 import json
 import os
-import re
 import subprocess
 import time
 
 import pytest
 
 from boardsim import ROOT, SimulatedBoard
+from support import NUMBER
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodecoap_client.js")
 NODE_PATH = os.path.join(ROOT, "tools", "node", "node_modules")
-NUMBER = re.compile(r"-?\d+\.\d\d")
 
 
 def node(*args, timeout=30):

@@ -16,6 +16,7 @@ import cbor2
 import pytest
 
 from boardsim import ROOT, SimulatedBoard
+from support import NUMBER_BYTES
 
 NODE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodecoap_client.js")
 NODE_PATH = os.path.join(ROOT, "tools", "node", "node_modules")
@@ -32,7 +33,7 @@ WANT = 3  # the registration's answer and two notifications
 def readable(fmt, payload):
     """The payload parses as fmt, with a temperature in it."""
     if fmt == TEXT:
-        return re.fullmatch(rb"-?\d+\.\d\d", payload) is not None
+        return NUMBER_BYTES.fullmatch(payload) is not None
     if fmt == JSON:
         return "temperature" in json.loads(payload)
     records = json.loads(payload) if fmt == SENML_JSON else cbor2.loads(payload)

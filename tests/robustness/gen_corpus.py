@@ -21,14 +21,15 @@ import sys
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TESTS, "unit"))
+sys.path.insert(0, TESTS)
 import coapmsg  # noqa: E402
+from support import NUMBER_PATTERN as NUMBER  # noqa: E402
 
 SEED = 7252
 CON, NON, ACK, RST = 0, 1, 2, 3
 GET, POST, PUT, DELETE = 1, 2, 3, 4
 URI_HOST, URI_PORT, URI_PATH, CONTENT_FORMAT, URI_QUERY = 3, 7, 11, 12, 15
 OBSERVE, ACCEPT, BLOCK2, PROXY_URI, PROXY_SCHEME = 6, 17, 23, 35, 39
-NUMBER = r"-?\d+\.\d\d"
 
 # The board's resources (firmware/resources.py): methods -> code, formats, payload by format
 RESOURCES = {

@@ -11,13 +11,13 @@ import time
 
 import coapmsg
 from rawcoap import Peer
+from support import NUMBER_BYTES
 
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "20000"))
 WINDOW = 64
 QUIET_S = 10  # no answer at all for this long: the board is gone
 # ACK 2.05, MID, a 4-byte token, Content-Format 0 (option 12, empty), then the reading
-FAST = re.compile(rb"\x64\x45(..)(....)\xc0\xff-?\d+\.\d\d", re.DOTALL)
-NUMBER = re.compile(rb"-?\d+\.\d\d")
+FAST = re.compile(rb"\x64\x45(..)(....)\xc0\xff" + NUMBER_BYTES.pattern, re.DOTALL)
 
 
 def check_slow(data, want_mid, want_token):
@@ -25,7 +25,7 @@ def check_slow(data, want_mid, want_token):
     mtype, code, mid, token, opts, payload = coapmsg.decode(data)
     assert (mtype, code, mid, token) == (2, 69, want_mid, want_token), data.hex()
     assert coapmsg.to_uint(coapmsg.option(opts, 12) or b"") == 0, data.hex()
-    assert NUMBER.fullmatch(payload), data.hex()
+    assert NUMBER_BYTES.fullmatch(payload), data.hex()
 
 
 def soak(host, port, total):
