@@ -3,10 +3,10 @@
 # fixed-point ints and write them straight into the response: nothing here
 # allocates per request. All of them are idempotent (GET reads, PUT sets).
 
-from coap import Resource
+from coap import Resource, __version__
 from coap.clock import ticks_diff, ticks_ms
 
-VERSION = b"0.1.0"
+VERSION = __version__.encode()  # /board's "firmware": the one in lib/coap
 
 _TEXT = 0
 _JSON = 50

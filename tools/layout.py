@@ -15,6 +15,7 @@ what is compiled, what is copied and what the package manifests list cannot drif
 
 import json
 import os
+import re
 from pathlib import Path
 
 from .common import ROOT, Refused
@@ -79,15 +80,25 @@ def counterpart(dest):
 
 
 PACKAGE_JSON = "firmware/package.json"
+VERSION_FILE = "lib/coap/__init__.py"
+
+
+def version(root=ROOT):
+    """The version, as lib/coap/__init__.py writes it (read, not imported:
+    the tools run without lib/ on the path)."""
+    text = (Path(root) / VERSION_FILE).read_text()
+    return re.search(r'^__version__ = "([^"]+)"$', text, re.M).group(1)
 
 
 def write_package_json(root=ROOT):
-    """Rewrite firmware/package.json's urls (for mip) from files_for(): every
-    file but board.py, each relative to the package.json. A new module, such as
-    a driver, needs only `python -m tools.layout` to be listed."""
+    """Rewrite firmware/package.json's version (version()) and urls (for mip)
+    from files_for(): every file but board.py, each relative to the
+    package.json. A new module, such as a driver, needs only
+    `python -m tools.layout` to be listed."""
     root = Path(root)
     path = root / PACKAGE_JSON
     data = json.loads(path.read_text())
+    data["version"] = version(root)
     data["urls"] = [[dest, os.path.relpath(src, path.parent)]
                     for src, dest in files_for("unix", root) if dest != "board.py"]
     path.write_text(json.dumps(data, indent=2) + "\n")

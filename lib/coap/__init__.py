@@ -11,4 +11,6 @@ from .resource import Resource
 from .server import Server
 from .write import ResponseTooLarge
 
+# The one place the version is written: firmware/resources.py and package.json
+# take it from here; tests/host/test_version.py holds the manifests to it.
 __version__ = "0.1.0"
