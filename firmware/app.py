@@ -16,14 +16,20 @@ import sleep as deep_sleep
 from coap import Server
 from logring import LogRing
 
-_EAFNOSUPPORT = 97
-_EADDRINUSE = 98
-_EADDRNOTAVAIL = 99
-_RETRY_MAX_S = 60
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_EAFNOSUPPORT = const(97)
+_EADDRINUSE = const(98)
+_EADDRNOTAVAIL = const(99)
+_RETRY_MAX_S = const(60)
 # <netinet/in.h>: an IPv6 wildcard socket takes only IPv6, so "0.0.0.0" and "::"
 # can share a port (Linux's default would take IPv4 too and collide).
-_IPPROTO_IPV6 = 41
-_IPV6_V6ONLY = 26
+_IPPROTO_IPV6 = const(41)
+_IPV6_V6ONLY = const(26)
 
 
 class StartupError(Exception):

@@ -6,11 +6,17 @@
 from coap import Resource, __version__
 from coap.clock import ticks_diff, ticks_ms
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 VERSION = __version__.encode()  # /board's "firmware": the one in lib/coap
 
-_TEXT = 0
-_JSON = 50
-_BAD_REQUEST = 128
+_TEXT = const(0)
+_JSON = const(50)
+_BAD_REQUEST = const(128)
 
 
 def _json_string(s):

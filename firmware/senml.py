@@ -4,10 +4,16 @@
 # (CBOR major type 7, 0xFA) with small-int arithmetic only: no float object,
 # no int of 2**30 or more, so a 32-bit port allocates nothing either.
 
-_BN = -2  # RFC 8428 §6, Table 4: base name
-_N = 0
-_U = 1
-_V = 2
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_BN = const(-2)  # RFC 8428 §6, Table 4: base name
+_N = const(0)
+_U = const(1)
+_V = const(2)
 
 
 def _head(major, n):

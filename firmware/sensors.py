@@ -13,13 +13,19 @@ import senml
 from coap import Resource
 from coap.clock import ticks_add, ticks_diff, ticks_ms
 
-_TEXT = 0
-_JSON = 50
-_SENML_JSON = 110
-_SENML_CBOR = 112
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_TEXT = const(0)
+_JSON = const(50)
+_SENML_JSON = const(110)
+_SENML_CBOR = const(112)
 _FORMATS = (_TEXT, _JSON, _SENML_JSON, _SENML_CBOR)
-_SERVICE_UNAVAILABLE = 163  # 5.03
-_MAX_AGE = 14
+_SERVICE_UNAVAILABLE = const(163)  # 5.03
+_MAX_AGE = const(14)
 _SENML_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:./_"
 
 

@@ -13,6 +13,12 @@ import machine
 import network
 import socket
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 #: network.PPP.status(): its own states, or a negative lwIP PPPERR_* code
 _STATUS = {0: "inactive", 1: "active", 3: "connecting", 4: "connected",
            -1: "invalid parameter (PPPERR_PARAM)", -2: "cannot open (PPPERR_OPEN)",
@@ -22,15 +28,15 @@ _STATUS = {0: "inactive", 1: "active", 3: "connecting", 4: "connected",
            -9: "peer dead, no echo replies (PPPERR_PEERDEAD)",
            -10: "idle timeout (PPPERR_IDLETIMEOUT)", -11: "connect time over (PPPERR_CONNECTTIME)",
            -12: "loopback detected (PPPERR_LOOPBACK)"}
-_INACTIVE = 0
+_INACTIVE = const(0)
 _NO_ADDRESS = "0.0.0.0"
 #: How long a modem gets to answer one AT command (a whole attempt has timeout_ms)
-_REPLY_MS = 10000
+_REPLY_MS = const(10000)
 #: The link is looked at this often while up; after a drop the attempts back
 #: off from the first to the most (docs/flashing.md)
-_CHECK_MS = 1000
-_BACKOFF_FIRST_MS = 1000
-_BACKOFF_MAX_MS = 60000
+_CHECK_MS = const(1000)
+_BACKOFF_FIRST_MS = const(1000)
+_BACKOFF_MAX_MS = const(60000)
 #: Final result codes of a modem (ITU-T V.250 §5.7); "+CME ERROR: n" too
 _FAILED = (b"ERROR", b"NO CARRIER", b"BUSY", b"NO DIALTONE", b"NO ANSWER", b"+CME ERROR")
 

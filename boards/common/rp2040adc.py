@@ -3,7 +3,13 @@
 # (boards/rp2040-ppp).
 
 
-_D = 7519049  # 65535 * 1721 / 15
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_D = const(7519049)  # 65535 * 1721 / 15
 
 
 def adc_to_centi(raw):

@@ -19,8 +19,14 @@ import socket
 from ppplink import PppLink, disconnect  # noqa: F401  (app.py closes the link through it)
 from statefile import STATE_FILE, read_file, write_file
 
-_BACKOFF_FIRST_MS = 1000
-_BACKOFF_MAX_MS = 30000
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_BACKOFF_FIRST_MS = const(1000)
+_BACKOFF_MAX_MS = const(30000)
 
 
 class NetworkDown(OSError):

@@ -19,7 +19,13 @@ DEFAULT_SENSOR = "mcu_temp"
 #: many bytes of a datagram before taking it (coap.Server.peek_receive)
 RECV_PEEK = 128
 
-_VSYS_ADC = 3  # GPIO29: VSYS / 3
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_VSYS_ADC = const(3)  # GPIO29: VSYS / 3
 
 
 class Board(WifiBoard):

@@ -22,9 +22,15 @@ DEFAULT_SENSOR = "mcu_temp"
 #: many bytes of a datagram before taking it (coap.Server.peek_receive)
 RECV_PEEK = 128
 
-_WL_CS = 25      # radio SPI chip select; high also switches the VSYS divider onto GPIO29
-_VSYS_GPIO = 29  # radio SPI clock, and ADC3 = VSYS / 3
-_VSYS_ADC = 3
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_WL_CS = const(25)      # radio SPI chip select; high also switches the VSYS divider onto GPIO29
+_VSYS_GPIO = const(29)  # radio SPI clock, and ADC3 = VSYS / 3
+_VSYS_ADC = const(3)
 
 # WLAN.status() on the rp2 port is the CYW43 link status (cyw43.h CYW43_LINK_*).
 _STATUS = {

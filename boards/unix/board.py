@@ -21,15 +21,21 @@ PORT_HINT = "choose another port: make run COAP_PORT=5684"
 
 #: One step of the simulated sensors, in ms: readings change at most this often.
 STEP_MS = 1000
-_PERIOD = 120          # steps per full wave
-_QUANTITY_PHASE = 30   # a sensor's second quantity runs a quarter wave later
-_SENSOR_PHASE = 7      # and the next sensor 7 steps later
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_PERIOD = const(120)          # steps per full wave
+_QUANTITY_PHASE = const(30)   # a sensor's second quantity runs a quarter wave later
+_SENSOR_PHASE = const(7)      # and the next sensor 7 steps later
 
 # Linux <netinet/in.h> numbers: the unix port exposes IP_ADD_MEMBERSHIP but not the IPv6 ones
-_IPPROTO_IP = 0
-_IP_ADD_MEMBERSHIP = 35
-_IPPROTO_IPV6 = 41
-_IPV6_JOIN_GROUP = 20  # IPV6_ADD_MEMBERSHIP
+_IPPROTO_IP = const(0)
+_IP_ADD_MEMBERSHIP = const(35)
+_IPPROTO_IPV6 = const(41)
+_IPV6_JOIN_GROUP = const(20)  # IPV6_ADD_MEMBERSHIP
 _WILDCARDS = ("0.0.0.0", "::")
 
 

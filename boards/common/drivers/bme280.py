@@ -11,14 +11,20 @@ FIELDS = {"required": ("i2c",), "optional": ("address",)}
 MIN_INTERVAL_MS = 1000
 
 CHIP_ID = 0x60
-_REG_ID = 0xD0
-_REG_CALIB = 0x88     # 0x88..0xA1: T1..P9, then H1 at 0xA1
-_REG_CALIB_H = 0xE1   # 0xE1..0xE7: H2..H6
-_REG_CTRL_HUM = 0xF2
-_REG_CTRL_MEAS = 0xF4
-_REG_CONFIG = 0xF5
-_REG_DATA = 0xF7      # press msb, lsb, xlsb, temp msb, lsb, xlsb, hum msb, lsb
-_SKIPPED = 0x80000    # the value of a measurement not made yet
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_REG_ID = const(0xD0)
+_REG_CALIB = const(0x88)     # 0x88..0xA1: T1..P9, then H1 at 0xA1
+_REG_CALIB_H = const(0xE1)   # 0xE1..0xE7: H2..H6
+_REG_CTRL_HUM = const(0xF2)
+_REG_CTRL_MEAS = const(0xF4)
+_REG_CONFIG = const(0xF5)
+_REG_DATA = const(0xF7)      # press msb, lsb, xlsb, temp msb, lsb, xlsb, hum msb, lsb
+_SKIPPED = const(0x80000)    # the value of a measurement not made yet
 
 _QUANTITIES = (("temp", "temperature", "Cel", "temperature-c", 1850, 2450),
                ("humidity", "humidity", "%RH", "humidity-percent", 3500, 5500),

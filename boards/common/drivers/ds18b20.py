@@ -11,8 +11,14 @@ FIELDS = {"required": ("pin",), "optional": ("rom",)}
 #: a 12-bit conversion takes up to 750 ms (datasheet, tCONV)
 MIN_INTERVAL_MS = 1000
 
-_CONVERT_T = 0x44
-_READ_SCRATCHPAD = 0xBE
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+_CONVERT_T = const(0x44)
+_READ_SCRATCHPAD = const(0xBE)
 _FAMILIES = (0x28, 0x22)
 
 _QUANTITIES = (("temp", "temperature", "Cel", "temperature-c", 1000, 1600),)
