@@ -20,11 +20,7 @@ import fake_network  # noqa: E402
 import fake_rp2  # noqa: E402
 import fake_socket  # noqa: E402
 import fake_time  # noqa: E402
-
-try:
-    from micropython import heap_lock, heap_unlock
-except ImportError:  # CPython has no heap to lock
-    heap_lock = None
+from heaplock import no_alloc  # noqa: E402,F401  (the board tests import it from here)
 
 FAKES = {
     "dht": fake_dht,
@@ -77,22 +73,6 @@ class Log:
 def backoffs(board):
     """The sleeps that were not link polls: the back-off delays."""
     return [ms for ms in fake_time.sleeps if ms != board.Board.POLL_MS]
-
-
-def no_alloc(test, label, f, arg=None):
-    """f() or f(arg) with the heap locked (MicroPython only): returns its result.
-    Warm up first: a first call may allocate (e.g. interning names). No *args
-    here: unpacking them would allocate."""
-    if heap_lock is None:
-        return f() if arg is None else f(arg)
-    heap_lock()
-    try:
-        return f() if arg is None else f(arg)
-    except MemoryError:
-        pass
-    finally:
-        heap_unlock()
-    test.fail(label + " allocated")
 
 
 class BoardCases:

@@ -4,6 +4,7 @@ import unittest
 import coapmsg as m
 from coap import Server
 from coap.observestore import CHUNK, ObserverStore
+from heaplock import no_alloc
 from sample import RESOURCES
 from test_observe import FakeSock, deliver, obs_value, observe
 
@@ -123,14 +124,7 @@ class RoundTrip(unittest.TestCase):
         store.restore(data, len(data))  # warm-up
         for i in range(srv.observers.size):
             srv.observers.remove(i)
-        micropython.heap_lock()
-        try:
-            got = store.restore(data, len(data))
-        except MemoryError:
-            got = "allocated"
-        finally:
-            micropython.heap_unlock()
-        self.assertEqual(got, 2)
+        self.assertEqual(no_alloc(self, "restore", store.restore, data, len(data)), 2)
 
     def test_fewer_sockets_after_a_reboot_drop_only_their_observers(self):
         socks = [FakeSock()]  # the second address could not be bound this time
