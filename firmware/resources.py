@@ -72,7 +72,7 @@ class SensorBoard:
             # collection: a collection per request would cost more than the request.
             srv = self.server
             self.uptime_ms = b.uptime_ms()
-            self.free_heap = srv.free_heap if srv is not None else 0
+            self.free_heap = srv.heap.free if srv is not None else 0
             obs = srv.observers if srv is not None else None
             self.observers = obs.count() if obs is not None else 0
             if self.sensors is not None:

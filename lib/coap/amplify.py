@@ -140,11 +140,10 @@ def unauthorized(echo, req, resp, limit):
         resp.option(_ECHO, echo.value)
 
 
-def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
-    """Re-answer a GET/FETCH whose answer broke the limit in smaller blocks,
-    starting at the byte the client asked for, with an Echo offered (not to
-    a peer that ignored a ping: d.held, coap/pending.py)."""
-    echo = None if d.held else d.echo
+def fit_blocks(passes, echo, res, handler, req, resp, fmt, limit):
+    """Re-answer a GET/FETCH whose answer broke the limit in smaller blocks
+    (passes: a blockwise.Passes), starting at the byte the client asked for,
+    with an Echo offered when echo is given."""
     size = 0 if echo is None else echo.make(req.peer)
     block2 = req.block2
     szx = 6  # the server's own block size (SZX 6 = 1024 bytes at most)
@@ -164,7 +163,7 @@ def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
         szx -= 1
     offered = echo is not None
     while True:
-        d._block_request(res, handler, req, resp, code, fmt, ((start >> (4 + szx)) << 4) | szx, -1)
+        passes.block(res, handler, req, resp, req.code, fmt, ((start >> (4 + szx)) << 4) | szx, -1)
         if resp.code() >= _BAD_REQUEST:
             return  # e.g. a block past the end: the server's generic check shortens it
         extra = echo_option_size(resp.last_option(), size) if offered else 0
@@ -181,11 +180,11 @@ def fit_blocks(d, res, handler, req, resp, code, fmt, limit):
     unauthorized(echo, req, resp, limit)
 
 
-def shorten(d, req, resp, limit):
+def shorten(echo, req, resp, limit):
     """Bring any other answer within the limit: a success becomes 4.01 with an
     Echo, an error keeps its code and loses its diagnostic."""
     code = resp.code()
     if code < _BAD_REQUEST:
-        unauthorized(d.echo, req, resp, limit)
+        unauthorized(echo, req, resp, limit)
     else:
         resp.reset(code)

@@ -1,6 +1,8 @@
-# OSCORE (RFC 8613) on the server's request path: verify a protected request
-# (§8.2), run it through the normal parser and dispatcher, protect the answer
-# (§8.3). Imported only when the board has a security context.
+# OSCORE (RFC 8613) on the server's request path, around the answer to any
+# request: unprotect() verifies a protected request (§8.2) and parses its
+# inner message in place of it, the server answers that as it answers every
+# request, and seal() protects the answer (§8.3). Imported only when the
+# board has a security context.
 #
 # The request is decrypted into a scratch datagram laid out like a plain one
 # (outer header + token, then the inner code's options and payload), so the
@@ -22,7 +24,6 @@ from .cose import AAD_HEAD, aad, nonce, observe_value, piv_bytes, read_option
 from .oscorectx import find
 from .oscorekept import Kept
 from .parse import OK
-from .write import ResponseTooLarge
 
 try:
     from micropython import const
@@ -32,9 +33,6 @@ except ImportError:  # CPython
 
 _GET = const(1)
 _FETCH = const(5)
-_CON = const(0)
-_ACK = const(2)
-_NON = const(1)
 _OBSERVE = const(6)
 _OSCORE = const(9)
 _MAX_AGE = const(14)
@@ -52,6 +50,9 @@ _TAG = const(8)
 #: bytes a protected answer adds to a plain one: OSCORE option (<= 7),
 #: Outer Observe (<= 4), the tag (8)
 OVERHEAD = const(24)
+# unprotect() results besides an inner message's length
+ANSWERED = const(0)   # resp holds the protected answer (or nothing to send)
+REFUSED = const(-1)   # resp holds a plain error (§8.2)
 _EMPTY = b""
 
 
@@ -61,8 +62,9 @@ class Oscore:
     #: protected answers kept for duplicates of their requests (oscorekept.py)
     kept = 2
 
-    def __init__(self, contexts, buffer_size):
+    def __init__(self, contexts, buffer_size, echo):
         self.contexts = tuple(contexts)
+        self.echo = echo  # the server's echo.Echo
         self.recent = Kept(self.kept, buffer_size + OVERHEAD, len(self.contexts))
         self.inner = bytearray(buffer_size + 1)  # the decrypted request, indexed
         self.out = bytearray(buffer_size + OVERHEAD)
@@ -80,16 +82,16 @@ class Oscore:
 
     # --- request (§8.2) ----------------------------------------------------------
 
-    def handle(self, srv, req, data, n):
-        """Answer the protected request data[0:n] (parsed in req) into
-        srv.response; returns its length (0: send nothing)."""
-        resp = srv.response
+    def unprotect(self, req, resp, data, n, limit):
+        """Verify and decrypt the protected request data[0:n], parsed in req,
+        whose answer resp is begun. limit: 0, or the 3x budget of an answer to
+        an unproven peer (RFC 9175 §2.4). Returns the inner message's length,
+        parsed in req and marked secured, for the server to answer and then
+        seal(); or ANSWERED when resp holds the protected answer already (a
+        duplicate's, or a request for a fresh Echo: empty, nothing is sent),
+        or REFUSED when it holds a plain error (§8.2)."""
         tkl = req.tkl
         mid = req.mid
-        if req.type == _CON:
-            resp.begin(_ACK, _CONTENT, mid, data, 4, tkl)
-        else:
-            resp.begin(_NON, _CONTENT, srv.next_mid(), data, 4, tkl)
         status = self._decode(data, req.oscore_off, req.oscore_len)
         if status == _BAD_OPTION:
             return self._refuse(resp, 0, _BAD_OPTION, b"Malformed OSCORE option")
@@ -101,15 +103,15 @@ class Oscore:
         if m < 1 or start + m > len(self.inner):
             return self._refuse(resp, 3, _BAD_REQUEST, b"Decryption failed")
         piv = self.piv_value
-        limit = amplify.RATIO * n if srv.amplification_limit else -1
+        echo = self.echo
         recent = self.recent
         k = recent.find(ctx, piv, mid, req.peer, data, n, n - _TAG)
         if k >= 0:  # a duplicate (RFC 7252 §4.5)
-            if recent.again(k, req, self.ctx_index, limit, srv.echo.lifetime_s):
-                req.secured = ctx  # protected: not the server's to shorten
+            if recent.again(k, req, self.ctx_index, limit or -1, echo.lifetime_s):
                 resp.buf[0:] = recent.answer[k]
-                return len(resp.buf)
-            return 0
+            else:
+                resp.buf[0:] = _EMPTY
+            return ANSWERED
         seen = ctx.check(piv) if piv >= 0 else _UNKNOWN + 1
         if seen != _FRESH and seen != _UNKNOWN:
             return self._refuse(resp, 2, _UNAUTHORIZED, b"Replay detected")
@@ -126,9 +128,8 @@ class Oscore:
             inner[i] = data[i]
         inner[1] = code
         status = req.parse(inner, start + m)
-        req.secured = ctx
+        req.secured = ctx  # reset by seal(), or below when answered here
         req.piv = piv
-        echo = srv.echo
         echo.age = -1
         if req.echo_len > 0 and echo.check(req.peer, inner, req.echo_off,
                                            req.echo_len) == _VERIFIED:
@@ -139,45 +140,58 @@ class Oscore:
             # Appendix B.1.2: after a reboot the window is re-established by a
             # request that returns an Echo value of this boot
             if not fresh:
-                return self._ask_echo(resp, srv, req, data, n)
+                return self._ask_echo(resp, req, data, n)
             ctx.accept(piv)
         if status != OK or code == 0 or code >> 5:
             resp.error(_BAD_REQUEST, b"malformed inner message")
-        elif code != _GET and code != _FETCH and not fresh:
+            self._close(req)
+            self.protect(resp, ctx, False, True)
+            self._keep(resp, req, data, n)
+            return ANSWERED
+        if code != _GET and code != _FETCH and not fresh:
             # RFC 9175 §2.4: an actuator acts only on a request made just now, so
             # a PUT held back by someone on the path and delivered later fails
-            return self._ask_echo(resp, srv, req, data, n)
-        else:
-            try:
-                srv._request(req, resp, code, start + m)
-            except ResponseTooLarge:
-                resp.error(_INTERNAL_ERROR, b"response too large")
-            if not req.verified and 0 <= limit < len(resp.buf) + OVERHEAD:
-                # RFC 9175 §2.4 (a recorded request, delivered first from another
-                # address, is fresh here): 4.01 with an Echo for this address,
-                # which aiocoap returns at once, as after a reboot
-                if srv.observers is not None:
-                    srv.observers.remove_request(req)  # not answered with Observe
-                amplify.shorten(srv, req, resp, limit - OVERHEAD)
-        self.protect(resp, ctx, False, True)
-        if not req.verified and limit >= 0 and srv.observers is not None:
+            return self._ask_echo(resp, req, data, n)
+        return start + m
+
+    def seal(self, req, resp, data, n, limit, observers):
+        """Protect the server's answer (in resp) to the request unprotect()
+        gave it, and keep it for duplicates; req is plain again after."""
+        verified = req.verified
+        if not verified and limit and limit < len(resp.buf) + OVERHEAD:
+            # RFC 9175 §2.4 (a recorded request, delivered first from another
+            # address, is fresh here): 4.01 with an Echo for this address,
+            # which aiocoap returns at once, as after a reboot
+            if observers is not None:
+                observers.remove_request(req)  # not answered with Observe
+            amplify.shorten(self.echo, req, resp, limit - OVERHEAD)
+        self.protect(resp, self.ctx, False, True)
+        if not verified and limit and observers is not None:
             # notifications to an unproved observer: within 3x of its registration,
             # with this answer, until it acknowledges one (RFC 9175 §2.4)
-            srv.observers.limit_request(req, limit - len(resp.buf))
-        return self._keep(resp, req, data, n)
+            observers.limit_request(req, limit - len(resp.buf))
+        self._close(req)
+        self._keep(resp, req, data, n)
+
+    def _close(self, req):
+        # The request's security fields are this layer's: set by unprotect()
+        # for the answer, reset once it is made
+        req.secured = None
+        req.piv = -1
 
     def _keep(self, resp, req, data, n):
         # the request (its tag: the datagram's last 8 bytes) and its answer
         self.recent.keep(self.ctx, self.piv_value, req.mid, req.peer, data, n, n - _TAG,
                          resp.buf)
-        return len(resp.buf)
 
-    def _ask_echo(self, resp, srv, req, data, n):
+    def _ask_echo(self, resp, req, data, n):
         # a protected 4.01 with a fresh Echo for this address, under the
         # board's own Partial IV (the request's may be a replay, B.1.2)
-        amplify.unauthorized(srv.echo, req, resp, 0xFFFF)
+        self._close(req)
+        amplify.unauthorized(self.echo, req, resp, 0xFFFF)
         self.protect(resp, self.ctx, True, True)
-        return self._keep(resp, req, data, n)
+        self._keep(resp, req, data, n)
+        return ANSWERED
 
     def _decode(self, buf, off, n):
         # A request needs a Partial IV and a kid (§6.1, §8.2 step 2); the kid
@@ -200,7 +214,8 @@ class Oscore:
 
     def _refuse(self, resp, reason, code, diagnostic):
         self.recent.refused[reason] += 1  # logged between datagrams (Kept.report)
-        return self._plain_error(resp, code, diagnostic)
+        self._plain_error(resp, code, diagnostic)
+        return REFUSED
 
     def _plain_error(self, resp, code, diagnostic):
         # §8.2: these errors are not protected; Max-Age 0 keeps proxies from caching

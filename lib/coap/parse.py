@@ -71,6 +71,10 @@ class Request:
         self.length = 0
         self.peer = None  # the sender's address, as recvfrom gave it
         self.verified = False  # it came with a valid Echo (set by the server, RFC 9175 §2.4)
+        #: the OSCORE context that verified the request, and its Partial IV (RFC
+        #: 8613 §8.3): set and reset by the OSCORE layer around the answer
+        self.secured = None
+        self.piv = -1
         #: changes with every datagram parsed: a handler run more than once for one
         #: request (block-wise passes) can tell the runs of one request from a new one
         self.serial = 0
@@ -106,8 +110,6 @@ class Request:
         self.payload_len = 0
         self.oscore_off = -1     # OSCORE option value (RFC 8613 §6.1), -1: absent
         self.oscore_len = 0
-        self.secured = None      # the OSCORE context that verified the request
-        self.piv = -1            # ... and the request's Partial IV (RFC 8613 §8.3)
         if n < 4:
             return IGNORE
         b0 = buf[0]
@@ -145,10 +147,10 @@ class Request:
         # §5.4.5: a repeat of a non-repeatable option, and §5.4.3: a value length
         # out of range, are treated like an unrecognised option.
         if num == _URI_PATH:
-            self._unrecognised(num)  # longer than 255 bytes: walk() keeps the others
+            self.unrecognised(num)  # longer than 255 bytes: walk() keeps the others
         elif num == _URI_QUERY:
             if olen > 255:
-                self._unrecognised(num)
+                self.unrecognised(num)
             else:
                 i = self.query_count
                 if i < self.max_query:
@@ -160,7 +162,7 @@ class Request:
                 self.content_format = uint(buf, off, olen)
         elif num == _ACCEPT:
             if repeated or olen > 2:
-                self._unrecognised(num)
+                self.unrecognised(num)
             else:
                 self.accept = uint(buf, off, olen)
         elif num == _OBSERVE:
@@ -168,24 +170,24 @@ class Request:
                 self.observe = uint(buf, off, olen)
         elif num == _BLOCK2:
             if repeated or olen > 3:
-                self._unrecognised(num)
+                self.unrecognised(num)
             else:
                 self.block2 = uint(buf, off, olen)
         elif num == _URI_HOST:
             if repeated or olen < 1 or olen > 255:
-                self._unrecognised(num)
+                self.unrecognised(num)
         elif num == _URI_PORT:
             if repeated or olen > 2:
-                self._unrecognised(num)
+                self.unrecognised(num)
         elif num == _OSCORE:
             if repeated or olen > 255:
-                self._unrecognised(num)
+                self.unrecognised(num)
             else:
                 self.oscore_off = off
                 self.oscore_len = olen
         elif num == _PROXY_URI or num == _PROXY_SCHEME:
             if repeated or olen < 1 or olen > (1034 if num == _PROXY_URI else 255):
-                self._unrecognised(num)
+                self.unrecognised(num)
             else:
                 self.proxy = True
         elif num == _ECHO:
@@ -195,9 +197,10 @@ class Request:
                 self.echo_off = off
                 self.echo_len = olen
         elif num & 1:
-            self._unrecognised(num)
+            self.unrecognised(num)
 
-    def _unrecognised(self, num):
+    def unrecognised(self, num):
+        """Option num is not understood here (§5.4.1)."""
         # Electives are ignored; only critical ones (odd numbers) fail the request.
         if num & 1 and not self.bad_option:
             self.bad_option = num

@@ -44,6 +44,7 @@ class Pending:
         self.mid = [0] * size  # the ping's Message ID
         self.due_at = [0] * size
         self.active = 0  # slots in use: the server's tick looks only when > 0
+        self.ping = -1  # a slot whose peer the server pings next (Server.drain)
 
     def hold(self, data, n, peer, sock):
         """Keep the request data[0:n] from peer; the slot, or -1 when it can't
@@ -54,6 +55,7 @@ class Pending:
             r = self.request[i]
             if (self.state[i] == _PINGED and r[2] == data[2] and r[3] == data[3]
                     and self.peer[i] == peer):
+                self.ping = i  # pinged again, as its request came again
                 return i
         for i in range(self.size):
             if self.state[i] == _FREE:
@@ -70,6 +72,7 @@ class Pending:
         self.due_at[i] = ticks_add(ticks_ms(), self.timeout_ms)
         self.state[i] = _PINGED
         self.active += 1
+        self.ping = i
         return i
 
     def on_rst(self, mid, peer, prove=True):

@@ -8,19 +8,18 @@
 # peers (amplify.Verified) and of large reads held for a ping (pending.py); so
 # a retransmitted CON is handled again: handlers must be idempotent.
 
-import gc
 import os
-import select
 
 from . import aes, amplify
+from .blockwise import Passes, block_size, szx_of
+from .dispatch import Dispatcher
 from .echo import Echo
-from .parse import Request
 from .loops import copy_at, replay
-from .dispatch import Dispatcher, block_size, szx_of
-from .resource import check_table
-from .write import Response, ResponseTooLarge
+from .parse import Request
 from .pending import PROVEN
-from .clock import ticks_add, ticks_diff, ticks_ms
+from .resource import check_table
+from .serveloop import Heap, serve
+from .write import Response, ResponseTooLarge
 
 try:
     from micropython import const
@@ -43,14 +42,15 @@ _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
 _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 _ECHO_SIZE = const(12)  # echo.SIZE
-_IDLE_COLLECT = const(64)  # datagrams since the last collection that make a quiet tick collect
+_VERIFIED = const(0)  # echo.VERIFIED
+_OSCORE = const(9)
 
 
 def _discard(line):
     pass
 
 
-class Server(Dispatcher):
+class Server:
     """A CoAP server over a static resource table.
 
     buffer_size bounds both directions: a request datagram larger than it, or with
@@ -81,11 +81,15 @@ class Server(Dispatcher):
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
                  prepared=8, proven_peers=8, held_requests=0, **observe):
-        Dispatcher.__init__(self, check_table(resources), log or _discard)
+        self.resources = check_table(resources)
+        self.log = log = log or _discard
         self.buffer_size = buffer_size
         self.max_payload = buffer_size - _HEADROOM
         self.request = Request()
         self.response = Response(buffer_size, block_size(self.max_payload))
+        self.passes = Passes(log)
+        self.dispatcher = d = Dispatcher(self.resources, self.passes, buffer_size,
+                                         self.max_payload)
         #: Sockets bound to a multicast group: their requests never get an error
         #: or RST (§8.1), and their answers go to on_multicast(buf, addr) instead.
         self.multicast_socks = ()
@@ -94,41 +98,29 @@ class Server(Dispatcher):
         #: notifications, multicast replies due, registration refreshes).
         self.tick = None
         self.tick_ms = 100
-        #: serve() collects garbage after this many datagrams (0: never), and
-        #: whenever a tick finds the sockets idle since datagrams came in. Under
-        #: load a collection costs its marking of every live object whatever the
-        #: interval, so a long one: on the board as `make run` starts it, 64 cost
-        #: 6 us per request, 1024 0.4 (bench/). A board's small heap fills first
-        #: anyway, and then MicroPython collects by itself.
-        self.collect_every = 1024
+        #: serve()'s garbage collection (serveloop.Heap): heap.every, heap.free
+        self.heap = Heap()
         #: serve() looks at the clock after this many datagrams of a flood, so
         #: that the tick is never held back for long
         self.burst = 64
         #: 0, or how many bytes drain() peeks at first (peek_receive)
         self.peek = 0
-        #: Bytes free after one of those collections (MicroPython; 0 elsewhere):
-        #: what /board reports, so that no request pays for a collection of its
-        #: own. Measured at most once a second: gc.mem_free() reads the whole
-        #: allocation table (5 us per request when done at every collection).
-        self.free_heap = 0
-        self._free_heap_at = ticks_ms()
-        self.collect()
-        self.sock = None  # the socket the datagram being answered came in on
         self.amplification_limit = amplification_limit
+        self.echo = self.proven = self.guesses = self.pending = None
         fresh = any(res.fresh for res in self.resources)
         if fresh and not aes.available():
             raise ValueError("fresh resources need AES for Echo values (cryptolib)")
         if (amplification_limit or fresh or oscore) and aes.available():
             # (without AES the limit still holds; only no peer can be verified;
             # OSCORE, which needs AES anyway, uses the same Echo values)
-            self.echo = Echo(echo_lifetime_s)
+            self.echo = d.echo = Echo(echo_lifetime_s)
         if amplification_limit:
             self.proven = amplify.Verified(proven_peers, echo_lifetime_s)
             self.guesses = amplify.Guesses()
             if held_requests:
                 from .pending import Pending
 
-                self.pending = Pending(held_requests)
+                self.pending = d.pending = Pending(held_requests)
                 self._ping = bytearray(4)
         r = os.urandom(2)
         self._mid = (r[0] << 8) | r[1]
@@ -138,17 +130,18 @@ class Server(Dispatcher):
         self.oscore = None
         self._secure(oscore, open, buffer_size)
         self.prepared = None
+        self.observers = None
         self._observers_seen = 0
         if prepared and any(res.prepared for res in self.resources):
             from .prepared import Prepared  # only a table with prepared resources pays for it
 
-            self.prepared = Prepared(prepared)
+            self.prepared = d.prepared = Prepared(prepared)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
-            self.observers = Observers(self.notify, observers, log=self.log,
-                                       probation=amplify.RATIO if amplification_limit else 0,
-                                       **observe)
+            self.observers = d.observers = Observers(
+                self.notify, observers, log=log,
+                probation=amplify.RATIO if amplification_limit else 0, **observe)
 
     def _secure(self, contexts, open_paths, buffer_size):
         # Resource.secure is set here, for the table this server serves
@@ -162,7 +155,7 @@ class Server(Dispatcher):
         if contexts:
             from .oscore import Oscore, OVERHEAD  # only a board with a context pays for it
 
-            self.oscore = Oscore(contexts, buffer_size)
+            self.oscore = Oscore(contexts, buffer_size, self.echo)
             self.response.size = buffer_size - OVERHEAD  # room to protect any answer
 
     def forget(self, res=None):
@@ -191,7 +184,7 @@ class Server(Dispatcher):
         resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
         resp.max_age = res.max_age
         try:
-            self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)
+            self.passes.answer(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
         if req.secured is not None:  # RFC 8613 §8.3: under the board's own Partial IV
@@ -221,7 +214,7 @@ class Server(Dispatcher):
                 resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
                 resp.max_age = res.max_age
                 try:
-                    self.respond(res, res.handlers[_GET], req, resp, _GET, fmt, szx, seq)
+                    self.passes.answer(res, res.handlers[_GET], req, resp, _GET, fmt, szx, seq)
                 except ResponseTooLarge:
                     return 0
                 n = len(resp.buf)
@@ -232,12 +225,14 @@ class Server(Dispatcher):
 
     # --- protocol ------------------------------------------------------------
 
-    def handle(self, data, n, multicast=False):
-        """Answer data[0:n]; returns the response length (0: stay silent).
-        multicast: it came in on a group address, so no RST and no error (§8.1)."""
+    def handle(self, data, n, multicast=False, sock=None, held=False):
+        """Answer data[0:n] from self.request.peer; returns the response length
+        (0: stay silent). multicast: it came in on a group address, so no RST
+        and no error (§8.1); sock: the socket it came in on (an observer's
+        notifications go out there); held: a request held for a ping
+        (pending.py), answered now."""
         # One frame for the whole message layer: a bytecode frame this large
         # comes from the heap on each call, so fewer of them is faster.
-        self.multicast = multicast
         req = self.request
         status = req.parse(data, n)
         if status == _IGNORE:
@@ -259,15 +254,14 @@ class Server(Dispatcher):
             return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
-        if req.oscore_off >= 0:
-            if self.oscore is not None and not multicast and not req.bad_option:
-                length = self.oscore.handle(self, req, data, n)  # RFC 8613 §8.2
-                if (req.secured is None and self.amplification_limit
-                        and length > amplify.RATIO * n):  # a plain error to anyone
-                    amplify.shorten(self, req, self.response, amplify.RATIO * n)
-                    length = len(self.response.buf)
-                return length
-            req._unrecognised(9)  # no context here: the option is not understood
+        # RFC 9175 §2.4: budget, what any peer may get for this request; limit,
+        # what this one may (0: no limit), once it showed an Echo this server
+        # made for its address and port recently, or proved it otherwise
+        budget = amplify.RATIO * n if self.amplification_limit else 0
+        oscore = req.oscore_off >= 0
+        if oscore and (self.oscore is None or multicast or req.bad_option):
+            req.unrecognised(_OSCORE)  # no context here: the option is not understood
+            oscore = False
         if req.bad_option and t == _NON:
             return 0  # §5.4.1: a NON with an unrecognised critical option is rejected
         resp = self.response
@@ -275,23 +269,46 @@ class Server(Dispatcher):
             resp.begin(_ACK, _CONTENT, req.mid, data, 4, req.tkl)  # piggybacked, §5.2.1
         else:
             resp.begin(_NON, _CONTENT, self.next_mid(), data, 4, req.tkl)  # §5.2.3
+        if oscore:
+            return self._protected(req, resp, data, n, budget, sock)
+        echo = self.echo
+        req.verified = (echo is not None and req.echo_len > 0 and echo.check(
+            req.peer, data, req.echo_off, req.echo_len) == _VERIFIED)
+        limit = 0
+        if budget:
+            if req.verified:
+                self.proven.add(req.peer)
+            elif not self.proven.has(req.peer):
+                limit = budget - 4 if held else budget  # the ping went out already
         keep = None
-        self.limit = 0
         try:
-            keep = self._request(req, resp, code, n)
+            keep = self.dispatcher.answer(req, resp, n, limit, sock, multicast, held)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
-        limit = self.limit or -1
-        if 0 <= limit < len(resp.buf):
-            amplify.shorten(self, req, resp, limit)  # RFC 9175 §2.4
+        if limit and limit < len(resp.buf):
+            amplify.shorten(echo, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
                           or resp.buf[1] == _CONTENT and not resp.total):
             return 0  # no error to a group (§8.1), nor an empty answer: nothing to say
         if keep is not None and not multicast and self.prepared is not None:
             # the next such GET: drain() answers it, to any peer, so only an
             # answer any peer would get (one within 3x when the limit is on)
-            self.prepared.keep(data, n, resp.buf,
-                               amplify.RATIO * n if self.amplification_limit else -1, keep)
+            self.prepared.keep(data, n, resp.buf, budget or -1, keep)
+        return len(resp.buf)
+
+    def _protected(self, req, resp, data, n, budget, sock):
+        # RFC 8613 §8.2-8.3: unprotect, answer as any request, protect
+        oscore = self.oscore
+        m = oscore.unprotect(req, resp, data, n, budget)
+        if m > 0:
+            try:
+                self.dispatcher.answer(req, resp, m, 0, sock)
+            except ResponseTooLarge:
+                resp.error(_INTERNAL_ERROR, b"response too large")
+            finally:
+                oscore.seal(req, resp, data, n, budget, self.observers)
+        elif m < 0 and budget and budget < len(resp.buf):  # a plain error, to anyone
+            amplify.shorten(self.echo, req, resp, budget)
         return len(resp.buf)
 
     def _reset(self, data):
@@ -375,14 +392,13 @@ class Server(Dispatcher):
                         sock.sendto(answers[k], addr)
                         continue
             self.request.peer = addr
-            self.sock = sock
             if group:
-                if self.handle(data, len(data), True) and self.on_multicast:
+                if self.handle(data, len(data), True, sock) and self.on_multicast:
                     self.on_multicast(self.response.buf, addr)
-            elif self.handle(data, len(data)):
+            elif self.handle(data, len(data), False, sock):
                 sock.sendto(self.response.buf, addr)
             if self.pending is not None:
-                if self.ping_slot >= 0:
+                if self.pending.ping >= 0:
                     self._send_ping(sock, addr)
                 if self.pending.active:
                     self.answer_held()
@@ -408,8 +424,8 @@ class Server(Dispatcher):
 
     def _send_ping(self, sock, addr):
         # RFC 7252 §4.3: an empty CON, whose RST proves the address (pending.py)
-        mid = self.pending.mid[self.ping_slot]
-        self.ping_slot = -1
+        mid = self.pending.mid[self.pending.ping]
+        self.pending.ping = -1
         p = self._ping
         p[0] = 0x40
         p[1] = 0
@@ -428,12 +444,7 @@ class Server(Dispatcher):
             if p.state[i] == PROVEN:
                 self.proven.add(peer)
             self.request.peer = peer
-            self.sock = sock
-            self.held = True
-            try:
-                n = self.handle(p.request[i], p.request_len[i])
-            finally:
-                self.held = False
+            n = self.handle(p.request[i], p.request_len[i], False, sock, True)
             p.release(i)
             if n:
                 try:
@@ -449,91 +460,38 @@ class Server(Dispatcher):
         self.forget()
 
     def serve(self, *socks):
-        """Answer datagrams on the sockets until interrupted. A failed send (the
-        peer's network went away) is logged and serving goes on; so is an
-        Exception from a tick (only a BaseException, e.g. a signal to sleep,
-        ends serve()).
+        """Answer datagrams on the sockets until interrupted (serveloop.py). A
+        failed send (the peer's network went away) is logged and serving goes
+        on; so is an Exception from a tick (only a BaseException, e.g. a signal
+        to sleep, ends serve()). Garbage is collected as self.heap says."""
+        serve(self, socks)
 
-        One loop for every configuration: poll, then drain each readable socket
-        without blocking until it has nothing left (EAGAIN), so a burst costs one
-        poll; run the tick (observers, then self.tick) only once its deadline has
-        passed, not once per datagram; collect garbage every collect_every datagrams,
-        or sooner in a quiet moment."""
-        poller = select.poll()
-        for s in socks:
-            s.setblocking(False)  # the drain below stops at EAGAIN instead of waiting
-            poller.register(s, select.POLLIN)
-        # MicroPython's ipoll() reuses its result tuple (no garbage) and yields the
-        # socket; CPython's poll() yields file descriptors.
-        wait = getattr(poller, "ipoll", None)
-        by_fd = None
-        if wait is None:
-            wait = poller.poll
-            by_fd = {s.fileno(): s for s in socks}
-        every = self.collect_every  # 0: never collect, leave it to the GC
-        batch = self.burst
-        polls = 0  # datagrams of the current batch
-        since = 0  # datagrams since the last collection
-        due = ticks_add(ticks_ms(), self.tick_ms)
-        while True:
-            timed = self.tick is not None or self.observers is not None
-            if timed:
-                left = ticks_diff(due, ticks_ms())
-                if left <= 0:
-                    try:
-                        if self.observers is not None:
-                            self.observers.tick()
-                            if self.observers.version != self._observers_seen:
-                                self._observers_changed()
-                        if self.pending is not None and self.pending.active:
-                            self.answer_held()  # those whose ping timed out
-                        if self.tick is not None:
-                            self.tick()
-                    except Exception as e:  # contained: a bad tick must not stop serving
-                        self.log("coap: tick error %s: %s; serving on" % (type(e).__name__, e))
-                    if self.echo is not None:
-                        self.echo.seconds()  # keeps the Echo clock exact through idle days
-                    if self.oscore is not None:
-                        self.oscore.recent.report(self.log)  # refused requests, rate-limited
-                    if self.guesses is not None:
-                        self.guesses.report(self.log)
-                    due = ticks_add(ticks_ms(), self.tick_ms)
-                    left = self.tick_ms
-            idle = True
-            for s, _ in wait(left if timed else -1):
-                idle = False
-                if isinstance(s, int):
-                    s = by_fd[s]
-                while True:
-                    try:
-                        got = self.drain(s, batch - polls)
-                    except OSError as e:
-                        self.log("coap: socket error %s" % e)
-                        break
-                    polls += got
-                    since += got
-                    if polls < batch:
-                        break  # drained
-                    polls = 0
-                    if every and since >= every:
-                        since = 0
-                        self.collect()
-                    if timed and ticks_diff(due, ticks_ms()) <= 0:
-                        break
-            if idle and every and since >= _IDLE_COLLECT:
-                # quiet for a tick after traffic: collect now rather than in a burst
-                since = 0
-                self.collect(True)
+    def timed(self):
+        """True when on_tick() has work: the tick, observers."""
+        return self.tick is not None or self.observers is not None
 
-    def collect(self, force=False):
-        """The serve loop's regular collection; records free_heap at most once a
-        second (always with force)."""
-        gc.collect()
-        now = ticks_ms()
-        if hasattr(gc, "mem_free") and (
-                force or self.free_heap == 0 or ticks_diff(now, self._free_heap_at) >= 1000):
-            self.free_heap = gc.mem_free()
-            self._free_heap_at = now
+    def on_tick(self):
+        """The timed work, at least every tick_ms between datagrams: observer
+        notifications and retransmissions, held answers whose ping timed out,
+        self.tick, and the rate-limited reports. An Exception is contained: a
+        bad tick must not stop serving."""
+        try:
+            if self.observers is not None:
+                self.observers.tick()
+                if self.observers.version != self._observers_seen:
+                    self._observers_changed()
+            if self.pending is not None and self.pending.active:
+                self.answer_held()  # those whose ping timed out
+            if self.tick is not None:
+                self.tick()
+        except Exception as e:
+            self.log("coap: tick error %s: %s; serving on" % (type(e).__name__, e))
+        if self.echo is not None:
+            self.echo.seconds()  # keeps the Echo clock exact through idle days
+        if self.oscore is not None:
+            self.oscore.recent.report(self.log)  # refused requests, rate-limited
+        if self.guesses is not None:
+            self.guesses.report(self.log)
 
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered

@@ -12,9 +12,9 @@ PEER = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)   # 10.0.0.7:40001
 OTHER = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 8]) + bytes(8)  # 10.0.0.8:40001
 
 
-def ask(srv, msg, peer=PEER):
+def ask(srv, msg, peer=PEER, sock=None):
     srv.request.peer = peer
-    n = srv.handle(msg, len(msg))
+    n = srv.handle(msg, len(msg), False, sock)
     return (m.decode(bytes(srv.response.buf[:n])), n) if n else (None, 0)
 
 
@@ -208,8 +208,7 @@ class Observe(unittest.TestCase):
         msg = m.get(path, mtype=mtype, token=b"ob", options=[(6, b"")] + list(opts))
         if echo is not None:
             msg = with_echo(msg, echo)
-        self.srv.sock = self.sock
-        r, n = ask(self.srv, msg)
+        r, n = ask(self.srv, msg, PEER, self.sock)
         return msg, r, n
 
     def notify(self):

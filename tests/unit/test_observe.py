@@ -36,8 +36,7 @@ def server(**kw):
 
 def deliver(srv, msg, peer=b"peer-1", sock=None):
     srv.request.peer = peer
-    srv.sock = sock or FakeSock()
-    n = srv.handle(msg, len(msg))
+    n = srv.handle(msg, len(msg), False, sock or FakeSock())
     return m.decode(bytes(srv.response.buf[:n])) if n else None
 
 
@@ -301,11 +300,10 @@ class Retransmission(unittest.TestCase):
 
 def _cycle(srv, sock, reg, dereg, peer, res):
     srv.request.peer = peer
-    srv.sock = sock
-    srv.handle(reg, len(reg))
+    srv.handle(reg, len(reg), False, sock)
     srv.observers.changed(res)
     srv.observers.tick()
-    srv.handle(dereg, len(dereg))
+    srv.handle(dereg, len(dereg), False, sock)
 
 
 class NoAlloc(unittest.TestCase):
@@ -343,7 +341,7 @@ class NoAlloc(unittest.TestCase):
         if srv.echo is None:  # the 32-bit test builds have no cryptolib
             from coap.echo import Echo
             from test_echo import StandIn
-            srv.echo = Echo(cipher=StandIn)
+            srv.echo = srv.dispatcher.echo = Echo(cipher=StandIn)
         sock = FakeSock(keep=False)
         peer = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)
         reg, dereg, res = observe(0), observe(1), RESOURCES[0]

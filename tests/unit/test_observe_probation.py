@@ -251,8 +251,7 @@ class Eviction(Base):
 def _attacked(srv, sock, reg, peer, wrong, right, res):
     # A module-level function: calling a closure over this many allocates.
     srv.request.peer = peer
-    srv.sock = sock
-    srv.handle(reg, len(reg))  # a full table: the unverified entry gives way
+    srv.handle(reg, len(reg), False, sock)  # a full table: the unverified entry gives way
     obs = srv.observers
     obs.changed(res)
     obs.tick()  # its CON, under a fresh random MID
@@ -261,8 +260,8 @@ def _attacked(srv, sock, reg, peer, wrong, right, res):
     wrong[3] = (mid & 255) ^ 1
     right[2] = mid >> 8
     right[3] = mid & 255
-    srv.handle(wrong, len(wrong))  # a guess
-    srv.handle(right, len(right))  # the real ACK: verified
+    srv.handle(wrong, len(wrong), False, sock)  # a guess
+    srv.handle(right, len(right), False, sock)  # the real ACK: verified
 
 
 class NoAlloc(unittest.TestCase):

@@ -71,11 +71,10 @@ class RoundTrip(unittest.TestCase):
         srv, store = board_with(self.socks, saved, min_gap_ms=600000,
                                 amplification_limit=True)
         reg = observe(0)
-        srv.sock = self.socks[0]
         before = srv.observers.seq
         for k in range(60000):  # forged sources, a tick every 600 as serve() runs it
             srv.request.peer = bytes([2, 0, k >> 8, k & 255, 10, 0, 0, 7]) + bytes(8)
-            srv.handle(reg, len(reg))
+            srv.handle(reg, len(reg), False, self.socks[0])
             if k % 600 == 599:
                 store.tick()
                 ahead = (store.reserved - srv.observers.seq) & 0xFFFFFF

@@ -28,8 +28,8 @@ def make(ctx=None, open=("sensors/temp",)):
     return Server(RESOURCES, log=None, oscore=[ctx], open=open), ctx
 
 
-def answer(srv, msg):
-    n = srv.handle(msg, len(msg))
+def answer(srv, msg, sock=None):
+    n = srv.handle(msg, len(msg), False, sock)
     return bytes(srv.response.buf[:n])
 
 
@@ -399,11 +399,10 @@ class Observe(Base):
         cl = Client()
         sock = FakeSock()
         srv.request.peer = b"peer"
-        srv.sock = sock
         reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
                          outer=[(6, b"")])
         reg_piv = cl.last_piv
-        first = answer(srv, reg)
+        first = answer(srv, reg, sock)
         self.assertEqual(srv.observers.count(), 1)
         return srv, sock, cl, reg_piv, first
 
@@ -456,20 +455,20 @@ class Observe(Base):
         table = RESOURCES + (Resource("sensors/humidity", get=temp_get, obs=True),)
         srv = Server(table, log=None, oscore=[board_context()], open=("sensors/humidity",))
         srv.request.peer = b"peer"
-        srv.sock = FakeSock()
+        sock = FakeSock()
         cl = Client()
         reg = cl.protect(m.get("sensors/temp", token=b"ob", options=[(6, b"")]),
                          outer=[(6, b"")])
-        answer(srv, reg)
+        answer(srv, reg, sock)
         self.assertEqual(srv.observers.count(), 1)
         plain = m.get("sensors/humidity", token=b"ob")
-        self.assertEqual(m.decode(answer(srv, plain))[1], 69)
+        self.assertEqual(m.decode(answer(srv, plain, sock))[1], 69)
         self.assertEqual(srv.observers.count(), 1)
         plain = m.get("sensors/humidity", token=b"ob", options=[(6, b"")])
-        self.assertEqual(m.decode(answer(srv, plain))[1], 0)  # a plain one beside it (its
+        self.assertEqual(m.decode(answer(srv, plain, sock))[1], 0)  # a plain one beside it (its
         # address not proven: an empty ACK, the answer follows as a CON)
         self.assertEqual(srv.observers.count(), 2)
-        answer(srv, m.get("sensors/humidity", token=b"ob", options=[(6, b"\x01")]))
+        answer(srv, m.get("sensors/humidity", token=b"ob", options=[(6, b"\x01")]), sock)
         obs = srv.observers  # the plain one ended, the protected one still there
         left = [obs.secured[i] for i in range(obs.size) if obs.addr[i] is not None]
         self.assertEqual((len(left), left[0] is not None), (1, True))

@@ -126,7 +126,8 @@ class Prepared(unittest.TestCase):
         full = Server(table(other_state), log=None, prepared=0)
         self.assertIsNone(full.prepared)
         full._mid = self.srv._mid
-        full.echo = self.srv.echo  # the same Echo key: the same 4.01 + Echo for "big"
+        # the same Echo key: the same 4.01 + Echo for "big"
+        full.echo = full.dispatcher.echo = self.srv.echo
         if full.echo is not None:  # and the same second, on a slow board too
             full.echo.seconds = lambda: 1000
         seq = []

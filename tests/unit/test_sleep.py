@@ -57,8 +57,7 @@ class AwakeThenAsleep(unittest.TestCase):
         store = sleep.keep_observers(srv, board, socks, lines.append)
         reg = m.get("sensors/temp", token=b"s", options=[(6, b"")])
         srv.request.peer = b"peer"
-        srv.sock = socks[0]
-        srv.handle(reg, len(reg))
+        srv.handle(reg, len(reg), False, socks[0])
         clock = Clock()
         timer = sleep.AwakeTimer(board, store, {"awake_s": 5, "sleep_s": 300},
                                  clock.ticks_ms, clock.ticks_diff)
