@@ -6,7 +6,6 @@
 
 from . import amplify
 from .loops import same
-from .observe import FULL
 from .resource import Resource
 from .wellknown import write_links
 
@@ -16,6 +15,9 @@ except ImportError:  # CPython
     def const(x):
         return x
 
+# observe.FULL, copied: importing observe here would load Observe into every
+# server, and only a table with observable resources needs it (server.py)
+_FULL = const(-2)
 _GET = const(1)
 _FETCH = const(5)
 _CONTENT = const(69)
@@ -113,7 +115,7 @@ class Dispatcher:
             # RFC 7641 §4.1; unverified: RFC 9175 §2.4 (for OSCORE, its layer's word)
             unverified = limit != 0 or (req.secured is not None and not req.verified)
             seq = self.observers.on_get(req, res, fmt, sock, unverified)
-            if seq == FULL:
+            if seq == _FULL:
                 # Only verified observers, and the newcomer is not: it takes one's
                 # place (the one that showed life longest ago, e.g. a client gone
                 # without a word) once it answers a ping (pending.py), so forged

@@ -89,6 +89,12 @@ class Constants(unittest.TestCase):
         self.assertEqual((server._OK, server._IGNORE, server._FORMAT_ERROR),
                          (parse.OK, parse.IGNORE, parse.FORMAT_ERROR))
 
+    def test_observe_full_copy_agrees(self):
+        if sys.implementation.name == "micropython":
+            raise unittest.SkipTest("checked under CPython")
+        from coap import dispatch, observe
+        self.assertEqual(dispatch._FULL, observe.FULL)
+
     def test_walk_state_copies_agree(self):
         if sys.implementation.name == "micropython":
             raise unittest.SkipTest("checked under CPython")
