@@ -101,7 +101,9 @@ def _wait_for_prompt(board_fd, proc):
 
 def _start(root, micropython, board_slave, run_main=True):
     env = dict(os.environ)
-    env.pop("MICROPYPATH", None)  # the board sees only its own filesystem
+    # The board sees only its own filesystem, with a board's path: frozen
+    # modules, then its lib folder (where `mpremote mip install` puts packages)
+    env["MICROPYPATH"] = ".frozen:./lib"
     cmd = [str(micropython)]
     if run_main and (Path(root) / "main.py").is_file():
         cmd += ["-i", "main.py"]  # as a board: main.py, then the REPL
