@@ -11,14 +11,20 @@ Every board gets the same tree at its filesystem root:
 
 build, deploy and the manifest test all take the list from files_for(), so that
 what is compiled, what is copied and what the package manifests list cannot drift.
+
+The library is also six installable packages (PACKAGES below, one table from
+module to package): `python -m tools.layout` writes each one's manifest.py and
+package.json under lib/packages/, and firmware/package.json; `--check` says
+which of them differ from what it would write.
 """
 
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
-from .common import ROOT, Refused
+from .common import ROOT, Refused, run_cli
 
 #: Boards and the mpy-cross architecture of their native emitter ("host": the
 #: unix port on the machine that runs mpy-cross).
@@ -33,8 +39,37 @@ SOURCE_ONLY = ("boot.py", "main.py")
 
 CONFIG = "config.json"
 
+#: Every module of lib/coap, in the package that installs it. One Python package
+#: (`coap`, import paths unchanged) split into installable parts, as aioble is:
+#: each part names its files and requires the parts its modules import. A module
+#: a Server imports at module level is core: with the 3x rule on by default
+#: (amplify, echo, and the aes of Echo's tag), and pending (PROVEN). Observe,
+#: prepared answers and OSCORE are imported by the server only when its table
+#: or context asks for them. A new lib/coap module must be listed here (a check
+#: refuses one that is not): blockwise.py and serveloop.py go in coap-core.
+PACKAGES = (
+    ("coap-core", (), "Stateless CoAP server: parse, dispatch, write, serve.", (
+        "__init__.py", "aes.py", "amplify.py", "clock.py", "dispatch.py", "echo.py",
+        "loops.py", "loops_py.py", "loops_viper.py", "numbers.py", "parse.py",
+        "peeraddr.py", "pending.py", "resource.py", "server.py", "wellknown.py",
+        "write.py")),
+    ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
+        "observe.py", "observestore.py")),
+    ("coap-prepared", ("coap-core",), "Prepared answers to repeated GETs for coap-core.", (
+        "prepared.py",)),
+    ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (
+        "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscorectx.py", "oscorekept.py")),
+    ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
+        "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
+    ("coap-testing", ("coap-core",), "Run coap-core resources in tests, no socket.", (
+        "testing.py",)),
+)
+
+#: Where each package's manifest.py and package.json live
+PACKAGES_DIR = "lib/packages"
+
 #: lib/coap modules that stay on the host: coap.testing runs resources there.
-HOST_ONLY = ("testing.py",)
+HOST_ONLY = dict((p[0], p[3]) for p in PACKAGES)["coap-testing"]
 
 
 def check_board(board):
@@ -90,20 +125,126 @@ def version(root=ROOT):
     return re.search(r'^__version__ = "([^"]+)"$', text, re.M).group(1)
 
 
-def write_package_json(root=ROOT):
-    """Rewrite firmware/package.json's version (version()) and urls (for mip)
-    from files_for(): every file but board.py, each relative to the
-    package.json. A new module, such as a driver, needs only
-    `python -m tools.layout` to be listed."""
+def _json(data):
+    return json.dumps(data, indent=2) + "\n"
+
+
+def firmware_package_json(root=ROOT):
+    """firmware/package.json: the version (version()) and urls (for mip) from
+    files_for(), every file but board.py, each relative to the package.json.
+    mip puts a package's files under its target, /lib by default: the
+    firmware's go to the board's root, so it installs with `--target .`."""
     root = Path(root)
-    path = root / PACKAGE_JSON
-    data = json.loads(path.read_text())
-    data["version"] = version(root)
-    data["urls"] = [[dest, os.path.relpath(src, path.parent)]
-                    for src, dest in files_for("unix", root) if dest != "board.py"]
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    base = root / "firmware"
+    urls = [[dest, os.path.relpath(src, base)]
+            for src, dest in files_for("unix", root) if dest != "board.py"]
+    return _json({"urls": urls, "version": version(root), "_comment": (
+        "mpremote mip install --target . firmware/package.json, then copy "
+        "boards/<board>/board.py as board.py (docs/install.md)")})
+
+
+def check_table(root=ROOT):
+    """Refuse a lib/coap module no package lists, or a listed one that is not there."""
+    on_disk = {p.name for p in (Path(root) / "lib" / "coap").glob("*.py")}
+    listed = [f for _, _, _, files in PACKAGES for f in files]
+    unlisted = sorted(on_disk - set(listed))
+    if unlisted:
+        raise Refused("lib/coap/%s is in no package: add it to PACKAGES in tools/layout.py"
+                      % unlisted[0])
+    missing = sorted(set(listed) - on_disk)
+    if missing:
+        raise Refused("PACKAGES in tools/layout.py lists lib/coap/%s, which does not exist"
+                      % missing[0])
+    twice = sorted(f for f in set(listed) if listed.count(f) > 1)
+    if twice:
+        raise Refused("PACKAGES in tools/layout.py lists lib/coap/%s twice" % twice[0])
+
+
+def requires(name):
+    """The packages `name` needs, itself included, each before what needs it."""
+    table = {p[0]: p for p in PACKAGES}
+    order = []
+
+    def visit(n):
+        for dep in table[n][1]:
+            visit(dep)
+        if n not in order:
+            order.append(n)
+    visit(name)
+    return order
+
+
+_GENERATED = "# Written by `python -m tools.layout` from its PACKAGES table: edit that.\n"
+
+
+def package_manifest(name, root=ROOT):
+    """A freeze manifest as aioble's: metadata, require() of the packages it
+    needs (found by add_library() in the manifest that includes it), its files."""
+    _, deps, about, files = {p[0]: p for p in PACKAGES}[name]
+    lines = [_GENERATED,
+             'metadata(description="%s", version="%s")\n' % (about, version(root))]
+    lines += ['require("%s")\n' % dep for dep in deps]
+    lines.append('package(\n    "coap",\n    files=(\n')
+    lines += ['        "%s",\n' % f for f in files]
+    lines.append('    ),\n    base_path="../..",\n)\n')
+    return "".join(lines)
+
+
+def package_json(name, root=ROOT):
+    """Its files and those of the packages it requires: mip takes deps only as
+    index names or full URLs, never relative to the package.json, so a package
+    that carries its requirements' files installs from a checkout and from the
+    repository's URL alike."""
+    table = {p[0]: p for p in PACKAGES}
+    needed = requires(name)
+    urls = [["coap/" + f, "../../coap/" + f] for n in needed for f in table[n][3]]
+    comment = "%s: %s" % (name, table[name][2])
+    if len(needed) > 1:
+        comment += " With what it requires: %s." % ", ".join(needed[:-1])
+    return _json({"urls": urls, "version": version(root), "_comment": comment})
+
+
+def generated(root=ROOT):
+    """{path relative to root: text} of every file this module writes."""
+    check_table(root)
+    out = {PACKAGE_JSON: firmware_package_json(root)}
+    for name, _, _, _ in PACKAGES:
+        out["%s/%s/manifest.py" % (PACKAGES_DIR, name)] = package_manifest(name, root)
+        out["%s/%s/package.json" % (PACKAGES_DIR, name)] = package_json(name, root)
+    return out
+
+
+def stale(root=ROOT):
+    """The generated files whose text differs from what generated() would write."""
+    root = Path(root)
+    return [rel for rel, text in generated(root).items()
+            if not (root / rel).is_file() or (root / rel).read_text() != text]
+
+
+def write(root=ROOT):
+    """Write what is stale; returns the paths written."""
+    root = Path(root)
+    written = stale(root)
+    texts = generated(root)
+    for rel in written:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(texts[rel])
+    return written
+
+
+def main(argv):
+    if argv == ["--check"]:
+        old = stale()
+        if old:
+            raise Refused("%s differs from its table: run python -m tools.layout"
+                          % ", ".join(old))
+        print("layout: %d files match the table" % len(generated()))
+    elif not argv:
+        for rel in write():
+            print("%s: written" % rel)
+    else:
+        raise Refused("takes no arguments, or --check")
 
 
 if __name__ == "__main__":
-    write_package_json()
-    print("%s: written" % PACKAGE_JSON)
+    sys.exit(run_cli("layout", main, sys.argv[1:]))

@@ -9,7 +9,8 @@ import subprocess
 from hostutil import ROOT
 from tools.layout import PACKAGE_JSON, version
 
-MANIFESTS = sorted(ROOT.glob("boards/*/manifest.py")) + [ROOT / "firmware" / "manifest.py"]
+MANIFESTS = (sorted(ROOT.glob("boards/*/manifest.py")) + [ROOT / "firmware" / "manifest.py"]
+             + sorted(ROOT.glob("lib/packages/*/manifest.py")))
 
 
 def manifest_version(path):
