@@ -24,42 +24,11 @@ module("statefile.py", base_path="../boards/common")
 module("wifiboard.py", base_path="../boards/common")
 package("drivers", base_path="../boards/common")
 
-package(
-    "coap",
-    files=(
-        "__init__.py",
-        "aes.py",
-        "amplify.py",
-        "blockwise.py",
-        "ccm.py",
-        "client.py",
-        "clock.py",
-        "cose.py",
-        "dispatch.py",
-        "echo.py",
-        "hkdf.py",
-        "linkformat.py",
-        "loops.py",
-        "loops_py.py",
-        "loops_viper.py",
-        "multicast.py",
-        "numbers.py",
-        "observe.py",
-        "oscore.py",
-        "oscorectx.py",
-        "oscorekept.py",
-        "observestore.py",
-        "parse.py",
-        "peeraddr.py",
-        "pending.py",
-        "prepared.py",
-        "rd.py",
-        "rddiscover.py",
-        "resource.py",
-        "server.py",
-        "serveloop.py",
-        "wellknown.py",
-        "write.py",
-    ),
-    base_path="../lib",
-)
+# The library, as its packages (lib/packages): every one but coap-testing,
+# which runs on the host. The board still imports only what its config uses.
+add_library("coap-board", "../lib/packages")
+require("coap-core")
+require("coap-observe")
+require("coap-prepared")
+require("coap-oscore")
+require("coap-fleet")

@@ -159,8 +159,10 @@ def test_refusals_before_the_port_is_opened(tmp_path):
 
 
 def _manifest_sources(path):
-    """The files a MicroPython manifest.py freezes (module, package, include)."""
+    """The files a MicroPython manifest.py freezes (module, package, include,
+    and require() of a package found in a folder given to add_library())."""
     sources = set()
+    libraries = []
 
     def here():
         return stack[-1].parent
@@ -180,7 +182,16 @@ def _manifest_sources(path):
         exec(p.read_text(), dict(api))
         stack.pop()
 
+    def add_library(name, path):
+        libraries.append((here() / path).resolve())
+
+    def require(name, **kw):
+        found = [lib / name for lib in libraries if (lib / name / "manifest.py").is_file()]
+        assert found, "require(%r): in no library" % name
+        include(found[0])
+
     api = {"module": module, "package": package, "include": include,
+           "add_library": add_library, "require": require,
            "metadata": lambda **kw: None, "options": type("Options", (), {})()}
     stack = [path.resolve()]
     exec(path.read_text(), dict(api))
