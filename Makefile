@@ -26,7 +26,7 @@ help:
 	@echo '              device) DRIVE=mountpoint CHIP=esp32s3 DRY_RUN=1'
 	@echo 'make deploy   BOARD=esp32|rp2040|rp2040-ppp PORT=/dev/ttyUSB0 CONFIG=config.json SOURCE=1 DRY_RUN=1'
 	@echo 'make build    BOARD=esp32|rp2040|rp2040-ppp: the .mpy files deploy copies, in build/'
-	@echo 'make size     code size and resident heap of the library'
+	@echo 'make size     code size and heap of the library, and of each package on wasm32'
 	@echo 'make bench    the side-by-side benchmark (make bench-quick, bench-oscore)'
 	@echo 'make setup    what running a board needs, into VENV=.venv (requirements.txt);'
 	@echo '              setup-test, setup-bench: and the tests, the benchmark packages'
@@ -82,7 +82,7 @@ deploy: setup
 flash: setup
 	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(CHIP),--chip $(CHIP)) $(if $(DRIVE),--drive $(DRIVE)) $(if $(DRY_RUN),--dry-run)
 
-size: setup
+size: setup peers
 	$(PY) -m tools.size
 
 bench: setup-bench peers

