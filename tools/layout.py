@@ -46,13 +46,13 @@ CONFIG = "config.json"
 #: (amplify, echo, and the aes of Echo's tag), and pending (PROVEN). Observe,
 #: prepared answers and OSCORE are imported by the server only when its table
 #: or context asks for them. A new lib/coap module must be listed here (a check
-#: refuses one that is not): blockwise.py and serveloop.py go in coap-core.
+#: refuses one that is not).
 PACKAGES = (
     ("coap-core", (), "Stateless CoAP server: parse, dispatch, write, serve.", (
-        "__init__.py", "aes.py", "amplify.py", "clock.py", "dispatch.py", "echo.py",
-        "loops.py", "loops_py.py", "loops_viper.py", "numbers.py", "parse.py",
-        "peeraddr.py", "pending.py", "resource.py", "server.py", "wellknown.py",
-        "write.py")),
+        "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "dispatch.py",
+        "echo.py", "loops.py", "loops_py.py", "loops_viper.py", "numbers.py", "parse.py",
+        "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
+        "wellknown.py", "write.py")),
     ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
         "observe.py", "observestore.py")),
     ("coap-prepared", ("coap-core",), "Prepared answers to repeated GETs for coap-core.", (
