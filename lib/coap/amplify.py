@@ -47,10 +47,13 @@ class Verified:
         self.at = [0] * size       # ticks_ms of the last proof
         self._copy = [bytearray(PEER_ROOM) for _ in range(size)]
         self.lifetime_ms = lifetime_s * 1000
+        self.used = 0  # entries filled, from the first: the rest are None
 
     def _find(self, peer):
-        for i in range(len(self.peer)):
-            if self.peer[i] is not None and self.peer[i] == peer:
+        # only the filled entries: a board with no proven peer pays no loop
+        peers = self.peer
+        for i in range(self.used):
+            if peers[i] == peer:
                 return i
         return -1
 
@@ -71,11 +74,15 @@ class Verified:
             kept = keep(peer, self._copy[i])
             if kept is None:
                 return
+            if self.peer[i] is None:
+                self.used += 1
             self.peer[i] = kept
         self.at[i] = now
 
     def has(self, peer):
         """True when peer proved its address within the lifetime."""
+        if not self.used:
+            return False
         i = self._find(peer)
         return i >= 0 and 0 <= ticks_diff(ticks_ms(), self.at[i]) < self.lifetime_ms
 
