@@ -8,11 +8,11 @@ from array import array
 
 try:
     from .loops_viper import (walk, same, uint, digits, copy_tail, hash31, replay, copy_at,
-                              xor_at)
+                              xor_at, match_path)
     EMITTER = "viper"
 except (ImportError, SyntaxError, ValueError):  # pragma: no cover - port-dependent
     from .loops_py import (walk, same, uint, digits, copy_tail, hash31, replay, copy_at,
-                           xor_at)
+                           xor_at, match_path)
     EMITTER = None
 
 try:
@@ -22,7 +22,7 @@ except ImportError:  # CPython
         return x
 
 __all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "copy_at", "xor_at",
-           "options", "EMITTER")
+           "match_path", "paths_table", "options", "EMITTER")
 
 # walk()'s state array: private copies of loops_py's S_* (test_loops checks them)
 _S_NUM = const(0)
@@ -57,3 +57,18 @@ def options(buf, n):
         found.append((st[_S_NUM], st[_S_OFF], st[_S_LEN]))
         r = walk(buf, st[_S_NEXT], n, st)
     return None if r < 0 else (found, st[_S_PAYLOAD])
+
+
+def paths_table(paths):
+    """match_path()'s table for paths, each a tuple of byte segments (up to
+    _MAX_PATH of up to 255 bytes): per path its count, then each segment's
+    length and bytes. Built once, at start-up."""
+    out = bytearray()
+    for path in paths:
+        if len(path) > _MAX_PATH or any(len(seg) > 255 for seg in path):
+            raise ValueError("path too deep or a segment too long to match")
+        out.append(len(path))
+        for seg in path:
+            out.append(len(seg))
+            out.extend(seg)
+    return bytes(out)

@@ -195,6 +195,36 @@ def replay(table, answers, data, n):
     return -1
 
 
+def match_path(buf, st, table):
+    """Index of the entry of table (loops.paths_table()) equal to the Uri-Path that
+    walk() kept in st from buf, or -1. One call for the whole lookup."""
+    count = st[S_PATHS]
+    p = 0
+    idx = 0
+    n = len(table)
+    while p < n:
+        c = table[p]
+        p += 1
+        ok = c == count
+        for k in range(c):
+            ln = table[p]
+            p += 1
+            if ok:
+                if st[S_PATH_LEN + k] != ln:
+                    ok = False
+                else:
+                    off = st[S_PATH_OFF + k]
+                    for j in range(ln):
+                        if buf[off + j] != table[p + j]:
+                            ok = False
+                            break
+            p += ln
+        if ok:
+            return idx
+        idx += 1
+    return -1
+
+
 def copy_at(dst, at, src, n):
     """Copy src[0:n] over dst[at:at+n] (no slice is made)."""
     for k in range(n):

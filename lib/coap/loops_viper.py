@@ -195,6 +195,40 @@ def replay(table: ptr8, answers, data: ptr8, n: int) -> int:
 
 
 @micropython.viper
+def match_path(buf: ptr8, st: ptr32, table) -> int:
+    t = ptr8(table)
+    n = int(len(table))
+    count = st[S_PATHS]
+    p = 0
+    idx = 0
+    while p < n:
+        c = t[p]
+        p += 1
+        ok = c == count
+        k = 0
+        while k < c:
+            ln = t[p]
+            p += 1
+            if ok:
+                if st[S_PATH_LEN + k] != ln:
+                    ok = False
+                else:
+                    off = st[S_PATH_OFF + k]
+                    j = 0
+                    while j < ln:
+                        if buf[off + j] != t[p + j]:
+                            ok = False
+                            break
+                        j += 1
+            p += ln
+            k += 1
+        if ok:
+            return idx
+        idx += 1
+    return -1
+
+
+@micropython.viper
 def copy_at(dst: ptr8, at: int, src: ptr8, n: int):
     k = 0
     while k < n:

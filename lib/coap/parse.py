@@ -82,10 +82,11 @@ class Request:
         self.tkl = 0
         self.code = 0
         self.mid = 0
-        # The walker's state; path_off and path_len are views of its path slots
-        self._st = array("i", [0] * _STATE_SIZE)
-        self.path_off = memoryview(self._st)[_S_PATH_OFF:_S_PATH_OFF + _MAX_PATH]
-        self.path_len = memoryview(self._st)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
+        #: The option walker's state (loops.walk): Uri-Path is kept there, and
+        #: path_off and path_len are views of its path slots
+        self.state = array("i", [0] * _STATE_SIZE)
+        self.path_off = memoryview(self.state)[_S_PATH_OFF:_S_PATH_OFF + _MAX_PATH]
+        self.path_len = memoryview(self.state)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
         self.query_len = [0] * self.max_query
         self.parse(b"", 0)  # every per-datagram field at its "absent" value
@@ -129,7 +130,7 @@ class Request:
             return OK  # not a request: the dispatcher answers with silence or RST
         # loops.walk keeps the Uri-Path segments itself and stops at any other
         # option (here, not in a helper: one call less per datagram)
-        st = self._st
+        st = self.state
         st[_S_NUM] = 0
         st[_S_PATHS] = 0
         r = walk(buf, 4 + tkl, n, st)

@@ -175,6 +175,54 @@ class Known(unittest.TestCase):
                 self.assertEqual(bytes(b[:n]), text)
 
 
+class MatchPath(unittest.TestCase):
+    # loops.match_path: the request's Uri-Path, as walk() kept it, against a
+    # table of paths; each implementation that this interpreter has
+
+    PATHS = ((b".well-known", b"core"), (b"actuators", b"led"), (b"board",),
+             (b"board", b"log"), (b"sensors", b"temp"), (b"sensors", b"t"), (),
+             (b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"), (b"x" * 255,))
+
+    def impls(self):
+        return [py.match_path] + ([viper.match_path] if viper is not None else [])
+
+    def index(self, fn, segments):
+        msg = m.get("/".join(s.decode() for s in segments)) if segments else m.get("")
+        st = array("i", [0] * py.STATE_SIZE)
+        r = loops.walk(msg, 4 + (msg[0] & 15), len(msg), st)
+        while r == 1:
+            r = loops.walk(msg, st[py.S_NEXT], len(msg), st)
+        return fn(msg, st, loops.paths_table(self.PATHS))
+
+    def test_every_path_finds_its_own_entry(self):
+        for fn in self.impls():
+            for i, path in enumerate(self.PATHS):
+                self.assertEqual(self.index(fn, path), i, path)
+
+    def test_prefixes_and_near_misses_find_nothing(self):
+        for fn in self.impls():
+            for path in ((b"sensors",), (b"sensors", b"tem"), (b"sensors", b"temp", b"x"),
+                         (b"Board",), (b"board", b"lo"), (b"x" * 254,),
+                         (b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"i")):
+                self.assertEqual(self.index(fn, path), -1, path)
+
+    def test_twins_agree_on_random_paths(self):
+        if viper is None:
+            raise unittest.SkipTest("no viper emitter on this interpreter: loops_py runs")
+        r = Rand(11)
+        words = (b"a", b"b", b"ab", b"sensors", b"temp", b"t", b"board")
+        for _ in range(300):
+            path = tuple(words[r.next(len(words))] for _ in range(r.next(4)))
+            self.assertEqual(self.index(viper.match_path, path),
+                             self.index(py.match_path, path), path)
+
+    def test_a_path_no_request_can_reach_is_refused(self):
+        with self.assertRaises(ValueError):
+            loops.paths_table(((b"a",) * 9,))
+        with self.assertRaises(ValueError):
+            loops.paths_table(((b"x" * 256,),))
+
+
 class ReplayTwins(unittest.TestCase):
     """loops.replay: the same slot and the same patched answer from both."""
 

@@ -154,6 +154,16 @@ class Table(unittest.TestCase):
         with self.assertRaises(ValueError):
             Server((Resource("a/b", get=f), Resource("/a/b/", get=f)))
 
+    def test_paths_no_request_can_reach_are_refused(self):
+        # a request keeps 8 Uri-Path segments of up to 255 bytes: a clear
+        # error at start-up rather than a resource that answers 4.04 forever
+        from coap import Resource, Server
+        f = lambda req, resp: None  # noqa: E731
+        for path in ("/".join("abcdefghi"), "x" * 256):
+            with self.assertRaises(ValueError):
+                Server((Resource(path, get=f),))
+        Server((Resource("/".join("abcdefgh"), get=f),))  # 8: reachable
+
     def test_handler_not_callable_refused(self):
         from coap import Resource
         with self.assertRaises(ValueError):
