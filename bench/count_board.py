@@ -19,7 +19,7 @@ import sys
 
 import app
 
-BATCH = 32  # a divisor of Server.collect_every (1024)
+BATCH = 32  # a divisor of Server.heap.every (1024)
 ACCEPT = "accept:"  # PATH prefix: send Accept text/plain, the full path every time
 
 
@@ -73,7 +73,7 @@ def main():
                 raise SystemExit("count_board: %s answered %d.%02d"
                                  % (path, answer[1] >> 5, answer[1] & 31))
         done += k
-        if done % server.collect_every == 0:
+        if done % server.heap.every == 0:
             gc.collect()  # as serve() does under load
     print("answered", done)
 

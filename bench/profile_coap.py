@@ -49,9 +49,11 @@ def stages(n):
         for _ in range(n):
             req.parse(data, ln)
 
+    d = srv.dispatcher
+
     def find(n):  # table lookup alone
         for _ in range(n):
-            srv._find(req)
+            d._find(req)
 
     def begin(n):
         for _ in range(n):
@@ -60,7 +62,7 @@ def stages(n):
     def request(n):  # dispatch + handler + write after begin()
         for _ in range(n):
             resp.begin(2, 69, 0x1234, data, 4, 2)
-            srv._request(req, resp, 1, ln)
+            d.answer(req, resp, ln, 0, None)
 
     def content(n):  # what _request writes for this resource
         for _ in range(n):
@@ -75,9 +77,9 @@ def stages(n):
     names, fns = ["loop"], [empty]
     for name, fn, needs in (("parse", parse, None), ("find", find, "_find"),
                             ("begin", begin, None), ("begin+write", content, None),
-                            ("begin+_request", request, "_request"), ("handle", handle, None)):
-        # _find and _request are private: a stage whose method is gone is skipped
-        if needs is None or hasattr(srv, needs):
+                            ("begin+answer", request, "answer"), ("handle", handle, None)):
+        # _find is private: a stage whose method is gone is skipped
+        if needs is None or hasattr(d, needs):
             names.append(name)
             fns.append(fn)
     times = timed(fns, n)

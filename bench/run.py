@@ -181,7 +181,7 @@ def peers():
              {"MICROPYPATH": str(ROOT / "lib")}),
         Peer("coap-mpy", "this server (.mpy)", [MICROPYTHON, "-m", "server_coap"],
              {"MICROPYPATH": str(MPY_DIR)}),
-        Peer("coap-py-nogc", "this server (.py), collect_every=0",
+        Peer("coap-py-nogc", "this server (.py), heap.every=0",
              [MICROPYTHON, BENCH / "server_coap.py"], {"MICROPYPATH": str(ROOT / "lib")},
              ["--collect", "0"]),
         Libcoap("libcoap", "libcoap coap-server", ["coap-server-notls", "-A", "127.0.0.1",
@@ -412,7 +412,7 @@ def main():
         "EXCHANGE_LIFETIME (247 s), so its RSS grows with the request rate. Lost means not "
         "answered within 200 ms; most of those answers come later (\"stray\" in the JSON).",
         "coap-py-nogc is the same server without serve()'s collection every 1024 datagrams "
-        "(Server.collect_every = 0): MicroPython then collects only when the heap is full.",
+        "(Server.heap.every = 0): MicroPython then collects only when the heap is full.",
         "The machine is shared: other work running at the same time shows as a wide min–max.",
     ]
     RESULTS.mkdir(exist_ok=True)

@@ -2,7 +2,7 @@
 #
 #   MICROPYPATH=lib micropython bench/server_coap.py PORT            serve until killed
 #   MICROPYPATH=lib micropython bench/server_coap.py PORT --heap N   measure heap, then exit
-#   MICROPYPATH=lib micropython bench/server_coap.py PORT --collect N  Server.collect_every = N
+#   MICROPYPATH=lib micropython bench/server_coap.py PORT --collect N  Server.heap.every = N
 #
 # --heap answers N requests with the collector off and prints, as one JSON line,
 # the heap the library keeps resident and the garbage each request leaves behind.
@@ -56,7 +56,7 @@ def main():
         heap(server, sock, int(sys.argv[3]))
     else:
         if mode == "--collect":
-            server.collect_every = int(sys.argv[3])
+            server.heap.every = int(sys.argv[3])
         server.serve(sock)
 
 

@@ -81,21 +81,25 @@ class Response:
         self._pending = [-1] * len(_PENDING_NUMBERS)
         self._n_pending = 0
         self._header_end = 0
+        self._heads = [bytes(4 + k) for k in range(9)]  # begin()'s lengths, per token length
         self._restart()
 
     def __len__(self):
         return len(self.buf)
 
     def begin(self, mtype, code, mid, token_src, token_off, tkl):
-        """Start a message; the token is copied from token_src[token_off:+tkl]."""
+        """Start a message; the token (0-8 bytes) is copied from
+        token_src[token_off:+tkl]."""
         b = self.buf
-        b[0:] = _EMPTY
-        b.append(0x40 | (mtype << 4) | tkl)
-        b.append(code)
-        b.append((mid >> 8) & 0xFF)
-        b.append(mid & 0xFF)
-        for i in range(token_off, token_off + tkl):
-            b.append(token_src[i])
+        # The header's length in one slice assignment (within the capacity:
+        # nothing allocated), its bytes by index, the token in machine code
+        b[0:] = self._heads[tkl]
+        b[0] = 0x40 | (mtype << 4) | tkl
+        b[1] = code
+        b[2] = (mid >> 8) & 0xFF
+        b[3] = mid & 0xFF
+        if tkl:
+            copy_tail(b, token_src, token_off, tkl)
         self._header_end = 4 + tkl
         self.max_age = _DEFAULT_MAX_AGE
         self._restart()
