@@ -6,6 +6,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -104,3 +105,25 @@ class SimulatedBoard:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def make_run(args, port):
+    """`make run ARGS` started as a user starts it; the process once it answers
+    CoAP on port (the first time it installs what it needs: up to minutes)."""
+    proc = subprocess.Popen(["make", "--no-print-directory", "run"] + args, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not ping("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGTERM)
+            raise AssertionError("make run did not serve on %d:\n%s"
+                                 % (port, proc.communicate(timeout=10)[0]))
+        time.sleep(0.1)
+    return proc
+
+
+def stop_make_run(proc):
+    """Stop what make_run started; its output."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    return proc.communicate(timeout=10)[0]

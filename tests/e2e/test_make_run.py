@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from boardsim import ROOT, ping
+from boardsim import ROOT, make_run, ping, stop_make_run
 from support import NUMBER, free_port
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -46,36 +46,16 @@ def test_make_run_serves_coap_on_localhost():
     assert "coap-client-notls -m get coap://127.0.0.1/.well-known/core" in out
 
 
-def _make_run_until_serving(args, port):
-    """Start `make run ARGS`; the process once it answers CoAP on port."""
-    proc = subprocess.Popen(["make", "--no-print-directory", "run"] + args, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not ping("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM)
-            raise AssertionError("make run did not serve on %d:\n%s"
-                                 % (port, proc.communicate(timeout=10)[0]))
-        time.sleep(0.1)
-    return proc
-
-
-def _stop(proc):
-    os.killpg(proc.pid, signal.SIGTERM)
-    return proc.communicate(timeout=10)[0]
-
-
 def test_make_run_takes_the_coap_port():
     port = free_port()
-    out = _stop(_make_run_until_serving(["COAP_PORT=%d" % port], port))
+    out = stop_make_run(make_run(["COAP_PORT=%d" % port], port))
     assert "coap: serving on coap://127.0.0.1:%d" % port in out
 
 
 def test_make_run_port_is_taken_as_the_coap_port_with_a_line_saying_so():
     # PORT is the serial device of flash and deploy
     port = free_port()
-    out = _stop(_make_run_until_serving(["PORT=%d" % port], port))
+    out = stop_make_run(make_run(["PORT=%d" % port], port))
     assert "the CoAP port is COAP_PORT" in out
 
 
