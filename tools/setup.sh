@@ -6,7 +6,8 @@
 #   tools/setup.sh --test   also the tests' Python packages (requirements-test.txt)
 #   tools/setup.sh --bench  also the benchmark's plotting (requirements-bench.txt)
 #   tools/setup.sh --peers  the peers the tests talk to: libcoap3-bin and Node.js from
-#                           Debian, node-coap, Node-RED and a 32-bit (wasm32) MicroPython from npm
+#                           Debian, node-coap, Node-RED and a 32-bit (wasm32) MicroPython from npm;
+#                           and tmux, the terminal the tests run tools.watch in
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${VENV:-.venv}
@@ -49,6 +50,7 @@ if [ "${1:-}" = "--peers" ]; then
     command -v ip >/dev/null || need+=(iproute2)
     command -v node >/dev/null || need+=(nodejs)
     command -v npm >/dev/null || need+=(npm)
+    command -v tmux >/dev/null || need+=(tmux)
     if [ ${#need[@]} -gt 0 ]; then
         sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
