@@ -24,3 +24,10 @@ def free_port():
             return port
         except OSError:
             continue
+
+
+def free_tcp_port():
+    """A TCP port nothing listens on at 127.0.0.1 right now (for an HTTP server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
