@@ -11,6 +11,7 @@ HOME, CLEAR_LINE, CLEAR_BELOW = "\x1b[H", "\x1b[K", "\x1b[J"
 HIDE_CURSOR, SHOW_CURSOR = "\x1b[?25l", "\x1b[?25h"
 LABEL = "{:9.2f} "  # the y axis labels: the board's readings have two decimals
 MIN_SPAN = 0.2      # a flat series still gets a few rows
+SPARKS = "▁▂▃▄▅▆▇█"  # one line per sensor when charts of 2 rows don't fit
 
 
 class Screen:
@@ -51,21 +52,25 @@ class Screen:
         self.out.flush()
 
     def draw(self):
-        rows = shutil.get_terminal_size().lines
-        height = max(2, min(10, (rows - 2) // max(len(self.sensors), 1) - 3))
+        size = shutil.get_terminal_size()
+        width = size.columns - len(LABEL.format(0)) - 3
+        height = min(10, (size.lines - 2) // max(len(self.sensors), 1) - 3)
         lines = ["watch %s: %d sensors (Ctrl-C stops)" % (self.origin, len(self.sensors)), ""]
         for s in self.sensors:
             lines.append(self.title(s))
-            series = list(self.history[s.path])
-            if series:
+            series = list(self.history[s.path])[-max(width, 1):]
+            if series and height >= 2:
                 lo, hi = min(series), max(series)
                 pad = max(0, MIN_SPAN - (hi - lo)) / 2
                 lines += asciichartpy.plot(series, {"height": height, "format": LABEL,
                                                     "min": lo - pad, "max": hi + pad}
                                            ).splitlines()
-            lines.append("")
-        self.out.write(HOME + "".join(line + CLEAR_LINE + "\n" for line in lines[:rows - 1])
-                       + CLEAR_BELOW)
+                lines.append("")
+            elif series:
+                lo, span = min(series), max(max(series) - min(series), MIN_SPAN)
+                lines.append("  " + "".join(SPARKS[int((v - lo) / span * 7)] for v in series))
+        self.out.write(HOME + "".join(line[:size.columns] + CLEAR_LINE + "\n"
+                                      for line in lines[:size.lines - 1]) + CLEAR_BELOW)
         self.out.flush()
 
     def title(self, sensor):
