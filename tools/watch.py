@@ -5,7 +5,9 @@
 Finds the observable sensors in the board's /.well-known/core (RFC 6690),
 observes each (RFC 7641) in a format that carries a number, and draws one chart
 per sensor (tools/chart.py). --csv appends `time,resource,value` rows. On a
-terminal the screen is redrawn; otherwise each reading is one line.
+terminal the screen is redrawn; otherwise each reading is one line. A sensor
+that sends nothing past its reading's Max-Age is registered again: a board
+keeps a few observers only, and one left out of its table hears nothing.
 """
 
 import argparse
@@ -24,6 +26,7 @@ from .readings import number, pick_format, sensors
 
 DISCOVERY_TIMEOUT = 10   # seconds: the board's /.well-known/core, or it is unreachable
 RETRY_S = 5              # a sensor whose observation ended is asked again after this
+MAX_AGE_SLACK = 5        # seconds past a reading's Max-Age before registering again
 
 
 def board_origin(uri):
@@ -83,24 +86,43 @@ async def discover(ctx, origin):
 
 
 async def observe(ctx, origin, sensor, show):
-    """Observe one sensor until cancelled; show(sensor, value or None, note)."""
+    """Observe one sensor until cancelled; show(sensor, value or None, why not)."""
     fmt = pick_format(sensor.formats)
     while True:
-        req = ctx.request(Message(code=GET, uri=origin + sensor.path, observe=0, accept=fmt))
-        try:
-            first = await req.response
-            show(sensor, *number(first))
-            if first.code.is_successful() and first.opt.observe is not None:
-                async for note in req.observation:
-                    show(sensor, *number(note))
-            note = "not observed; asked again every %d s" % RETRY_S
-        except coap_error.Error as e:
-            note = "%s; asking again in %d s" % (e, RETRY_S)
-        finally:
-            if not req.observation.cancelled:
-                req.observation.cancel()
-        show(sensor, None, note)
-        await asyncio.sleep(RETRY_S)
+        why, pause = await registration(ctx, origin + sensor.path, fmt,
+                                        lambda value, why: show(sensor, value, why))
+        show(sensor, None, "%s; asking again%s" % (why, " in %d s" % pause if pause else ""))
+        await asyncio.sleep(pause)
+
+
+async def registration(ctx, uri, fmt, show):
+    """One registration (RFC 7641 §3.1) and its notifications, shown as they
+    come; (why they ended, seconds to wait before registering again)."""
+    req = ctx.request(Message(code=GET, uri=uri, observe=0, accept=fmt))
+    try:
+        resp = await req.response
+        notes = req.observation.__aiter__()
+        while True:
+            value, why = number(resp)
+            show(value, why)
+            if value is None:  # an error ends the observation (§3.2): the sensor may recover
+                return why, RETRY_S
+            if resp.opt.observe is None:
+                return "not observable", RETRY_S
+            # A notification is due before the reading's Max-Age runs out (§4.3.1);
+            # none means the board no longer counts us (a full table, a reboot)
+            max_age = 60 if resp.opt.max_age is None else resp.opt.max_age
+            try:
+                resp = await asyncio.wait_for(notes.__anext__(), max_age + MAX_AGE_SLACK)
+            except asyncio.TimeoutError:
+                return "no notification within Max-Age", 0
+            except StopAsyncIteration:
+                return "notifications ended", RETRY_S
+    except coap_error.Error as e:
+        return str(e), RETRY_S
+    finally:
+        if not req.observation.cancelled:
+            req.observation.cancel()
 
 
 async def watch(origin, csv, seconds, screen):

@@ -143,3 +143,17 @@ def test_a_board_without_sensors_is_one_line():
     assert out.returncode == 1
     assert out.stderr == ("watch: coap://127.0.0.1:%d has no observable sensors in "
                           "/.well-known/core\n" % board.port)
+
+
+def test_watch_registers_again_when_the_board_stops_notifying():
+    # One observer entry for two sensors: each registration takes the other's
+    # place, and the one left out hears nothing past its Max-Age (RFC 7641 §4.3.1)
+    with SimulatedBoard(config={"observers": 1, "max_age_s": 5}) as board:
+        out = watch("coap://127.0.0.1:%d" % board.port, "--seconds", "30")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()[1:]
+    for path in SENSORS:
+        mine = [line.split(" ", 2)[2] for line in lines if line.split(" ")[1] == path]
+        again = mine.index("no notification within Max-Age; asking again")
+        later = [m for m in mine[again + 1:] if re.fullmatch(NUMBER_PATTERN + r" \S+", m)]
+        assert len(later) >= 2, mine  # the registration's answer and a notification
