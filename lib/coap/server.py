@@ -349,6 +349,9 @@ class Server:
             echo_at = self.prepared.echo_at
         obs = self.observers
         peek = self.peek
+        # builtins as locals: a global miss and a builtins lookup each, per
+        # datagram otherwise
+        is_a, pair, length = isinstance, tuple, len
         n = 0
         while n < limit:
             try:
@@ -370,10 +373,10 @@ class Server:
             # Port 0: nothing can answer it, a send would only fail (and log).
             # Tested inline (echo.port_of's shapes): MicroPython gives a sockaddr
             # (port at bytes 2-3, network order), CPython a tuple.
-            if isinstance(addr, tuple):
+            if is_a(addr, pair):
                 if addr[1] == 0:
                     continue
-            elif len(addr) >= 4 and addr[2] == 0 and addr[3] == 0:
+            elif length(addr) >= 4 and addr[2] == 0 and addr[3] == 0:
                 continue
             if table is not None:
                 k = replay(table, answers, data, len(data))
