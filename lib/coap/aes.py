@@ -4,7 +4,7 @@
 # and on the unix port, the `cryptography` package under CPython.
 #
 # cryptolib.aes(key, 1).encrypt(src, dst) writes into dst without allocating
-# (checked under micropython.heap_lock() in tests/unit/test_aes.py), so a
+# (checked under micropython.heap_lock() in tests/unit/coap/test_aes.py), so a
 # MAC or keystream built from it can run on the request path.
 
 try:

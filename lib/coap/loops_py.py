@@ -1,7 +1,7 @@
 # The byte loops of the request path in plain Python: the reference that
 # loops_viper.py must match, and what runs on CPython and on ports built
 # without the native emitter. Same names, same arguments, same results
-# (tests/unit/test_loops.py feeds both the same inputs). None of them allocates.
+# (tests/unit/coap/test_loops.py feeds both the same inputs). None of them allocates.
 
 try:
     from micropython import const

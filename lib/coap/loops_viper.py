@@ -1,7 +1,7 @@
 # The byte loops of loops_py.py compiled to machine code by MicroPython's viper
 # emitter (x64 on the unix port, xtensawin on ESP32, armv6m on RP2040: mpy-cross
 # -march=...). Same names, arguments and results as loops_py.py, which is the
-# reference (tests/unit/test_loops.py checks the two against each other).
+# reference (tests/unit/coap/test_loops.py checks the two against each other).
 # Viper ints are machine words: every value here stays below 2**30, so they
 # agree with Python's ints on 32-bit boards too. None of them allocates.
 import micropython

@@ -1,6 +1,6 @@
 # CoAP numbers (RFC 7252 §12, RFC 7641, RFC 7959), named as aiocoap names them.
 # Codes are the raw byte: class << 5 | detail, so CONTENT = 69 is "2.05".
-# Hot modules keep private `_X = const()` copies; tests/unit/test_numbers.py checks they agree.
+# Hot modules keep private `_X = const()` copies; tests/unit/coap/test_numbers.py checks they agree.
 
 try:
     from micropython import const

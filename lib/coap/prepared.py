@@ -7,7 +7,7 @@
 # its token gets the same answer with that request's Message ID and token copied
 # in (loops.replay, machine code where the port has it): no parse, no dispatch,
 # no handler. The full path and the replay give the same bytes
-# (tests/unit/test_prepared.py compares them).
+# (tests/unit/coap/test_prepared.py compares them).
 #
 # What makes that safe:
 # - only a request whose options are Uri-Path, Uri-Host and Uri-Port alone (no
@@ -48,7 +48,7 @@ _S_PAYLOAD = const(6)
 _STATE_SIZE = const(24)
 
 # A slot of `table`, as loops.replay reads it (loops_py and loops_viper keep
-# copies of these; tests/unit/test_prepared.py checks that they agree)
+# copies of these; tests/unit/coap/test_prepared.py checks that they agree)
 SLOT_TKL = const(0)      # token length + 1; 0: the slot is free
 SLOT_KEY_LEN = const(1)  # bytes of the request after its token
 SLOT_KEY = const(2)      # ... and those bytes

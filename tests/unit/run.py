@@ -6,6 +6,11 @@ _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 _root = _here + "/../.."
 sys.path.insert(0, _here + "/compat")
 sys.path.insert(0, _here)
+# Tests by room: the library's modules, the firmware's, the boards' (one
+# test module per module, test_<module>.py); helpers stay in tests/unit
+ROOMS = ("coap", "firmware", "boards")
+for _room in ROOMS:
+    sys.path.insert(0, _here + "/" + _room)
 sys.path.insert(0, _here + "/fakes")
 sys.path.insert(0, _root + "/lib")
 sys.path.insert(0, _root)
@@ -21,7 +26,11 @@ except ImportError:  # a port built without it: a plain-Python AES for the tests
 
 def test_modules():
     import os
-    return sorted(f[:-3] for f in os.listdir(_here) if f.startswith("test_") and f.endswith(".py"))
+    found = []
+    for d in ("",) + ROOMS:
+        found += [f[:-3] for f in os.listdir(_here + "/" + d if d else _here)
+                  if f.startswith("test_") and f.endswith(".py")]
+    return sorted(found)
 
 
 def main(only=()):

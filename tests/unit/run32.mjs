@@ -16,7 +16,7 @@ const wasm = join(root, "tools", "node", "node_modules", "@micropython",
 
 // Modules that import the socket module (real UDP, or the firmware's start-up):
 // the unix port runs them.
-const NEEDS_SOCKETS = new Set(["test_app", "test_board_unix", "test_rd", "test_serve", "test_udp"]);
+const NEEDS_SOCKETS = new Set(["test_app", "test_board_unix", "test_rd", "test_serveloop", "test_udp"]);
 
 let loadMicroPython;
 try {
@@ -52,7 +52,8 @@ for (const top of ["lib", "firmware", "boards", "tests/unit"]) {
 }
 
 const asked = process.argv.slice(2);
-const modules = readdirSync(here)
+const modules = ["", "coap", "firmware", "boards"]
+    .flatMap((room) => readdirSync(join(here, room)))
     .filter((f) => f.startsWith("test_") && f.endsWith(".py"))
     .map((f) => f.slice(0, -3))
     .filter((m) => (asked.length ? asked.includes(m) : !NEEDS_SOCKETS.has(m)))

@@ -3,7 +3,7 @@ import sys
 import unittest
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-_root = _here + "/../.."
+_root = _here + "/../../.."
 for _p in (_root + "/firmware", _root + "/boards/unix", _root + "/boards/common"):
     if _p not in sys.path:
         sys.path.insert(0, _p)

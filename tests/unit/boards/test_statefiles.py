@@ -6,7 +6,7 @@ import sys
 import unittest
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-for _p in (_here + "/../../boards/common", _here + "/../../firmware"):
+for _p in (_here + "/../../../boards/common", _here + "/../../../firmware"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 

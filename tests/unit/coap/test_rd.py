@@ -480,7 +480,7 @@ class Clients(unittest.TestCase):
 class FleetLines(unittest.TestCase):
     def test_an_rd_uri_with_userinfo_is_shown_masked(self):
         # an RD found by multicast may name one (its href); #21 finding 9
-        firmware = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../firmware"
+        firmware = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../../firmware"
         if firmware not in sys.path:
             sys.path.insert(0, firmware)
         import fleet

@@ -3,8 +3,8 @@ import sys
 import unittest
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-if _here + "/../../firmware" not in sys.path:
-    sys.path.insert(0, _here + "/../../firmware")
+if _here + "/../../../firmware" not in sys.path:
+    sys.path.insert(0, _here + "/../../../firmware")
 
 import coapmsg as m  # noqa: E402
 import sleep  # noqa: E402

@@ -4,7 +4,7 @@ import sys
 import unittest
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-for _p in (_here + "/fakes", _here + "/../../boards/common"):
+for _p in (_here + "/fakes", _here + "/../../../boards/common"):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 

@@ -7,7 +7,7 @@ import unittest
 from coap import numbers, parse, server
 
 _here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-_root = _here + "/../.."
+_root = _here + "/../../.."
 
 PUBLIC = {k: getattr(numbers, k) for k in dir(numbers) if k.isupper()}
 ALIASES = {"BAD_OPTION": "BAD_OPTION", "TOO_LARGE": "REQUEST_ENTITY_TOO_LARGE",
