@@ -11,12 +11,8 @@ import coapmsg as m
 from coap import clock
 from coap.multicast import DEFAULT_LEISURE_MS, Replier, leisure_ms
 from fake_time import Clock
+from heaplock import heap_lock, locked
 from sample import make_server
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 ANSWER = m.encode(m.NON, 69, 0x1111, b"\x01", [(12, b"\x28")], b"</sensors/temp>")
 
@@ -187,7 +183,7 @@ class ThroughTheServer(unittest.TestCase):
 
 class NoAlloc(unittest.TestCase):
     def test_queue_and_send_allocate_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         sent = [None]
 
@@ -197,11 +193,8 @@ class NoAlloc(unittest.TestCase):
         src = bytearray(ANSWER)
         r.queue(src, "warm-up")
         r.tick()
-        micropython.heap_lock()
-        try:
+        with locked(self, "queue and send"):
             for _ in range(10):
                 r.queue(src, "peer")
                 r.tick()
-        finally:
-            micropython.heap_unlock()
         self.assertEqual((sent[0], r.sent), ("peer", 11))

@@ -4,12 +4,8 @@ import unittest
 import coapmsg as m
 from coap import Resource, Server
 from coap.clock import ticks_add, ticks_ms
+from heaplock import heap_lock, locked
 from sample import RESOURCES, board, temp_get
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
 
 
 class FakeSock:
@@ -310,7 +306,7 @@ class NoAlloc(unittest.TestCase):
     # A module-level function, not a closure: calling a closure over more than a
     # few variables allocates in MicroPython, which would be the test's own doing.
     def test_register_notify_deregister_under_heap_lock(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server()
         sock = FakeSock(keep=False)
@@ -320,22 +316,15 @@ class NoAlloc(unittest.TestCase):
         _cycle(*args)  # warm-up
         before = sock.count
         srv_, sock_, reg, dereg, peer, res = args
-        micropython.heap_lock()
-        try:
+        with locked(self, "register, notify, deregister"):
             _cycle(srv, sock, reg, dereg, peer, res)
-            ok = True
-        except MemoryError:
-            ok = False
-        finally:
-            micropython.heap_unlock()
-        self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
         self.assertEqual(srv.observers.count(), 0)
 
     def test_unverified_observer_under_heap_lock(self):
         # The amplification limit on: the registration gets a budget, the first
         # notification a fresh random MID (RFC 9175 §2.4), without allocating
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server(amplification_limit=True)
         if srv.echo is None:  # the 32-bit test builds have no cryptolib
@@ -347,15 +336,8 @@ class NoAlloc(unittest.TestCase):
         reg, dereg, res = observe(0), observe(1), RESOURCES[0]
         _cycle(srv, sock, reg, dereg, peer, res)  # warm-up
         before = sock.count
-        micropython.heap_lock()
-        try:
+        with locked(self, "register, notify, deregister"):
             _cycle(srv, sock, reg, dereg, peer, res)
-            ok = True
-        except MemoryError:
-            ok = False
-        finally:
-            micropython.heap_unlock()
-        self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
 
 class Memory(unittest.TestCase):

@@ -11,12 +11,8 @@ from coap.client import parse_uri
 from coap.rd import Registration
 from coap.peeraddr import host_port
 from coap.rddiscover import Finder
+from heaplock import heap_lock, locked
 from test_multicast import Clock, bound
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 LINKS = b'</sensors/temp>;rt="temperature-c";ct="0 50",</actuators/led>;rt="core.a"'
 BASE = b"coap://127.0.0.1:5683"
@@ -299,16 +295,13 @@ class Registering(unittest.TestCase):
         self.assertEqual((broken.sent, self.log[-1][-16:]), (2, "retrying in 10 s"))
 
     def test_refresh_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         reg = self.make()
         self.register(reg)
         self.clock.advance(30000)
-        micropython.heap_lock()
-        try:
+        with locked(self, "refresh"):
             reg.tick()  # writes and sends the refresh
-        finally:
-            micropython.heap_unlock()
         self.assertEqual(path_of(self.rd.request()[4]), [b"reg", b"7", b""])
 
 
