@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from support import free_port
+from support import free_port, stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -86,13 +86,8 @@ class SimulatedBoard:
         return self._log.read()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout=5)
         out = self.output() if self._log else ""
         if self._log:
             self._log.close()
@@ -116,14 +111,12 @@ def make_run(args, port):
     deadline = time.monotonic() + 120
     while not ping("127.0.0.1", port):
         if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM)
             raise AssertionError("make run did not serve on %d:\n%s"
-                                 % (port, proc.communicate(timeout=10)[0]))
+                                 % (port, stop_process(proc, group=True)))
         time.sleep(0.1)
     return proc
 
 
-def stop_make_run(proc):
-    """Stop what make_run started; its output."""
-    os.killpg(proc.pid, signal.SIGTERM)
-    return proc.communicate(timeout=10)[0]
+def stop_make_run(proc, sig=signal.SIGTERM, timeout=10):
+    """Stop what make_run started (sig: SIGINT is Ctrl-C); its output."""
+    return stop_process(proc, sig, timeout, group=True)
