@@ -11,6 +11,7 @@ import coapmsg as m
 from coap import clock
 from coap.multicast import DEFAULT_LEISURE_MS, Replier, leisure_ms
 from fake_time import Clock
+from freeport import bound
 from heaplock import heap_lock, locked
 from sample import make_server
 
@@ -109,21 +110,6 @@ def _udp():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(socket.getaddrinfo("127.0.0.1", 0, 0, socket.SOCK_DGRAM)[0][-1])
     return s
-
-
-def bound():
-    """A socket on a free 127.0.0.1 port and that address (MicroPython's sockets
-    have no getsockname, so the port is chosen here)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    start = 30000 + (id(s) >> 4) % 20000
-    for p in range(start, start + 500):
-        addr = socket.getaddrinfo("127.0.0.1", p, 0, socket.SOCK_DGRAM)[0][-1]
-        try:
-            s.bind(addr)
-            return s, addr
-        except OSError:
-            continue
-    raise OSError("no free port")
 
 
 class ThroughTheServer(unittest.TestCase):

@@ -11,8 +11,9 @@ from coap.client import parse_uri
 from coap.rd import Registration
 from coap.peeraddr import host_port
 from coap.rddiscover import Finder
+from fake_time import Clock
+from freeport import bound
 from heaplock import heap_lock, locked
-from test_multicast import Clock, bound
 
 LINKS = b'</sensors/temp>;rt="temperature-c";ct="0 50",</actuators/led>;rt="core.a"'
 BASE = b"coap://127.0.0.1:5683"
