@@ -160,9 +160,14 @@ class Response:
         if self.max_age != _DEFAULT_MAX_AGE:
             self._set_pending(_P_MAX_AGE, self.max_age)
 
-    def error(self, code, diagnostic=_EMPTY):
-        """Answer with an error code and a short diagnostic payload (§5.5.2)."""
+    def error(self, code, diagnostic=_EMPTY, fmt=-1):
+        """Answer with an error code and a short diagnostic payload (§5.5.2).
+        With fmt, the payload is instead a representation of the error in
+        that Content-Format, which is written with it; an error never keeps
+        the Observe, ETag or Block2 of the answer it replaces (RFC 7641 §4.2)."""
         self.reset(code)
+        if fmt >= 0:
+            self._set_pending(_P_FORMAT, fmt)
         self.payload(diagnostic)
 
     def window(self, start, end, hashing):

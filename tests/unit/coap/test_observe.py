@@ -282,6 +282,25 @@ class Notifications(unittest.TestCase):
         r = self.sock.sent[-1][0]
         self.assertEqual((r[1], obs_value(r), self.srv.observers.count()), (160, None, 0))
 
+    def test_error_in_a_format_ends_it_with_its_content_format(self):  # §4.2
+        state = {"there": True}
+
+        def item(req, resp):
+            if state["there"]:
+                resp.payload(b"{}")
+            else:
+                resp.error(132, b'{"gone":true}', resp.format)
+
+        res = Resource("item", get=item, ct=50, obs=True)
+        srv = Server((res,), log=None, amplification_limit=False, ack_timeout_ms=0)
+        sock = FakeSock()
+        deliver(srv, observe(0, path="item"), sock=sock)
+        state["there"] = False
+        notify(srv, res)
+        r = sock.sent[-1][0]
+        self.assertEqual((r[1], r[4], r[5]), (132, [(12, b"\x32")], b'{"gone":true}'))
+        self.assertEqual(srv.observers.count(), 0)
+
 
 class Retransmission(unittest.TestCase):
     def test_timeout_has_the_random_factor(self):  # RFC 7252 §4.8: 2 s to 3 s
