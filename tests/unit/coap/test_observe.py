@@ -212,6 +212,23 @@ class Notifications(unittest.TestCase):
         self.assertEqual(types, [m.CON, m.NON, m.NON, m.CON])
         self.assertTrue(seqs[0] < seqs[1] < seqs[2] < seqs[3])
 
+    def test_con_every_0_sends_non_only_the_first_too(self):  # TD_COAP_OBS_02
+        srv = server(con_every=0)
+        deliver(srv, observe(0, mtype=m.NON), sock=self.sock)
+        for _ in range(3):
+            notify(srv)
+        self.assertEqual([r[0] for r, _ in self.sock.sent], [m.NON] * 3)
+        self.assertEqual(srv.observers.count(), 1)
+
+    def test_con_every_0_still_sends_one_con_a_day(self):  # §4.5: a MUST
+        srv = server(con_every=0)
+        deliver(srv, observe(0), sock=self.sock)
+        srv.observers.con_at[0] = ticks_add(ticks_ms(), -86400000)
+        notify(srv)
+        ack(srv, self.sock.sent[-1][0])
+        notify(srv)
+        self.assertEqual([r[0] for r, _ in self.sock.sent], [m.CON, m.NON])
+
     def test_notification_mids_do_not_follow_the_response_counter(self):  # spoofed RST
         notify(self.srv)
         note = self.sock.sent[-1][0]

@@ -70,6 +70,17 @@ class Guessing(Base):
         sent = len(m.encode(*r)) + sum(len(m.encode(*n)) for n in self.to(VICTIM))
         self.assertTrue(sent <= 3 * len(reg), "%d bytes for %d" % (sent, len(reg)))
 
+    def test_con_every_0_keeps_con_until_the_address_is_proven(self):
+        self.srv = limited(con_every=0)
+        self.obs = self.srv.observers
+        self.register(CLIENT)
+        self.change()
+        con = self.to(CLIENT)[-1]
+        empty(m.ACK, con[2], self.srv, CLIENT)
+        self.change()
+        self.change()
+        self.assertEqual([n[0] for n in self.to(CLIENT)], [m.CON, m.NON, m.NON])
+
     def test_registering_again_buys_no_more_guesses(self):
         self.register(VICTIM)
         self.change()
