@@ -49,9 +49,9 @@ CONFIG = "config.json"
 #: refuses one that is not).
 PACKAGES = (
     ("coap-core", (), "Stateless CoAP server: parse, dispatch, write, serve.", (
-        "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "dispatch.py",
-        "echo.py", "loops.py", "loops_py.py", "loops_viper.py", "numbers.py", "parse.py",
-        "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
+        "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "conditional.py",
+        "dispatch.py", "echo.py", "loops.py", "loops_py.py", "loops_viper.py", "numbers.py",
+        "parse.py", "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
         "wellknown.py", "write.py")),
     ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
         "observe.py", "observestore.py")),

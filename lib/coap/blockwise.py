@@ -4,6 +4,7 @@
 # them for requests, the server for notifications, amplify.fit_blocks for
 # answers it brings within the 3x limit: all through answer() and block().
 
+from . import conditional
 from .write import ResponseTooLarge
 
 try:
@@ -51,6 +52,9 @@ class Passes:
     def answer(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """The whole answer, or the block block2 (-1: none asked for) of it;
         a GET answer too large for one datagram goes block-wise unasked."""
+        if req.conditions:  # If-Match, If-None-Match
+            if conditional.check(self, res, handler, req, resp, code, fmt, block2, seq) < 0:
+                return  # 4.12 Precondition Failed, the handler not run
         safe = code == _GET or code == _FETCH
         if safe and block2 >= 0:
             self.block(res, handler, req, resp, code, fmt, block2, seq)

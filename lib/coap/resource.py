@@ -54,11 +54,18 @@ class Resource:
              server or where the board calls Server.forget(): the server may
              keep its answer and send it again for the same plain GET
              (coap/prepared.py). No clock, no counter of its own in it.
+    etag:    etag(req) -> the version of the current representation, a number
+             that changes whenever its content does (None: there is none).
+             The server checks If-Match and If-None-Match against it
+             (coap/conditional.py) without running the handler for that.
+             Without it they compare a hash of what the GET handler writes
+             (one more run of it, only for such requests).
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False):
+                 title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
+                 etag=None):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -92,6 +99,9 @@ class Resource:
             raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
         self.max_age = max_age
         self.prepared = bool(prepared) and self.handlers[_GET] is not None
+        if etag is not None and not callable(etag):
+            raise ValueError("etag of %s is not callable" % self.href.decode())
+        self.etag = etag
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):
