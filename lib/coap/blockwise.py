@@ -52,14 +52,18 @@ class Passes:
     def answer(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """The whole answer, or the block block2 (-1: none asked for) of it;
         a GET answer too large for one datagram goes block-wise unasked."""
-        if req.conditions:  # If-Match, If-None-Match
-            if conditional.check(self, res, handler, req, resp, code, fmt, block2, seq) < 0:
-                return  # 4.12 Precondition Failed, the handler not run
+        tag = 0
+        if req.conditions or res.etag is not None:  # ETag, If-Match, If-None-Match
+            tag = conditional.check(self, res, handler, req, resp, code, fmt, block2, seq)
+            if tag < 0:
+                return  # 2.03 Valid or 4.12 Precondition Failed, the handler not run
         safe = code == _GET or code == _FETCH
         if safe and block2 >= 0:
             self.block(res, handler, req, resp, code, fmt, block2, seq)
             return
         resp.start(_DEFAULT_CODE[code], fmt, seq)
+        if tag:
+            resp.etag(tag)  # §5.10.6.1: so that the client can validate later
         try:  # call()'s body, inline: one heap-allocated frame less per request
             handler(req, resp)
         except ResponseTooLarge:
@@ -109,6 +113,8 @@ class Passes:
         size = 16 << szx
         total = resp.total
         etag = resp.hash + 1  # never 0: an ETag is 1-8 bytes
+        if res.etag is not None and resp.tag:
+            etag = resp.tag  # from the resource's version (conditional.py)
         start = num * size
         resp.start(_DEFAULT_CODE[code], fmt, seq)
         resp.etag(etag)

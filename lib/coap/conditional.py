@@ -1,6 +1,6 @@
-# Conditional requests (RFC 7252 §5.10.8): a request's If-Match and
-# If-None-Match options held against the entity-tag of the resource's current
-# representation, before its handler runs.
+# Conditional requests (RFC 7252 §5.10.8) and validation (§5.10.6, §5.9.1.3):
+# a request's If-Match, If-None-Match and ETag options held against the
+# entity-tag of the resource's current representation, before its handler runs.
 #
 # That entity-tag is the one the server already gives block-wise answers:
 # 1 + a 24-bit number, from Resource(etag=...)'s version when the resource has
@@ -10,7 +10,7 @@
 # it compares byte for byte. Only requests that carry one of the options, or
 # resources with a version, come here (Passes.answer).
 
-from .parse import C_IF_MATCH, C_IF_NONE_MATCH, Request
+from .parse import C_ETAG, C_IF_MATCH, C_IF_NONE_MATCH, Request
 
 try:
     from micropython import const
@@ -20,6 +20,7 @@ except ImportError:  # CPython
 
 _GET = const(1)
 _FETCH = const(5)
+_VALID = const(67)  # 2.03
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _PRECONDITION_FAILED = const(140)  # 4.12
@@ -56,7 +57,7 @@ def _matches(req, if_match, count, tag):
     for i in range(count if count < _MAX_TAGS else _MAX_TAGS):
         k = req.if_match_len(i) if if_match else req.etag_len(i)
         if k == 0:
-            return True
+            return True  # (an empty ETag is never kept)
         if k == n:
             off = req.if_match_off(i) if if_match else req.etag_off(i)
             for j in range(n):
@@ -69,10 +70,11 @@ def _matches(req, if_match, count, tag):
 
 def check(passes, res, handler, req, resp, code, fmt, block2, seq):
     """Answer here when the conditions say so: 4.12 for a failed If-Match or
-    If-None-Match (§5.10.8). -1 when answered, else 0: the handler runs."""
+    If-None-Match (§5.10.8), 2.03 Valid with the ETag (and the Max-Age, and
+    an observation's Observe, RFC 7641 §4.4.1) for a GET or FETCH carrying
+    the current ETag (§5.10.6.2). -1 when answered; otherwise the ETag the
+    answer of a safe request carries (0: none), also left in resp.tag."""
     c = req.conditions
-    if not c & (C_IF_MATCH | C_IF_NONE_MATCH):
-        return 0
     safe = code == _GET or code == _FETCH
     tag = current(passes, res, handler if safe else res.handlers[_GET], req, resp, fmt)
     if c & C_IF_MATCH and not (tag and _matches(req, True, req.if_match(), tag)):
@@ -81,4 +83,14 @@ def check(passes, res, handler, req, resp, code, fmt, block2, seq):
     if c & C_IF_NONE_MATCH and tag:
         resp.error(_PRECONDITION_FAILED, b"If-None-Match: it exists")  # §5.10.8.2
         return -1
-    return 0
+    if not safe:
+        return 0  # the answer of a change has no ETag of what it replaced
+    resp.tag = tag
+    # Not for a later block: a client holding only part of it can't reuse it
+    if (c & C_ETAG and tag and block2 < 16
+            and _matches(req, False, req.etags(), tag)):
+        resp.start(_VALID, -1, seq)  # and the Max-Age, from resp.max_age
+        resp.etag(tag)
+        resp.flush()  # no payload to bring the options out
+        return -1
+    return tag

@@ -56,10 +56,11 @@ class Resource:
              (coap/prepared.py). No clock, no counter of its own in it.
     etag:    etag(req) -> the version of the current representation, a number
              that changes whenever its content does (None: there is none).
-             The server checks If-Match and If-None-Match against it
-             (coap/conditional.py) without running the handler for that.
-             Without it they compare a hash of what the GET handler writes
-             (one more run of it, only for such requests).
+             The server then writes an ETag in every 2.05 and Block2 answer,
+             answers a GET carrying it 2.03 Valid, and checks If-Match and
+             If-None-Match against it (coap/conditional.py), without running
+             the handler for that. Without it those compare a hash of what the
+             GET handler writes (one more run of it, only for such requests).
     """
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,

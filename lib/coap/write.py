@@ -76,6 +76,9 @@ class Response:
         #: seconds the representation stays fresh (§5.10.5), written by start()
         #: when not the default; the dispatcher sets it from the resource
         self.max_age = _DEFAULT_MAX_AGE
+        #: the entity-tag conditional.py found for the request being answered
+        #: (0: none); only for a resource with a version is it always current
+        self.tag = 0
         self._scratch = bytearray(_DIGITS_ROOM)
         self._late = bytearray(48)  # one option inserted late: header and value
         self._pending = [-1] * len(_PENDING_NUMBERS)
@@ -227,6 +230,11 @@ class Response:
                 self._n_pending -= 1
                 if num < below:
                     self._write_uint(num, v)
+
+    def flush(self):
+        """Write the pending options now: an answer without a payload (2.03)."""
+        if self._n_pending:
+            self._flush(0xFFFF)
 
     # --- options -------------------------------------------------------------
 

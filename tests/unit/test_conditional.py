@@ -1,12 +1,14 @@
 # coap/conditional.py: If-Match and If-None-Match (RFC 7252 §5.10.8) checked
-# before a handler runs.
+# before a handler runs, and a GET carrying the current ETag answered 2.03
+# Valid (§5.10.6, §5.9.1.3), with Block2, Observe and prepared answers.
 import unittest
 
 import coapmsg as m
 from coap import Resource, Server
 from coap.conditional import tag_of
 from heaplock import no_alloc
-from test_observe import FakeSock
+from test_observe import FakeSock, deliver, obs_value
+from test_prepared import Queue
 
 PEER = bytes([2, 0, 0x16, 0x33, 127, 0, 0, 1]) + bytes(8)
 
@@ -69,6 +71,62 @@ class Base(unittest.TestCase):
         self.srv = Server(table(self.doc), log=None, amplification_limit=False)
 
 
+class Validation(Base):
+    def test_a_version_gives_every_2_05_its_etag(self):  # §5.10.6.1
+        r = ask(self.srv, m.get("doc"))
+        self.assertEqual((r[1], tag_in(r), r[5]), (69, tag_of(7), b"first"))
+
+    def test_the_current_etag_gets_2_03_with_max_age(self):  # §5.9.1.3
+        r = ask(self.srv, m.get("doc", options=[etag(tag_of(7))]))
+        self.assertEqual((r[1], r[4], r[5]), (67, [(4, m.uint(tag_of(7))), (14, m.uint(30))], b""))
+        self.assertEqual(self.doc.calls, 0)  # the version said it: no handler run
+
+    def test_one_of_several_etags_is_enough(self):  # §5.10.6.2
+        r = ask(self.srv, m.get("doc", options=[etag(1), etag(tag_of(7)), etag(99)]))
+        self.assertEqual(r[1], 67)
+
+    def test_a_stale_etag_gets_the_content_and_the_new_etag(self):
+        r = ask(self.srv, m.get("doc", options=[etag(tag_of(6))]))
+        self.assertEqual((r[1], tag_in(r), r[5]), (69, tag_of(7), b"first"))
+
+    def test_an_etag_with_a_leading_zero_is_another_etag(self):  # opaque bytes
+        r = ask(self.srv, m.get("doc", options=[(4, b"\x00" + m.uint(tag_of(7)))]))
+        self.assertEqual(r[1], 69)
+
+    def test_without_a_version_the_hash_of_the_representation(self):
+        r = ask(self.srv, m.get("hashed", options=[etag(1)]))
+        self.assertEqual(r[1], 69)
+        tag = tag_in(r)  # learned from a 2.05 to a request that carried one
+        self.assertTrue(tag is not None)
+        self.assertEqual(ask(self.srv, m.get("hashed", options=[etag(tag)]))[1], 67)
+        self.doc.body[0:] = b"second"
+        r = ask(self.srv, m.get("hashed", options=[etag(tag)]))
+        self.assertEqual((r[1], r[5]), (69, b"second"))
+        self.assertNotEqual(tag_in(r), tag)
+
+    def test_block2_etag_validates_but_not_a_later_block(self):  # RFC 7959 §2.4
+        first = ask(self.srv, m.get("big"))
+        tag = tag_in(first)
+        self.assertEqual((first[1], m.option(first[4], 23) is not None), (69, True))
+        self.assertEqual(ask(self.srv, m.get("big", options=[etag(tag)]))[1], 67)
+        later = ask(self.srv, m.get("big", options=[etag(tag), (23, m.uint(1 << 4 | 6))]))
+        self.assertEqual((later[1], tag_in(later)), (69, tag))
+
+    def test_no_etag_no_2_03_and_no_etag_option_without_a_version(self):
+        r = ask(self.srv, m.get("hashed"))
+        self.assertEqual((r[1], tag_in(r)), (69, None))
+
+    def test_allocates_nothing(self):
+        for msg, code in ((m.get("doc", options=[etag(tag_of(7))]), 67),
+                          (m.get("hashed", options=[etag(5)]), 69),
+                          (m.get("doc", code=3, payload=b"x", options=[(1, b"\x01")]), 140),
+                          (m.get("hashed", code=3, payload=b"x", options=[(5, b"")]), 140)):
+            self.srv.request.peer = PEER
+            n = self.srv.handle(msg, len(msg))  # warm-up
+            got = no_alloc(self, "conditional request", self.srv.handle, msg, len(msg))
+            self.assertEqual((got, self.srv.response.buf[1]), (n, code))
+
+
 class Preconditions(Base):
     def put(self, path, *options):
         return ask(self.srv, m.get(path, code=3, payload=b"new", options=list(options)))
@@ -96,7 +154,10 @@ class Preconditions(Base):
         tag = tag_in(ask(self.srv, m.get("big")))  # the ETag of a block-wise answer
         self.assertEqual(self.put("big", (1, m.uint(tag)))[1], 68)
         self.assertEqual(self.put("big", (1, m.uint(tag)))[1], 140)  # "new" now
-        self.assertEqual(self.put("hashed", (1, m.uint(tag)))[1], 140)  # "new" now
+        self.doc.body[0:] = b"first"
+        tag = tag_in(ask(self.srv, m.get("hashed", options=[etag(1)])))  # or of a 2.05
+        self.assertEqual(self.put("hashed", (1, m.uint(tag)))[1], 68)
+        self.assertEqual(self.put("hashed", (1, m.uint(tag)))[1], 140)
 
     def test_no_get_handler_no_representation(self):
         self.assertEqual(self.put("putonly", (1, b""))[1], 140)
@@ -105,13 +166,53 @@ class Preconditions(Base):
     def test_if_match_is_no_longer_an_unrecognised_option(self):  # was 4.02
         self.assertEqual(ask(self.srv, m.get("doc", options=[(1, b"")]))[1], 69)
 
-    def test_allocates_nothing(self):
-        for msg, code in ((m.get("doc", code=3, payload=b"x", options=[(1, b"\x01")]), 140),
-                          (m.get("hashed", code=3, payload=b"x", options=[(5, b"")]), 140)):
-            self.srv.request.peer = PEER
-            n = self.srv.handle(msg, len(msg))  # warm-up
-            got = no_alloc(self, "conditional request", self.srv.handle, msg, len(msg))
-            self.assertEqual((got, self.srv.response.buf[1]), (n, code))
+
+class WithObserve(Base):
+    def test_registration_and_notifications_validate(self):  # RFC 7641 §4.4.1
+        sock = FakeSock()
+        reg = m.get("doc", options=[(6, b""), etag(tag_of(7))])
+        r = deliver(self.srv, reg, peer=PEER, sock=sock)
+        self.assertEqual((r[1], tag_in(r), r[5]), (67, tag_of(7), b""))
+        self.assertTrue(obs_value(r) is not None)
+        obs = self.srv.observers
+        self.assertEqual(obs.count(), 1)
+        obs.changed(self.srv.resources[0])
+        obs.tick()
+        note = sock.sent[-1][0]
+        self.assertEqual((note[1], tag_in(note)), (67, tag_of(7)))
+        deliver(self.srv, m.encode(m.ACK, 0, note[2]), peer=PEER)
+        self.doc.version += 1
+        self.doc.body[0:] = b"third"
+        obs.changed(self.srv.resources[0])
+        obs.tick()
+        note = sock.sent[-1][0]
+        self.assertEqual((note[1], tag_in(note), note[5]), (69, tag_of(8), b"third"))
+        self.assertTrue(obs_value(note) > obs_value(r))
+
+
+class WithPrepared(Base):
+    def drain(self, msg):
+        q = Queue([(msg, PEER)])
+        self.srv.drain(q, 10)
+        return m.decode(bytes(q.sent[0]))
+
+    def test_a_request_with_an_etag_never_gets_a_kept_answer(self):
+        for path in ("prep", "hashed"):
+            plain = self.drain(m.get(path))
+            self.assertEqual(self.drain(m.get(path))[5], plain[5])  # kept and replayed
+            self.doc.body[0:] = b"changed"  # and nobody called forget()
+            self.doc.version += 1
+            # the replay is stale now (the board's contract: it would forget);
+            # a request carrying an ETag still goes the full path
+            r = self.drain(m.get(path, options=[etag(tag_in(plain) or 1)]))
+            self.assertEqual((r[1], r[5]), (69, b"changed"))
+            self.doc.body[0:] = b"first"
+            self.srv.forget()
+
+    def test_a_2_03_is_never_kept(self):
+        before = self.srv.prepared.count()
+        r = self.drain(m.get("prep", options=[etag(tag_of(7))]))
+        self.assertEqual((r[1], self.srv.prepared.count()), (67, before))
 
 
 if __name__ == "__main__":
