@@ -234,7 +234,7 @@ class Request:
         if olen > 8 or (num == _ETAG and not olen):
             self.unrecognised(num)  # elective ETag: ignored; If-Match: 4.02
             return
-        # Kept in _st past the walker's state: valid only while `conditions`
+        # Kept in state past the walker's state: valid only while `conditions`
         # has their bit, so parse() clears that one field, not these
         t = self.state
         if num == _ETAG:
