@@ -17,6 +17,8 @@ LIB_ELSEWHERE = {
     # the two implementations behind loops.py, checked against each other
     "loops_py": "test_loops",
     "loops_viper": "test_loops",
+    # notifications as the observer table sends them: rendered, limited, pinged
+    "notify": "test_observe",
 }
 
 # firmware modules tested in another module's test file

@@ -54,7 +54,7 @@ PACKAGES = (
         "parse.py", "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
         "wellknown.py", "write.py")),
     ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
-        "observe.py", "observestore.py")),
+        "notify.py", "observe.py", "observestore.py")),
     ("coap-prepared", ("coap-core",), "Prepared answers to repeated GETs for coap-core.", (
         "prepared.py",)),
     ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (
