@@ -60,7 +60,7 @@ PACKAGES = (
     ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (
         "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscorectx.py", "oscorekept.py")),
     ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
-        "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
+        "blockget.py", "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
     ("coap-testing", ("coap-core",), "Run coap-core resources in tests, no socket.", (
         "testing.py",)),
 )
