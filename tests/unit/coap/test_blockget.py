@@ -7,69 +7,10 @@ import unittest
 import coapmsg as m
 from coap.blockget import BAD_BLOCK, CHANGING, TOO_LARGE, BlockGet, describe
 from coap.client import TIMEOUT, Client, Path
+from fake_fileserver import FileServer, body
 from fake_time import Clock
 
 CONTENT = 69
-
-
-def _alloc():
-    return gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0  # CPython: no heap figures
-
-
-def body(n, seed=0):
-    return bytes((i * 7 + seed) & 0xFF for i in range(n))
-
-
-class FileServer:
-    """A connected, non-blocking socket whose peer serves one file block-wise.
-    `lose` requests vanish (the network dropped them or their answers);
-    `change` maps a block number to a new (body, etag) taking effect after it."""
-
-    def __init__(self, data, etag=b"\x11" * 8, szx=6):
-        self.data = data
-        self.etag = etag
-        self.szx = szx      # the largest block the server sends
-        self.lose = 0
-        self.change = {}
-        self.code = CONTENT
-        self.requests = []  # (mid, block number, szx) of each request that arrived
-        self.inbox = []
-        self.own = 0        # bytes the fake itself allocated (the heap figures leave them out)
-
-    def send(self, buf):
-        before = _alloc()
-        self._serve(buf)
-        self.own += _alloc() - before
-
-    def _serve(self, buf):
-        if self.lose:
-            self.lose -= 1
-            return
-        _, code, mid, token, opts, _ = m.decode(bytes(buf))
-        v = m.to_uint(m.option(opts, 23) or b"")
-        num, szx = v >> 4, min(v & 7, self.szx)
-        num = (num << (v & 7)) >> szx  # a smaller block: the same position (RFC 7959 §2.4)
-        self.requests.append((mid, num, szx))
-        if self.code != CONTENT:
-            self.inbox.append(m.encode(m.ACK, self.code, mid, token))
-            return
-        size = 16 << szx
-        chunk = self.data[num * size:(num + 1) * size]
-        more = (num + 1) * size < len(self.data)
-        out = [(4, self.etag), (23, m.uint((num << 4) | (8 if more else 0) | szx))]
-        if m.option(opts, 28) is not None:
-            out.append((28, m.uint(len(self.data))))
-        self.inbox.append(m.encode(m.ACK, CONTENT, mid, token, out, chunk))
-        if num in self.change:
-            self.data, self.etag = self.change.pop(num)
-
-    def recv(self, n):
-        if not self.inbox:
-            raise OSError(11)  # EAGAIN
-        before = _alloc()
-        d = self.inbox.pop(0)
-        self.own += _alloc() - before
-        return d
 
 
 class Sink:
