@@ -138,6 +138,7 @@ class Updater:
         self.log = log
         self.busy = False
         self.sock = None
+        self.uri = None
         self.status = b'{"state":"idle"}'
         j = bootguard.read()
         if j is not None:
@@ -158,8 +159,8 @@ class Updater:
 
     def start(self, uri, force=False):
         """Begin an update from the manifest at uri; None, or why not."""
-        if self.busy:
-            return "an update is under way"
+        if self.busy:  # a retransmitted POST (no deduplication here) is no error
+            return None if uri == self.uri else "an update is under way"
         if not exists("main.py"):
             return "no main.py in the working directory: not a deployed tree"
         try:
@@ -169,6 +170,7 @@ class Updater:
             self.sock = self.connect(host, port)
         except (ValueError, OSError) as e:
             return "bad manifest URI %s: %s" % (uri, e)
+        self.uri = uri
         self.base = segs[:-1]
         self.force = force
         self.busy = True

@@ -247,3 +247,37 @@ class Board(unittest.TestCase):
                 if not cut:
                     break
             self.assertTrue(n > 5, "%s: only %d cuts" % (phase, n))
+
+
+class Trigger(unittest.TestCase):
+    """POST /board/update and the "update" of /board, through the server."""
+
+    def setUp(self):
+        import resources
+        from coap import Server
+        from test_sensors import FakeBoard
+        h = resources.SensorBoard(FakeBoard(), {"name": "greenhouse"})
+        self.started = []
+        h.updater = update.Updater(lambda host, port: self.started.append((host, port)),
+                                   log=lambda line: None)
+        h.app_version = b"0.1.0"
+        # whole answers: no 3x limit (RFC 9175) for this test's one peer
+        self.server = Server(resources.table(h, {}), log=None, amplification_limit=False)
+        h.server = self.server
+
+    def ask(self, msg):
+        import coapmsg as m
+        from test_prepared import answers
+        return m.decode(answers(self.server, [msg])[0])
+
+    def test_plain_post_refused(self):
+        import coapmsg as m
+        got = self.ask(m.get("board/update", code=2, payload=b"coap://127.0.0.1/fw/m.json"))
+        self.assertEqual((got[1], got[5]), (129, b"OSCORE only"))  # 4.01
+        self.assertEqual(self.started, [])
+
+    def test_board_shows_the_app_and_its_update(self):
+        import coapmsg as m
+        got = self.ask(m.get("board"))
+        info = json.loads(got[5])
+        self.assertEqual((info["app"], info["update"]), ("0.1.0", {"state": "idle"}))
