@@ -16,16 +16,27 @@ import bootguard
 from bootguard import NEW, OLD, exists
 from coap.blockget import BlockGet, describe
 from coap.client import Client, Path, parse_uri
+from coap.clock import ticks_diff, ticks_ms
+
+try:
+    from time import sleep_ms
+except ImportError:  # CPython
+    from time import sleep
+
+    def sleep_ms(ms):
+        sleep(ms / 1000)
 
 _CONTENT = 69
 #: installed with the files: the version and files of the running app
 INSTALLED = "app.json"
-MAX_MANIFEST = 8192
+MAX_MANIFEST = 16384
 MAX_FILE = 1 << 20
-MAX_FILES = 64
+MAX_FILES = 128
 _PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
 #: resume()s of a transfer after a timeout before the update gives up
 RESUMES = 3
+#: ms of each serve-loop tick the download may take
+TICK_MS = 50
 
 
 class Reboot(BaseException):
@@ -200,10 +211,14 @@ class Updater:
             self._say("done", running())
         if not self.busy:
             return
-        for _ in range(8):  # a few blocks per tick, while answers are there
+        # Blocks for up to TICK_MS of each tick (answers on a LAN come in a few
+        # ms); then the serve loop has its turn
+        t0 = ticks_ms()
+        while ticks_diff(ticks_ms(), t0) < TICK_MS:
             r = self.get.poll()
             if r is None:
-                return
+                sleep_ms(1)
+                continue
             try:
                 if not self._done(r):
                     return
