@@ -109,7 +109,7 @@ class SensorBoard:
         """POST /board/update, the manifest's coap:// URI as payload (?force:
         an older version too). Answered at once; /board shows the progress."""
         if req.secured is None:  # whoever may update the board may run anything on it
-            resp.error(_UNAUTHORIZED, b"OSCORE only")
+            resp.error(_UNAUTHORIZED, b"OSCORE required")  # even where "open" lists it
             return
         try:
             uri = bytes(req.buf[req.payload_off:req.payload_off + req.payload_len]).decode()

@@ -273,7 +273,8 @@ class Trigger(unittest.TestCase):
     def test_plain_post_refused(self):
         import coapmsg as m
         got = self.ask(m.get("board/update", code=2, payload=b"coap://127.0.0.1/fw/m.json"))
-        self.assertEqual((got[1], got[5]), (129, b"OSCORE only"))  # 4.01
+        # 4.01, on a board with no context at all
+        self.assertEqual((got[1], got[5]), (129, b"OSCORE required"))
         self.assertEqual(self.started, [])
 
     def test_board_shows_the_app_and_its_update(self):
