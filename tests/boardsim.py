@@ -35,7 +35,7 @@ def ping(host, port, timeout=0.2):
 
 class SimulatedBoard:
     def __init__(self, config=None, port=None, main="main.py", cwd=None, start_timeout=10,
-                 prefix=(), environ=None):
+                 prefix=(), environ=None, tree=None):
         self.config = dict(config or {})
         self.port = port or self.config.get("port") or free_port()
         self.config.setdefault("port", self.port)
@@ -45,6 +45,9 @@ class SimulatedBoard:
         self.start_timeout = start_timeout
         self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", ns]: exec keeps the pid
         self.environ = os.environ if environ is None else environ
+        #: a deployed board's folder (as tools.deploy lays it out) to run instead
+        #: of the repository's firmware; it is also the working directory
+        self.tree = tree
         self.proc = None
         self._dir = None
         self._log = None
@@ -55,11 +58,13 @@ class SimulatedBoard:
         with open(cfg, "w") as f:
             json.dump(self.config, f)
         self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
-        env = dict(self.environ, MICROPYPATH=BOARD_PATH)
+        env = dict(self.environ, MICROPYPATH=self.tree or BOARD_PATH)
         env.pop("COAP_PORT", None)  # the port is the config's: a developer's own would win
         self.proc = subprocess.Popen(
-            self.prefix + [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd or self._dir.name)
+            self.prefix + [MICROPYTHON, os.path.join(self.tree or os.path.join(ROOT, "firmware"),
+                                                     self.main), cfg],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            cwd=self.tree or self.cwd or self._dir.name)
         if wait:
             self.wait_ready()
         return self
