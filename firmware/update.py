@@ -3,16 +3,15 @@
 # then swap them in (bootguard.py) and reboot. Driven by tick() from the serve
 # loop, so the board keeps serving while it downloads.
 #
-# The manifest (JSON, next to the files it names):
-#     {"version": "1.2.0", "files": [{"path": "app.mpy", "size": 4210,
-#                                     "sha256": "<64 hex digits>"}, ...]}
-# A file's URI is the manifest's with its last segment replaced by the path.
+# The manifest (appmanifest.py) is served next to the files it names: a
+# file's URI is the manifest's with its last segment replaced by the path.
 
 import hashlib
 import json
 from binascii import hexlify
 
 import bootguard
+from appmanifest import INSTALLED, MAX_FILE, changed, check_manifest, running, version
 from bootguard import NEW, OLD, exists
 from coap.blockget import BlockGet, describe
 from coap.client import Client, Path, parse_uri
@@ -27,12 +26,7 @@ except ImportError:  # CPython
         sleep(ms / 1000)
 
 _CONTENT = 69
-#: installed with the files: the version and files of the running app
-INSTALLED = "app.json"
 MAX_MANIFEST = 16384
-MAX_FILE = 1 << 20
-MAX_FILES = 128
-_PATH_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/"
 #: resume()s of a transfer after a timeout before the update gives up
 RESUMES = 3
 #: ms of each serve-loop tick the download may take
@@ -42,71 +36,6 @@ TICK_MS = 50
 class Reboot(BaseException):
     """Raised from the tick once the new version is in place: not an Exception,
     so that the serve loop lets it through (app.run reboots)."""
-
-
-def version(v):
-    """(major, minor, patch) of "1.2.0"; ValueError when it is not one."""
-    parts = v.split(".") if isinstance(v, str) else ()
-    if len(parts) != 3 or not all(p.isdigit() and len(p) < 6 for p in parts):
-        raise ValueError("version %r is not major.minor.patch" % (v,))
-    return tuple(int(p) for p in parts)
-
-
-def running():
-    """The running app's version: its app.json's, else the library's."""
-    try:
-        with open(INSTALLED) as f:
-            return json.load(f)["version"]
-    except (OSError, ValueError, KeyError, TypeError):
-        from coap import __version__
-        return __version__
-
-
-def check_manifest(m):
-    """The manifest's files, each checked; ValueError naming the first bad one."""
-    if not isinstance(m, dict) or not isinstance(m.get("files"), list):
-        raise ValueError("manifest: expected {\"version\": ..., \"files\": [...]}")
-    version(m.get("version"))
-    files = m["files"]
-    if not 0 < len(files) <= MAX_FILES:
-        raise ValueError("manifest: 1 to %d files" % MAX_FILES)
-    for f in files:
-        p = f.get("path") if isinstance(f, dict) else None
-        if (not isinstance(p, str) or not p or len(p) > 64 or p[0] in "./"
-                or "//" in p or "/." in p or any(c not in _PATH_CHARS for c in p)):
-            raise ValueError("manifest: bad path %r" % (p,))
-        if p in bootguard.FIXED or p == INSTALLED:
-            raise ValueError("manifest: %s is not updated over the air" % p)
-        size, digest = f.get("size"), f.get("sha256")
-        if not isinstance(size, int) or not 0 <= size <= MAX_FILE:
-            raise ValueError("manifest: %s: bad size" % p)
-        if (not isinstance(digest, str) or len(digest) != 64
-                or any(c not in "0123456789abcdef" for c in digest)):
-            raise ValueError("manifest: %s: bad sha256" % p)
-    return files
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    buf = bytearray(512)
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(memoryview(buf)[:n])
-    return hexlify(h.digest()).decode()
-
-
-def changed(f):
-    """Whether the board's copy of manifest entry f differs from it."""
-    try:
-        import os
-        if os.stat(f["path"])[6] != f["size"]:
-            return True
-        return file_sha256(f["path"]) != f["sha256"]
-    except OSError:
-        return True
 
 
 class _FileSink:

@@ -1,6 +1,6 @@
-# firmware/update.py and bootguard.py: an app update from a file server the
-# test plays on a fake socket, into a board tree in a temporary folder; power
-# lost at every rename of the swap and the roll-back.
+# firmware/update.py, appmanifest.py and bootguard.py: an app update from a
+# file server the test plays on a fake socket, into a board tree in a
+# temporary folder; power lost at every rename of the swap and the roll-back.
 import hashlib
 import json
 import os
@@ -181,6 +181,8 @@ class Board(unittest.TestCase):
         self.assertEqual(json.loads(u.status)["error"], "4.04")
         for bad, why in (({"path": "../x", "size": 1, "sha256": "0" * 64},
                           "manifest: bad path '../x'"),
+                         ({"path": "lib/", "size": 1, "sha256": "0" * 64},
+                          "manifest: bad path 'lib/'"),
                          ({"path": "main.py", "size": 1, "sha256": "0" * 64},
                           "manifest: main.py is not updated over the air"),
                          ({"path": "a.py", "size": -1, "sha256": "0" * 64},
