@@ -201,6 +201,7 @@ class Updater:
 
     def _swap(self):
         paths = [f["path"] for f in self.todo] + [INSTALLED]
+        bootguard.makedirs(NEW + INSTALLED)  # no file changed: only the version
         with open(NEW + INSTALLED, "w") as out:
             out.write(json.dumps(self.manifest))
         bootguard.remove_tree(OLD)

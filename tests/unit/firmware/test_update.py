@@ -149,6 +149,14 @@ class Board(unittest.TestCase):
         bootguard.boot(self.lines.append)  # later boots leave it alone
         self.assertEqual(tree(), self.new_tree())
 
+    def test_a_new_version_with_no_changed_file(self):
+        same = dict((p, d) for p, d in OLD_TREE.items() if p != "main.py")
+        u = self.serve(same, manifest(same, "0.1.1"))
+        self.assertTrue(self.run_update(u))
+        self.assertEqual(self.server.paths, ["fw/manifest.json"])
+        self.assertEqual(self.lines[-1], "update: 0.1.1 in place (0 files); rebooting")
+        self.assertEqual(update.running(), "0.1.1")
+
     def test_bad_hash_refused_old_app_stays(self):
         u = self.serve(NEW_FILES, manifest(NEW_FILES, **{"lib/coap/x.py": "0" * 64}))
         self.assertFalse(self.run_update(u))
