@@ -20,6 +20,7 @@ import pytest
 
 from boardsim import ROOT, SimulatedBoard, ping
 from support import free_port, stop_process
+from tools.build import MARKER, build
 from tools.layout import files_for
 from tools.publish import MANIFEST, publish, trigger
 
@@ -125,6 +126,36 @@ def test_update_reboots_into_the_new_version(tree, fileserver, credentials, tmp_
     now = snapshot(tree)
     assert now["app.py"] != old["app.py"] and now["main.py"] == old["main.py"]
     assert json.loads((tree / "app.json").read_text())["version"] == "0.2.0"
+
+
+def test_a_built_board_takes_a_built_update(tmp_path, fileserver, credentials):
+    """.mpy files, as tools.build and tools.publish make them by default; only
+    what compiles differently is fetched (a comment changes no .mpy)."""
+    root, uri = fileserver
+    tree = tmp_path / "built"
+    build("unix", out=tree)
+    (tree / MARKER).unlink()
+    src = tmp_path / "src"
+    for part in ("firmware", "boards", "lib"):
+        shutil.copytree(os.path.join(ROOT, part), src / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    res = src / "firmware" / "resources.py"
+    res.write_text(res.read_text().replace('title="last console lines"', 'title="console"'))
+    publish("unix", "0.2.0", root, src=src)
+    old = snapshot(tree)
+    board = start(tree)
+    try:
+        state = update(board, uri, credentials)
+        assert (state["app"], state["update"]["state"]) == ("0.2.0", "done"), board.output()
+        assert "update: 0.2.0 in place (1 files); rebooting" in board.output()
+        links = subprocess.run(["coap-client-notls", "-m", "get", "coap://127.0.0.1:%d/"
+                                ".well-known/core?href=/board/log" % board.port],
+                               capture_output=True, text=True, timeout=30).stdout
+        assert 'title="console"' in links
+    finally:
+        board.stop()
+    now = snapshot(tree)
+    assert [p for p in old if now.get(p) != old[p]] == ["resources.mpy"]
 
 
 def test_bad_hash_refused_old_app_serves(tree, fileserver, credentials, tmp_path):
