@@ -29,6 +29,8 @@ FIRMWARE_ELSEWHERE = {
     "resources": "test_sensors",       # the resource table, read through the sensors
     "senml": "test_sensors",           # SenML answers of the sensor resources
     "sensorconfig": "test_sensors",    # sensors as the config declares them
+    "appmanifest": "test_update",      # an update's manifest, checked before a fetch
+    "bootguard": "test_update",        # trial boots and roll-back of an update
 }
 
 # firmware modules with no unit test, and where they are tested instead
