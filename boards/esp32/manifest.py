@@ -1,8 +1,11 @@
-# The firmware plus the ESP32 board module, to freeze into a MicroPython build.
-# The sensor drivers (boards/common/drivers, frozen with the firmware) import
-# dht and onewire when a sensor of that type is configured: the port's own
-# manifest (ports/esp32/boards/manifest.py) freezes both, so a build that replaces
-# that manifest must include them as well.
-metadata(description="Stateless CoAP sensor server for ESP32 boards.", version="0.1.0")
-include("../../firmware/manifest.py")
+# Everything the ESP32 firmware needs, frozen into MicroPython by
+# `make firmware BOARD=esp32` (FROZEN_MANIFEST: docs/flashing.md). It
+# replaces the board's own manifest, so it first freezes what ESP32_GENERIC
+# does, the port's manifest: _boot.py (which mounts the filesystem), dht and
+# onewire (which the sensor drivers import), the networking bundle. No
+# metadata() here, as in a port's board manifest: ours would tag the port's
+# modules with our __version__.
+include("$(PORT_DIR)/boards/manifest.py")
+add_library("coap-firmware", "../../firmware")
+require("firmware", library="coap-firmware")
 module("board.py")

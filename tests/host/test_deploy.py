@@ -10,7 +10,7 @@ import sys
 import pytest
 import serial
 
-from hostutil import BIN, ROOT, one_line_error, run_tool
+from hostutil import BIN, ROOT, Manifest, one_line_error, run_tool
 from support import NUMBER, free_port
 from tools.layout import compiled, files_for
 
@@ -158,53 +158,13 @@ def test_refusals_before_the_port_is_opened(tmp_path):
     assert line.startswith("deploy: no port given")
 
 
-def _manifest_sources(path):
-    """The files a MicroPython manifest.py freezes (module, package, include,
-    and require() of a package found in a folder given to add_library())."""
-    sources = set()
-    libraries = []
-
-    def here():
-        return stack[-1].parent
-
-    def module(name, base_path=".", opt=None):
-        sources.add((here() / base_path / name).resolve())
-
-    def package(name, files=None, base_path=".", opt=None):
-        top = here() / base_path / name
-        found = [top / f for f in files] if files else top.rglob("*.py")
-        sources.update(p.resolve() for p in found)
-
-    def include(path, **kw):
-        p = (here() / path).resolve()
-        p = p / "manifest.py" if p.is_dir() else p
-        stack.append(p)
-        exec(p.read_text(), dict(api))
-        stack.pop()
-
-    def add_library(name, path):
-        libraries.append((here() / path).resolve())
-
-    def require(name, **kw):
-        found = [lib / name for lib in libraries if (lib / name / "manifest.py").is_file()]
-        assert found, "require(%r): in no library" % name
-        include(found[0])
-
-    api = {"module": module, "package": package, "include": include,
-           "add_library": add_library, "require": require,
-           "metadata": lambda **kw: None, "options": type("Options", (), {})()}
-    stack = [path.resolve()]
-    exec(path.read_text(), dict(api))
-    return sources
-
-
 def test_package_manifests_list_what_deploy_copies():
     # Both manifests are shared by every board, so they list all but board.py.
     common = [(src.resolve(), dest) for src, dest in files_for("unix") if dest != "board.py"]
     manifest = ROOT / "firmware" / "manifest.py"
     package_json = ROOT / "firmware" / "package.json"
     assert manifest.is_file(), "firmware/manifest.py is not written yet"
-    assert _manifest_sources(manifest) == {src for src, _ in common}
+    assert Manifest(manifest).sources == {src for src, _ in common}
     assert package_json.is_file(), "firmware/package.json is not written yet"
     urls = json.loads(package_json.read_text())["urls"]
     listed = set()
@@ -219,7 +179,7 @@ def test_package_manifests_list_what_deploy_copies():
 @pytest.mark.parametrize("board", ["esp32", "rp2040", "rp2040-ppp"])
 def test_board_manifest_freezes_what_deploy_copies(board):
     manifest = ROOT / "boards" / board / "manifest.py"
-    assert _manifest_sources(manifest) == {src.resolve() for src, _ in files_for(board)}
+    assert Manifest(manifest).sources == {src.resolve() for src, _ in files_for(board)}
 
 
 @pytest.mark.parametrize("text, problem", [
