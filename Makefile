@@ -10,10 +10,11 @@ PORT   ?=
 COAP_PORT ?=
 FIRMWARE ?=
 DRY_RUN ?=
+MICROPYTHON ?=
 # Where the simulated board finds its modules: the same names a real board has at its root
 BOARD_PATH := firmware:boards/unix:boards/common:lib
 
-.PHONY: help setup setup-test setup-bench peers run test test-target unit unit32 pytest build deploy flash bench bench-quick bench-oscore size clean
+.PHONY: help setup setup-test setup-bench peers run test test-target unit unit32 pytest build deploy flash firmware bench bench-quick bench-oscore size clean
 
 help:
 	@echo 'make run      a simulated board serving CoAP on localhost (Ctrl-C stops it)'
@@ -26,6 +27,9 @@ help:
 	@echo '              device) DRIVE=mountpoint CHIP=esp32s3 DRY_RUN=1'
 	@echo 'make deploy   BOARD=esp32|rp2040|rp2040-ppp PORT=/dev/ttyUSB0 CONFIG=config.json SOURCE=1 DRY_RUN=1'
 	@echo 'make build    BOARD=esp32|rp2040|rp2040-ppp: the .mpy files deploy copies, in build/'
+	@echo 'make firmware BOARD=esp32|rp2040|rp2040-ppp MICROPYTHON=<source tree>: MicroPython'
+	@echo '              with the firmware frozen in (MICROPYTHON_BOARD=RPI_PICO_W or'
+	@echo '              BOARD_DIR=<board folder>, JOBS=2, DRY_RUN=1); the image make flash takes'
 	@echo 'make size     code size and heap of the library, and of each package on wasm32'
 	@echo 'make bench    the side-by-side benchmark (make bench-quick, bench-oscore)'
 	@echo 'make setup    what running a board needs, into VENV=.venv (requirements.txt);'
@@ -78,6 +82,9 @@ build: setup
 
 deploy: setup
 	$(PY) -m tools.deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(SOURCE),--source) $(if $(DRY_RUN),--dry-run)
+
+firmware: setup
+	$(PY) -m tools.firmware --board $(BOARD) $(if $(MICROPYTHON),--micropython $(MICROPYTHON)) $(if $(MICROPYTHON_BOARD),--mp-board $(MICROPYTHON_BOARD)) $(if $(BOARD_DIR),--board-dir $(BOARD_DIR)) $(if $(JOBS),--jobs $(JOBS)) $(if $(DRY_RUN),--dry-run)
 
 flash: setup
 	$(PY) -m tools.flash --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(FIRMWARE),--firmware $(FIRMWARE)) $(if $(CHIP),--chip $(CHIP)) $(if $(DRIVE),--drive $(DRIVE)) $(if $(DRY_RUN),--dry-run)

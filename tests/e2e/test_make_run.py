@@ -52,7 +52,9 @@ def test_make_run_port_is_taken_as_the_coap_port_with_a_line_saying_so():
 def test_make_help_lists_the_targets_and_their_variables():
     out = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT,
                          capture_output=True, text=True, timeout=30).stdout
-    for target in ("run", "test", "flash", "deploy", "build", "size", "bench", "setup"):
+    for target in ("run", "test", "flash", "firmware", "deploy", "build", "size", "bench",
+                   "setup"):
         assert "make %s " % target in out, target
-    for variable in ("COAP_PORT=", "CONFIG=", "BOARD=", "PORT=", "FIRMWARE=", "DRY_RUN="):
+    for variable in ("COAP_PORT=", "CONFIG=", "BOARD=", "PORT=", "FIRMWARE=", "DRY_RUN=",
+                     "MICROPYTHON=", "BOARD_DIR="):
         assert variable in out, variable
