@@ -16,7 +16,7 @@ from tools.flash import check_uf2
 from tools.layout import files_for
 
 #: Modules in C in every MicroPython build the firmware runs on
-BUILT_IN = {"array", "cryptolib", "gc", "hashlib", "json", "machine", "micropython",
+BUILT_IN = {"array", "binascii", "cryptolib", "gc", "hashlib", "json", "machine", "micropython",
             "network", "os", "random", "select", "socket", "sys", "time"}
 #: What else the firmware imports, by port: the port's C modules, and what
 #: its boards manifest freezes (dht and onewire from micropython-lib, rp2.py)
