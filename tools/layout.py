@@ -12,7 +12,7 @@ Every board gets the same tree at its filesystem root:
 build, deploy and the manifest test all take the list from files_for(), so that
 what is compiled, what is copied and what the package manifests list cannot drift.
 
-The library is also six installable packages (PACKAGES below, one table from
+The library is also seven installable packages (PACKAGES below, one table from
 module to package): `python -m tools.layout` writes each one's manifest.py and
 package.json under lib/packages/, and firmware/package.json; `--check` says
 which of them differ from what it would write.
@@ -61,6 +61,8 @@ PACKAGES = (
         "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscorectx.py", "oscorekept.py")),
     ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
         "blockget.py", "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
+    ("coap-lwm2m", ("coap-core",), "OMA LwM2M: TLV (11542) written and read for coap-core.", (
+        "tlv.py",)),
     ("coap-testing", ("coap-core",), "Run coap-core resources in tests, no socket.", (
         "testing.py",)),
 )
