@@ -84,7 +84,7 @@ def register(server, b, cfg, addresses, ticks, log):
     """Register the board's links with cfg["rd"] and keep the registration fresh;
     "multicast" or "multicast:PORT" finds the RD first (RFC 9176 §4)."""
     from coap.rd import Registration
-    links = b",".join(r.link for r in server.resources)
+    links = b",".join(r.link for r in server.resources if r.link is not None)
     ep = cfg["name"].encode()
     rd = cfg["rd"]
     if rd.startswith("multicast"):

@@ -66,7 +66,7 @@ class Resource:
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 etag=None):
+                 etag=None, listed=True):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -103,7 +103,7 @@ class Resource:
         if etag is not None and not callable(etag):
             raise ValueError("etag of %s is not callable" % self.href.decode())
         self.etag = etag
-        self.link = self._link(title, attrs)
+        self.link = self._link(title, attrs) if listed else None
 
     def _link(self, title, attrs):
         parts = [b"<" + self.href + b">"]

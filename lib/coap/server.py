@@ -448,5 +448,6 @@ class Server:
     def largest_response(self):
         """Bytes of the longest answer the table itself produces: the unfiltered
         /.well-known/core (a handler's own responses add to this)."""
-        n = sum(len(r.link) for r in self.resources) + max(0, len(self.resources) - 1)
+        links = [len(r.link) for r in self.resources if r.link is not None]
+        n = sum(links) + max(0, len(links) - 1)
         return 4 + 8 + 2 + 1 + n  # header, token, Content-Format, marker, links

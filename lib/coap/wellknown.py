@@ -64,6 +64,8 @@ def write_links(resources, req, resp):
             qn -= 1
     first = True
     for r in resources:
+        if r.link is None:
+            continue  # not listed (Resource's listed=False)
         if name is not None:
             if name is _NAMES:
                 continue

@@ -56,3 +56,18 @@ class WellKnownCore(unittest.TestCase):
     def test_largest_response_is_reported(self):
         n = len(links(self.srv)[2])
         self.assertTrue(n < self.srv.largest_response() <= n + 16)
+
+
+class Unlisted(unittest.TestCase):
+    def test_an_unlisted_resource_is_served_but_not_listed(self):
+        from coap import Resource, Server
+
+        def hello(req, resp):
+            resp.payload(b"hi")
+        srv = Server((Resource("shown", get=hello), Resource("3/0", get=hello, listed=False)),
+                     amplification_limit=False)
+        self.assertEqual(links(srv)[2], b"</shown>")
+        self.assertTrue(len(b"</shown>") < srv.largest_response() <= len(b"</shown>") + 16)
+        msg = m.get("3/0")
+        n = srv.handle(msg, len(msg))
+        self.assertEqual(m.decode(bytes(srv.response.buf[:n]))[5], b"hi")
