@@ -161,12 +161,19 @@ def start(config_path=board_config.PATH, log=None, required=False):
     handlers.updater = update.Updater(_connect, log)  # docs/updates.md
     handlers.app_version = update.running().encode()
     table = resources.table(handlers, cfg)
+    objects = None
+    if cfg["lwm2m"]:
+        import lwm2mboard  # only a board configured for LwM2M loads it (docs/lwm2m.md)
+        objects = lwm2mboard.Objects(b, cfg, readings)
+        table += tuple(objects.resources())
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"],
                     oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
+    if objects is not None:
+        objects.server = server
     if getattr(board, "RECV_PEEK", 0):  # lwIP's recvfrom: see Server.peek_receive
         server.peek_receive(board.RECV_PEEK)
     watch = resources.ChangeWatch(server, readings, cfg["observe_threshold"])
@@ -183,6 +190,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     if cfg["sleep"]:
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
+    if objects is not None:
+        ticks.append(objects.tick)
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)
     server.tick = fleet.compose(server.tick, handlers.tick, handlers.updater.tick, *ticks)

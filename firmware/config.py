@@ -44,6 +44,7 @@ DEFAULTS = {
     "open": [],            # with a context: paths served without OSCORE, e.g. "sensors/humidity"
     "max_age_s": 60,       # how long a sensor reading stays fresh (Max-Age, RFC 7252)
     "sleep": None,         # {"awake_s": 5, "sleep_s": 300}: deep sleep between awake times
+    "lwm2m": None,         # {"server": "coap://host", "endpoint", "lifetime_s"}: docs/lwm2m.md
 }
 
 #: config["oscore"] when a context was asked for but is unusable: the protected
@@ -186,6 +187,20 @@ def _rd(v):
     return True
 
 
+_LWM2M_FIELDS = ("server", "endpoint", "lifetime_s")
+LWM2M_LIFETIME_S = 300
+
+
+def _lwm2m(v):
+    if v is None:
+        return True
+    return (isinstance(v, dict) and "server" in v and all(k in _LWM2M_FIELDS for k in v)
+            and v["server"] != "multicast" and _rd(v["server"])
+            and (isinstance(v.get("endpoint", "x"), str)
+                 and 0 < len(v.get("endpoint", "x")) <= 64 and _printable(v.get("endpoint", "x")))
+            and _is_int(v.get("lifetime_s", 60)) and 1 <= v.get("lifetime_s", 60) <= 604800)
+
+
 def unhex(v):
     """bytes of a hex string, or None when it is not one."""
     if not isinstance(v, str) or len(v) % 2:
@@ -265,6 +280,9 @@ CHECKS = {
     "ppp": (lambda v: v is None or _ppp_problem(v) is None,
             'null or {"uart": 1, "baud": 115200, "tx": 17, "rx": 16, "dial": [...]}'),
     "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
+    # The endpoint defaults to "name", the lifetime to 300 s (validate() fills them in)
+    "lwm2m": (_lwm2m, 'null or {"server": "coap://host[:port]", "endpoint": "1-64 '
+                      'characters", "lifetime_s": 1-604800}'),
 }
 
 
@@ -291,6 +309,10 @@ def validate(raw):
         else:
             problems.append("config: %s: expected %s, got %s; using %s"
                             % (key, check[1], shown(key, value), json.dumps(DEFAULTS[key])))
+    if config["lwm2m"] is not None:
+        config["lwm2m"] = {"server": config["lwm2m"]["server"],
+                           "endpoint": config["lwm2m"].get("endpoint", config["name"]),
+                           "lifetime_s": config["lwm2m"].get("lifetime_s", LWM2M_LIFETIME_S)}
     return config, problems
 
 

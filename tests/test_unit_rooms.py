@@ -31,6 +31,7 @@ FIRMWARE_ELSEWHERE = {
     "sensorconfig": "test_sensors",    # sensors as the config declares them
     "appmanifest": "test_update",      # an update's manifest, checked before a fetch
     "bootguard": "test_update",        # trial boots and roll-back of an update
+    "lwm2mboard": "test_lwm2m",        # the board's LwM2M objects, served by lwm2m
 }
 
 # firmware modules with no unit test, and where they are tested instead

@@ -1,0 +1,230 @@
+# firmware/lwm2m.py and lwm2mboard.py: the board's LwM2M objects, through
+# the real request path (coap.testing): Read as text, TLV and link format
+# (Discover), Write of the LED (text, TLV), Execute, the config's checks.
+import struct
+import sys
+import unittest
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+_root = _here + "/../../.."
+for _p in (_root + "/firmware", _root + "/boards/common"):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import config as board_config  # noqa: E402
+import lwm2mboard  # noqa: E402
+import sensorconfig  # noqa: E402
+import sensors  # noqa: E402
+from coap import Server  # noqa: E402
+from coap.testing import PEER, Result, request  # noqa: E402
+from coap.tlv import INSTANCE, RESOURCE, Reader  # noqa: E402
+from heaplock import no_alloc  # noqa: E402
+
+TLV = 11542
+
+
+class Driver:
+    def __init__(self, values):
+        self.values = values  # what the next read gives; None: a failure
+
+    def read(self, out):
+        if self.values is None:
+            raise OSError("no answer from the sensor")
+        for i in range(len(self.values)):
+            out[i] = self.values[i]
+        return True
+
+
+class Board:
+    name = "test"
+
+    def __init__(self):
+        self.on = 0
+        self.drivers = {"dht22": Driver([2150, 4500]), "adc": Driver([3320])}
+
+    def open_sensor(self, spec, module):
+        return self.drivers[spec["type"]]
+
+    def led(self):
+        return self.on
+
+    def set_led(self, on):
+        self.on = on
+
+
+def build():
+    cfg, problems = board_config.validate({"name": "shed", "lwm2m": {"server": "coap://192.0.2.9"}})
+    assert not problems, problems
+    specs, problems = sensorconfig.parse([{"type": "dht22", "pin": 4},
+                                          {"type": "adc", "name": "soil", "pin": 34, "unit": "%"}])
+    b = Board()
+    s = sensors.Sensors(specs, b, "shed", lambda line: None)
+    s.refresh(0)
+    objects = lwm2mboard.Objects(b, cfg, s)
+    table = tuple(objects.resources())
+    # its own server, not coap.testing's (which keeps one per table for good)
+    objects.server = Server(table, log=lambda line: None, amplification_limit=False)
+    objects.tick()
+    return objects.server, objects, b, s
+
+
+def call(srv, method, path, payload=b"", **kw):
+    """coap.testing.call() through this test's own server."""
+    msg = request(method, path, payload, **kw)
+    srv.request.peer = PEER
+    n = srv.handle(msg, len(msg))
+    return Result(bytes(srv.response.buf[:n]), [])
+
+
+def entries(payload):
+    r = Reader()
+    r.start(payload, 0, len(payload))
+    out = []
+    while r.next():
+        v = bytes(payload[r.value_off:r.value_off + r.value_len])
+        out.append((r.kind, r.ident, v if r.kind & 0x40 else None))  # a value
+    return out
+
+
+def double(v):
+    return struct.pack(">d", v)
+
+
+class Read(unittest.TestCase):
+    def setUp(self):
+        self.srv, self.objects, self.board, self.sensors = build()
+
+    def get(self, path, **kw):
+        return call(self.srv, "GET", path, **kw)
+
+    def test_each_sensor_as_text(self):
+        for path, text in (("3303/0/5700", b"21.50"), ("3303/0/5701", b"Cel"),
+                           ("3304/0/5700", b"45.00"), ("3304/0/5701", b"%RH"),
+                           ("3300/0/5700", b"33.20"), ("3300/0/5701", b"%"),
+                           ("3303/0/5601", b"21.50"), ("3303/0/5602", b"21.50")):
+            r = self.get(path)
+            self.assertEqual((str(r.code), r.content_format, r.payload), ("2.05", 0, text), path)
+
+    def test_device_and_server_as_text(self):
+        for path, text in (("3/0/0", b"coap-board"), ("3/0/1", b"test"), ("3/0/2", b"shed"),
+                           ("3/0/11", b"0"), ("3/0/16", b"U"), ("1/0/1", b"300"),
+                           ("1/0/7", b"U"), ("3311/0/5850", b"0")):
+            self.assertEqual(self.get(path).payload, text, path)
+
+    def test_instance_as_tlv(self):
+        r = self.get("3303/0", accept=TLV)
+        self.assertEqual((str(r.code), r.content_format), ("2.05", TLV))
+        self.assertEqual(entries(r.payload), [
+            (RESOURCE, 5700, double(21.5)), (RESOURCE, 5701, b"Cel"),
+            (RESOURCE, 5601, double(21.5)), (RESOURCE, 5602, double(21.5))])
+
+    def test_object_as_tlv_by_default(self):
+        r = self.get("3304")
+        self.assertEqual(r.content_format, TLV)
+        self.assertEqual(entries(r.payload)[:2], [(INSTANCE, 0, None),
+                                                 (RESOURCE, 5700, double(45.0))])
+
+    def test_device_as_tlv_has_its_error_code_as_a_multiple_resource(self):
+        got = entries(self.get("3/0", accept=TLV).payload)
+        self.assertIn((RESOURCE, 1, b"test"), got)
+        i = [e[1] for e in got].index(11)
+        self.assertEqual(got[i:i + 2], [(0x80, 11, None), (0x40, 0, b"\x00")])
+
+    def test_discover(self):
+        r = self.get("3303/0", accept=40)
+        self.assertEqual(r.payload, b"</3303/0>,</3303/0/5700>,</3303/0/5701>,</3303/0/5601>,"
+                                    b"</3303/0/5602>,</3303/0/5605>")
+        self.assertEqual(self.get("3/0/11", accept=40).payload, b"</3/0/11>;dim=1")
+
+    def test_registration_links(self):
+        self.assertEqual(self.objects.registration_links(),
+                         b'</>;rt="oma.lwm2m";ct=11542,</1/0>,</3/0>,</3300/0>,</3303/0>,'
+                         b'</3304/0>,</3311/0>')
+
+    def test_not_in_well_known_core(self):
+        self.assertNotIn(b"3303", self.get(".well-known/core").payload)
+
+    def test_a_failed_sensor_is_5_03_and_an_error_code(self):
+        self.board.drivers["dht22"].values = None
+        self.sensors.refresh(10 ** 6)
+        r = self.get("3303/0/5700")
+        self.assertEqual(str(r.code), "5.03")
+        self.assertIn(b"no answer", r.payload)
+        self.assertEqual(self.get("3/0/11").payload, b"8")  # Peripheral Malfunction
+        self.assertNotIn(5700, [e[1] for e in entries(self.get("3303/0").payload)])
+
+    def test_reads_allocate_nothing(self):
+        srv = self.srv
+        for path, accept in (("3303/0/5700", None), ("3303/0", TLV), ("3303", TLV),
+                             ("3303/0/5700", TLV), ("3303/0", 40)):
+            msg = request("GET", path, accept=accept)
+            srv.request.peer = PEER
+            srv.handle(msg, len(msg))  # warm-up
+            no_alloc(self, "GET %s (Accept %s)" % (path, accept), srv.handle, msg, len(msg))
+
+
+class WriteExecute(unittest.TestCase):
+    def setUp(self):
+        self.srv, self.objects, self.board, self.sensors = build()
+
+    def test_led_as_text(self):
+        r = call(self.srv, "PUT", "3311/0/5850", b"1", content_format=0)
+        self.assertEqual((str(r.code), self.board.on), ("2.04", 1))
+        call(self.srv, "PUT", "3311/0/5850", b"0")
+        self.assertEqual(self.board.on, 0)
+        r = call(self.srv, "PUT", "3311/0/5850", b"on")
+        self.assertEqual((str(r.code), r.payload, self.board.on), ("4.00", b"expected 0 or 1", 0))
+
+    def test_led_as_tlv_on_the_resource_and_the_instance(self):
+        r = call(self.srv, "PUT", "3311/0/5850", b"\xe1\x16\xda\x01", content_format=TLV)
+        self.assertEqual((str(r.code), self.board.on), ("2.04", 1))
+        r = call(self.srv, "POST", "3311/0", b"\xe1\x16\xda\x00", content_format=TLV)
+        self.assertEqual((str(r.code), self.board.on), ("2.04", 0))
+
+    def test_tlv_write_is_all_or_nothing(self):
+        # the LED, then a resource that isn't writable: nothing is written
+        r = call(self.srv, "PUT", "3311/0", b"\xe1\x16\xda\x01\xe1\x16\xdb\x01",
+                 content_format=TLV)
+        self.assertEqual((str(r.code), self.board.on), ("4.04", 0))
+        r = call(self.srv, "PUT", "3311/0", b"\xe1\x16\xda", content_format=TLV)
+        self.assertEqual((str(r.code), self.board.on), ("4.00", 0))
+
+    def test_read_only_resources_refuse_a_write(self):
+        self.assertEqual(str(call(self.srv, "PUT", "3303/0/5700", b"1").code), "4.05")
+
+    def test_reset_min_max(self):
+        self.board.drivers["dht22"].values = [2300, 4500]
+        self.sensors.refresh(10 ** 6)
+        self.objects.tick()
+        self.assertEqual(call(self.srv, "GET", "3303/0/5602").payload, b"23.00")
+        self.assertEqual(call(self.srv, "GET", "3303/0/5601").payload, b"21.50")
+        self.assertEqual(str(call(self.srv, "POST", "3303/0/5605").code), "2.04")
+        self.assertEqual(call(self.srv, "GET", "3303/0/5601").payload, b"23.00")
+
+    def test_reboot_answers_then_the_tick_reboots(self):
+        self.assertEqual(str(call(self.srv, "POST", "3/0/4").code), "2.04")
+        with self.assertRaises(lwm2mboard.Reboot):
+            self.objects.tick()
+
+    def test_update_trigger_calls_the_registration(self):
+        asked = []
+        self.objects.on_update = lambda: asked.append(1)
+        self.assertEqual(str(call(self.srv, "POST", "1/0/8").code), "2.04")
+        self.assertEqual(asked, [1])
+
+
+class Config(unittest.TestCase):
+    def test_defaults_filled_in(self):
+        cfg, problems = board_config.validate({"name": "b1", "lwm2m": {"server": "coap://h"}})
+        self.assertEqual((cfg["lwm2m"], problems), (
+            {"server": "coap://h", "endpoint": "b1", "lifetime_s": 300}, []))
+
+    def test_a_bad_value_is_one_line_and_no_lwm2m(self):
+        for bad in ({"server": "http://h"}, {"endpoint": "x"}, "coap://h",
+                    {"server": "coap://h", "lifetime_s": 0}, {"server": "coap://h", "x": 1},
+                    {"server": "coap://h", "endpoint": ""}):
+            cfg, problems = board_config.validate({"lwm2m": bad})
+            self.assertEqual(len(problems), 1, bad)
+            self.assertTrue(problems[0].startswith("config: lwm2m: expected null or {"),
+                            problems[0])
+            self.assertIsNone(cfg["lwm2m"])
