@@ -192,6 +192,10 @@ def start(config_path=board_config.PATH, log=None, required=False):
                                            time.ticks_diff).tick)
     if objects is not None:
         ticks.append(objects.tick)
+        reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log)
+        if reg is not None:
+            ticks.append(reg.tick)
+            server.on_stop = reg.deregister
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)
     server.tick = fleet.compose(server.tick, handlers.tick, handlers.updater.tick, *ticks)
@@ -254,6 +258,9 @@ def run(config_path, required):
             try:
                 server.serve(*socks)
             except KeyboardInterrupt:
+                stop = getattr(server, "on_stop", None)
+                if stop is not None:  # a clean stop: say goodbye (LwM2M De-register)
+                    stop()
                 raise
             except deep_sleep.GoToSleep as s:
                 s.sleep(socks, log)

@@ -106,6 +106,42 @@ def register(server, b, cfg, addresses, ticks, log):
     return reg
 
 
+def lwm2m(server, cfg, socks, addresses, objects, log):
+    """Register the LwM2M objects with cfg["lwm2m"]["server"] and keep the
+    registration fresh (docs/lwm2m.md): coap.rd's Registration, with LwM2M's
+    queries, from the socket the board serves on (coap.client.Shared), so
+    that the server's requests come back to the address it saw."""
+    from coap.client import Shared, parse_uri
+    from coap.rd import Registration
+    lw = cfg["lwm2m"]
+    uri = lw["server"]
+    try:  # config.py has checked the URI
+        host, port, _ = parse_uri(uri)
+        ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    except OSError as e:
+        log("lwm2m: can't use %s (%s); not registering" % (board_config.without_userinfo(uri), e))
+        return None
+    v6 = ai[0] == socket.AF_INET6
+    sock = None
+    for s, (h, _) in zip(socks, addresses):
+        if (":" in h) == v6:
+            sock = s
+            break
+    if sock is None:
+        log("lwm2m: the board serves on no %s address to reach %s from; not registering"
+            % ("IPv6" if v6 else "IPv4", uri))
+        return None
+    shared = Shared(sock, ai[-1])
+    reg = Registration(shared, lw["endpoint"].encode(), objects.registration_links(),
+                       lw["lifetime_s"], path=[b"rd"], log=log, origin=(host, port),
+                       queries=(b"lwm2m=1.1", b"b=U"), name="lwm2m")
+    shared.client = reg.client
+    server.on_answer = shared.deliver
+    objects.on_update = reg.update
+    log("lwm2m: registering with %s as %s" % (uri, lw["endpoint"]))
+    return reg
+
+
 def _own(addresses, v6):
     for h, p in addresses:
         if (":" in h) == v6 and h not in _WILDCARDS:

@@ -10,6 +10,10 @@
 #
 # Requests are written into one preallocated buffer and matched by Message ID
 # (ACK, RST) and token (the response); poll() allocates only what sock.recv returns.
+#
+# The socket may be the server's own (Shared below): the requests then leave
+# from the address the board serves on, so a NAT or firewall that lets them
+# out lets the peer's requests back in (as LwM2M asks).
 
 from array import array
 from random import getrandbits
@@ -172,6 +176,8 @@ class Client:
                 if e.args[0] != _EAGAIN:
                     return self._done(UNREACHABLE)
                 break
+            if data is None:  # a Shared socket with nothing handed over
+                break
             r = self._datagram(data, len(data))
             if r is not None:
                 return r
@@ -183,6 +189,20 @@ class Client:
         self._tries += 1  # §4.2: the same message again, the timeout doubled
         self._timeout = retransmit_timeout(_ACK_TIMEOUT_MS, self._timeout)
         return self._transmit()
+
+    def expects(self, d, n):
+        """True when datagram d[0:n] answers the request in flight: its ACK or
+        RST (by Message ID) or its response (by token)."""
+        if not self.busy or n < 4 or d[0] >> 6 != 1:
+            return False
+        if (d[0] >> 4) & 3 >= _ACK and ((d[2] << 8) | d[3]) == self._mid:
+            return True
+        if d[1] < 64 or d[0] & 15 != _TKL or n < 4 + _TKL:
+            return False
+        for i in range(_TKL):
+            if d[4 + i] != self._token[i]:
+                return False
+        return True
 
     def _datagram(self, d, n):
         if n < 4 or d[0] >> 6 != 1:
@@ -245,3 +265,32 @@ class Client:
                 want = -1
             r = walk(d, st[_S_NEXT], len(d), st)
         return -1 if r < 0 else st[_S_PAYLOAD]
+
+
+class Shared:
+    """The server's socket, as a Client's: send() goes to `addr`; recv() gives
+    what the server handed over. Set server.on_answer = shared.deliver and
+    shared.client to the Client: the server then passes it the datagrams
+    from addr that answer the client's request, and handles the rest."""
+
+    def __init__(self, sock, addr):
+        self.sock = sock
+        self.addr = addr
+        self.client = None
+        self._inbox = []
+
+    def send(self, buf):
+        self.sock.sendto(buf, self.addr)
+
+    def recv(self, n):
+        return self._inbox.pop(0) if self._inbox else None
+
+    def deliver(self, data, n, addr):
+        c = self.client
+        if addr != self.addr or c is None or not c.expects(data, n) or len(self._inbox) > 3:
+            return False
+        self._inbox.append(data)
+        return True
+
+    def close(self):
+        pass  # the server's: it closes it

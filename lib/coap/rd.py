@@ -16,6 +16,12 @@
 # allocates only what sock.recv returns. Discovery slices the RD's link payload
 # and log lines are formatted: once per registration or failure, not per refresh.
 #
+# The same exchanges are LwM2M's registration interface (LwM2M 1.1 Core
+# §6.2, shaped on RFC 9176): Register with the extra queries lwm2m= and b=,
+# Update as the refresh, De-register as deregister(). An LwM2M server reaches
+# the board back at the registration's source address, so its socket is the
+# server's own (coap.client.Shared) and there is no base.
+#
 # With a finder (coap.rddiscover.Finder, for "rd": "multicast") there is no RD
 # socket at first: the RD is found by multicast (RFC 9176 §4), and found again
 # after any failed exchange, with the same back-off.
@@ -32,6 +38,7 @@ except ImportError:  # CPython
 
 _GET = const(1)
 _POST = const(2)
+_DELETE = const(4)
 _CREATED = const(65)
 _CHANGED = const(68)
 _CONTENT = const(69)
@@ -75,6 +82,8 @@ class Registration:
     registration interface's segments, to skip discovery. finder: a
     coap.rddiscover.Finder that finds the RD (then sock, base and path are None).
     origin: the RD's (host, port), against which discovered links resolve.
+    queries: more Uri-Query options of the registration (bytes, e.g.
+    b"lwm2m=1.1"). name: what log lines start with.
     """
 
     #: Back-off after a failed exchange: first delay, doubled up to the maximum.
@@ -82,8 +91,10 @@ class Registration:
     retry_max_ms = 300000
 
     def __init__(self, sock, ep, links, lifetime_s=3600, base=None, path=None,
-                 clock=_clock, log=print, finder=None, origin=None):
+                 clock=_clock, log=print, finder=None, origin=None, queries=(), name="rd"):
         self.clock = clock
+        self.name = name
+        self.extra = tuple(queries)
         self.origin = origin
         self.log = log
         self.lifetime_s = lifetime_s
@@ -110,7 +121,7 @@ class Registration:
 
     def _base(self, base):
         self.queries = [b"ep=" + self.ep, b"lt=%d" % self.lifetime_s] + (
-            [b"base=" + base] if base else [])
+            [b"base=" + base] if base else []) + list(self.extra)
 
     def tick(self):
         """Call between datagrams: sends, retransmits and reads the answers.
@@ -184,14 +195,15 @@ class Registration:
             self._failed("refused with 2.01 and a Location-Path that is not UTF-8", now, step)
         elif step == _REGISTER and code == _CREATED and len(self.location):
             self.registered = True
-            self.log("rd: registered as %s, lifetime %d s"
-                     % (self.location.text(), self.lifetime_s))
+            self.log("%s: registered as %s, lifetime %d s"
+                     % (self.name, self.location.text(), self.lifetime_s))
             self._renew(now)
         elif step == _REFRESH and code == _CHANGED:
             self.refreshes += 1
             self._renew(now)
         elif step == _REFRESH and code == _NOT_FOUND:
-            self.log("rd: the RD no longer knows this board; registering again")
+            self.log("%s: the %s no longer knows this board; registering again"
+                     % (self.name, "RD" if self.name == "rd" else "server"))
             self._forget(now)
         else:
             if code == _NOT_FOUND or code == _METHOD_NOT_ALLOWED:
@@ -199,6 +211,23 @@ class Registration:
             self._forget(now)
             self._failed("refused with %d.%02d %s" % (
                 code >> 5, code & 31, _text(c.data[c.payload_off:])), now, step)
+
+    def update(self):
+        """Refresh now (LwM2M's Registration Update Trigger, Server 1/0/8)."""
+        if self.registered and self._step == _REFRESH:
+            self._due = self.clock.ticks_ms()
+
+    def deregister(self):
+        """On a clean stop: one DELETE of the registration (RFC 9176 §5.3.3,
+        LwM2M's De-register), not waited for; the lifetime ends it otherwise."""
+        if not self.registered:
+            return
+        msg = self.client.begin(_DELETE)
+        self.location.write(msg, _URI_PATH)
+        self.client.send()
+        self.client.busy = False
+        self.registered = False
+        self.log("%s: de-registered %s" % (self.name, self.location.text()))
 
     def _renew(self, now):
         self._retry = self.retry_first_ms
@@ -213,8 +242,8 @@ class Registration:
         self._due = now
 
     def _failed(self, why, now, step=None):
-        self.log("rd: %s: %s; retrying in %d s" % (
-            _STEP[self._step if step is None else step], why, self._retry // 1000))
+        self.log("%s: %s: %s; retrying in %d s" % (
+            self.name, _STEP[self._step if step is None else step], why, self._retry // 1000))
         if self.finder is not None:  # the RD may have gone: find one again
             self.registered = False
             self._step = _FIND

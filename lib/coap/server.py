@@ -93,6 +93,9 @@ class Server:
         #: or RST (§8.1), and their answers go to on_multicast(buf, addr) instead.
         self.multicast_socks = ()
         self.on_multicast = None
+        #: on_answer(data, n, addr): offered each response, ACK and RST that came
+        #: in; True when it was the answer to the board's own request (coap.client.Shared)
+        self.on_answer = None
         #: Called between datagrams, at least every tick_ms, when set (observe
         #: notifications, multicast replies due, registration refreshes).
         self.tick = None
@@ -195,9 +198,11 @@ class Server:
                 status = _OK  # cut off by the receive size: answered with 4.13 below
             else:
                 return self._reset(data) if t == _CON and not multicast else 0  # §4.2, §4.3
-        if code == 0 and t >= _ACK:
-            self._empty(t, req)
         if code == 0 or code >> 5:
+            if self.on_answer is not None and self.on_answer(data, n, req.peer):
+                return 0  # the answer to the board's own request (client.Shared)
+            if code == 0 and t >= _ACK:
+                self._empty(t, req)
             # Empty (a CON is a ping, §4.3), or a response/reserved class we never
             # asked for: a CON lacks context and is rejected (§4.2), the rest is silence.
             return self._reset(data) if t == _CON and not multicast else 0

@@ -448,3 +448,90 @@ class Constants(unittest.TestCase):
                     self.assertEqual(v, getattr(numbers, k[1:]), mod.__name__ + "." + k)
                     checked += 1
         self.assertTrue(checked >= 14, checked)
+
+
+class LwM2MRegistration(unittest.TestCase):
+    """LwM2M's registration interface: the same Registration, sent from the
+    socket the server answers on (client.Shared), so the LwM2M server's
+    requests come back to the address it saw."""
+
+    def setUp(self):
+        from coap import Resource, Server
+        self.lwm2m = RD()
+        self.sock, self.addr = bound()
+        self.sock.setblocking(False)
+        self.clock = Clock()
+        self.log = []
+
+        def device(req, resp):
+            resp.payload(b"coap-board")
+        self.server = Server((Resource("3/0/0", get=device, listed=False),),
+                             log=self.log.append, amplification_limit=False)
+        self.shared = client.Shared(self.sock, self.lwm2m.addr)
+        self.reg = Registration(self.shared, b"node-1", b'</>;rt="oma.lwm2m",</3/0>', 60,
+                                path=[b"rd"], clock=self.clock, log=self.log.append,
+                                queries=(b"lwm2m=1.1", b"b=U"), name="lwm2m")
+        self.shared.client = self.reg.client
+        self.server.on_answer = self.shared.deliver
+
+    def tearDown(self):
+        self.lwm2m.sock.close()
+        self.sock.close()
+
+    def serve(self):
+        self.server.drain(self.sock, 8)
+        self.reg.tick()
+
+    def register(self):
+        self.reg.tick()
+        req = self.lwm2m.request()
+        self.assertEqual(self.lwm2m.peer, self.addr)  # from the server's own socket
+        self.assertEqual((req[1], path_of(req[4])), (2, [b"rd"]))
+        self.assertEqual(queries(req[4]), [b"ep=node-1", b"lt=60", b"lwm2m=1.1", b"b=U"])
+        self.assertEqual(req[5], b'</>;rt="oma.lwm2m",</3/0>')
+        self.lwm2m.answer(req, 65, [(8, b"rd"), (8, b"5a3f")])
+        self.serve()
+        self.assertTrue(self.reg.registered)
+
+    def test_register_then_the_server_reads_then_update_then_deregister(self):
+        self.register()
+        self.assertEqual(self.log, ["lwm2m: registered as /rd/5a3f, lifetime 60 s"])
+        # the LwM2M server's own request to the address it saw is answered
+        self.lwm2m.sock.sendto(m.get("3/0/0", mid=7), self.addr)
+        self.serve()
+        got = self.lwm2m.request()
+        self.assertEqual((got[1], got[5]), (69, b"coap-board"))
+        self.clock.advance(30000)  # Update at half the lifetime
+        self.reg.tick()
+        req = self.lwm2m.request()
+        self.assertEqual((req[1], path_of(req[4]), req[5]), (2, [b"rd", b"5a3f"], b""))
+        self.lwm2m.answer(req, 68)
+        self.serve()
+        self.assertEqual(self.reg.refreshes, 1)
+        self.reg.update()  # Execute on 1/0/8: an Update now
+        self.reg.tick()
+        self.assertEqual(self.lwm2m.request()[1], 2)
+        self.reg.client.busy = False
+        self.reg.deregister()
+        req = self.lwm2m.request()
+        self.assertEqual((req[0], req[1], path_of(req[4])), (m.CON, 4, [b"rd", b"5a3f"]))
+        self.assertFalse(self.reg.registered)
+
+    def test_a_forgotten_board_registers_again(self):
+        self.register()
+        self.clock.advance(30000)
+        self.reg.tick()
+        self.lwm2m.answer(self.lwm2m.request(), 132)
+        self.serve()
+        self.assertIn("lwm2m: the server no longer knows this board", self.log[-1])
+        self.reg.tick()
+        self.assertEqual(path_of(self.lwm2m.request()[4]), [b"rd"])
+
+    def test_only_answers_to_its_request_are_taken(self):
+        self.reg.tick()
+        req = self.lwm2m.request()
+        other = m.encode(m.ACK, 0, (req[2] + 1) & 0xFFFF)  # e.g. a notification's ACK
+        self.assertFalse(self.shared.deliver(other, len(other), self.lwm2m.addr))
+        ack = m.encode(m.ACK, 0, req[2])
+        self.assertFalse(self.shared.deliver(ack, len(ack), self.addr))  # someone else
+        self.assertTrue(self.shared.deliver(ack, len(ack), self.lwm2m.addr))
