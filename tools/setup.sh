@@ -62,7 +62,7 @@ if [ "${1:-}" = "--peers" ]; then
     # npm peers, pinned by tools/node/package-lock.json
     lock=tools/node/package-lock.json
     if ! cmp -s "$lock" tools/node/node_modules/.installed-lock 2>/dev/null; then
-        say "installing node-coap and the wasm32 MicroPython into tools/node (npm ci)"
+        say "installing node-coap, lwm2m-node-lib and the wasm32 MicroPython into tools/node (npm ci)"
         (cd tools/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
         cp "$lock" tools/node/node_modules/.installed-lock
     fi

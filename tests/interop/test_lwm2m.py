@@ -1,0 +1,154 @@
+"""The simulated board managed by a real LwM2M server over UDP: npm
+lwm2m-node-lib 1.4.0 (tests/interop/lwm2m_server.js drives it). The board
+registers from its serving socket, the server reads Device and each sensor
+(text and TLV), writes the LED, executes a reset of min/max, sees an Update
+before the lifetime ends and a De-register on Ctrl-C; a server restart
+leads to a new registration."""
+
+import json
+import os
+import queue
+import signal
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from boardsim import ROOT, SimulatedBoard
+from support import free_port
+
+SERVER_JS = os.path.join(ROOT, "tests", "interop", "lwm2m_server.js")
+LIB = os.path.join(ROOT, "tools", "node", "node_modules", "lwm2m-node-lib")
+
+
+class LwM2MServer:
+    """lwm2m_server.js: JSON lines out, commands in."""
+
+    def __init__(self, port):
+        if not os.path.isdir(LIB):
+            raise AssertionError("npm lwm2m-node-lib missing: run `make peers`")
+        self.port = port
+        self.lines = queue.Queue()
+        self.proc = subprocess.Popen(["node", SERVER_JS, str(port)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.expect(lambda m: m.get("event") == "started", 10)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))
+
+    def expect(self, match, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("nothing matching came in %ss" % timeout)
+            try:
+                m = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if match(m):
+                return m
+
+    def ask(self, command, timeout=10):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        m = self.expect(lambda m: m.get("reply") == command, timeout)
+        assert "error" not in m, m
+        return m["value"]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def tlv(payload_hex):
+    """{resource id: value bytes} of a flat TLV payload (resources only)."""
+    data = bytes.fromhex(payload_hex)
+    out, i = {}, 0
+    while i < len(data):
+        t = data[i]
+        w = 2 if t & 0x20 else 1
+        ident = int.from_bytes(data[i + 1:i + 1 + w], "big")
+        i += 1 + w
+        lw = (t >> 3) & 3
+        n = t & 7 if lw == 0 else int.from_bytes(data[i:i + lw], "big")
+        i += lw
+        out[ident] = data[i:i + n]
+        i += n
+    return out
+
+
+@pytest.fixture
+def lwm2m():
+    server = LwM2MServer(free_port())
+    yield server
+    server.stop()
+
+
+def board_for(server, lifetime=20):
+    return SimulatedBoard(config={"name": "lw-board", "lwm2m": {
+        "server": "coap://127.0.0.1:%d" % server.port, "lifetime_s": lifetime}})
+
+
+def test_register_read_write_execute_update_deregister(lwm2m):
+    board = board_for(lwm2m).start()
+    try:
+        reg = lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        assert (reg["endpoint"], reg["lifetime"], reg["version"], reg["binding"]) == (
+            "lw-board", "20", "1.1", "U")
+        assert reg["payload"] == ('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3/0>,</3303/0>,'
+                                  '</3304/0>,</3311/0>')
+        # text reads of Device and each sensor
+        assert lwm2m.ask("read lw-board 3 0 0") == "coap-board"
+        assert lwm2m.ask("read lw-board 3 0 1") == "unix"
+        temp = float(lwm2m.ask("read lw-board 3303 0 5700"))
+        assert 10 < temp < 40
+        assert lwm2m.ask("read lw-board 3303 0 5701") == "Cel"
+        assert 0 < float(lwm2m.ask("read lw-board 3304 0 5700")) <= 100
+        # TLV reads of an instance: the value as a double, the unit as a string
+        got = lwm2m.ask("get lw-board /3303/0 tlv")
+        assert got["code"] == "2.05"
+        res = tlv(got["payload"])
+        assert res[5701] == b"Cel" and 10 < struct.unpack(">d", res[5700])[0] < 40
+        device = tlv(lwm2m.ask("get lw-board /3/0 tlv")["payload"])
+        assert (device[0], device[1], device[16]) == (b"coap-board", b"unix", b"U")
+        # Discover
+        links = bytes.fromhex(lwm2m.ask("get lw-board /3311/0 link")["payload"])
+        assert links == b"</3311/0>,</3311/0/5850>"
+        # the LED, on and off
+        lwm2m.ask("write lw-board 3311 0 5850 1")
+        assert lwm2m.ask("read lw-board 3311 0 5850") == "1"
+        lwm2m.ask("write lw-board 3311 0 5850 0")
+        assert lwm2m.ask("read lw-board 3311 0 5850") == "0"
+        lwm2m.ask("execute lw-board 3303 0 5605")
+        # an Update before the 20 s lifetime runs out
+        lwm2m.expect(lambda m: m.get("event") == "update", 15)
+        # Ctrl-C: a De-register
+        board.proc.send_signal(signal.SIGINT)
+        assert lwm2m.expect(lambda m: m.get("event") == "unregistration", 5)["endpoint"] == \
+            "lw-board"
+        board.proc.wait(5)
+    finally:
+        out = board.stop()
+    assert "lwm2m: registered as /rd/" in out
+    assert "lwm2m: de-registered /rd/" in out
+    assert "board: LED on" in out and "board: LED off" in out
+
+
+def test_a_restarted_server_gets_a_new_registration(lwm2m):
+    with board_for(lwm2m, lifetime=10):
+        lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        port = lwm2m.port
+        lwm2m.stop()
+        fresh = LwM2MServer(port)  # knows nothing of the board
+        try:
+            # the next Update gets 4.04: the board registers again
+            reg = fresh.expect(lambda m: m.get("event") == "registration", 20)
+            assert reg["endpoint"] == "lw-board"
+        finally:
+            fresh.stop()
