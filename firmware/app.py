@@ -191,11 +191,11 @@ def start(config_path=board_config.PATH, log=None, required=False):
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
     if objects is not None:
-        ticks.append(objects.tick)
         reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log)
         if reg is not None:
             ticks.append(reg.tick)
             server.on_stop = reg.deregister
+        ticks.append(objects.tick)  # last: a reboot it raises leaves after the rest ran
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)
     server.tick = fleet.compose(server.tick, handlers.tick, handlers.updater.tick, *ticks)

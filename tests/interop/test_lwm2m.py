@@ -152,3 +152,17 @@ def test_a_restarted_server_gets_a_new_registration(lwm2m):
             assert reg["endpoint"] == "lw-board"
         finally:
             fresh.stop()
+
+
+def test_reboot_restarts_the_board_which_registers_again(lwm2m):
+    with board_for(lwm2m) as board:
+        lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        lwm2m.ask("execute lw-board 3 0 4")  # answered 2.04 before the board goes
+        reg = lwm2m.expect(lambda m: m.get("event") == "registration", 15)
+        assert reg["endpoint"] == "lw-board"
+        assert lwm2m.ask("read lw-board 3 0 0") == "coap-board"
+        deadline = time.monotonic() + 5  # the board logs the 2.01 a moment later
+        while board.output().count("lwm2m: registered as /rd/") < 2:
+            assert time.monotonic() < deadline, board.output()
+            time.sleep(0.1)
+        assert "lwm2m: rebooting (Execute on /3/0/4)" in board.output()
