@@ -48,17 +48,18 @@ def resources(host, port, *query):
 class ResourceDirectory:
     """aiocoap-rd bound to host:port, started and stopped by a test."""
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, args=()):
         self.host = host
         self.port = port
         self.uri = "coap://%s:%d" % ("[%s]" % host if ":" in host else host, port)
+        self.args = list(args)  # e.g. ["--lwm2m-compat"]
         self.proc = None
 
     def start(self, timeout=20):
         bind = "[%s]:%d" % (self.host, self.port) if ":" in self.host else "%s:%d" % (
             self.host, self.port)
         self._log = tempfile.TemporaryFile("w+")  # a file, not a pipe: it never fills up
-        self.proc = subprocess.Popen([AIOCOAP_RD, "--bind", bind], stdout=self._log,
+        self.proc = subprocess.Popen([AIOCOAP_RD, "--bind", bind] + self.args, stdout=self._log,
                                      stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while get(self.host, self.port, [".well-known", "core"], timeout=0.2) is None:
