@@ -114,18 +114,23 @@ class Entry:
     """The handlers of one table entry: an object (inst and res None), an
     instance (res None) or a resource."""
 
-    def __init__(self, objects, insts, inst=None, res=None):
+    def __init__(self, objects, insts, inst=None, res=None, attrs=None):
         self.objects = objects
         self.insts = insts
         self.inst = inst
         self.res = res
-        self.links = b""  # Discover's answer, set by Objects
+        self.attrs = attrs     # lwm2mattrs.Attrs of this level
+        self.link = b""        # its own link, set by Objects
+        self.discover = ()     # the entries Discover lists: this one, then below it
+        self.notifier = None   # lwm2mattrs.Notifier when it is observable
 
     def get(self, req, resp):
         f = resp.format
         if f == _LINK:
-            resp.payload(self.links)
+            self._discover(resp)
             return
+        if self.notifier is not None and req.observe == 0:
+            self.notifier.sent()  # a registration, or a notification rendered
         tlv = self.objects.tlv
         r = self.res
         if r is None:
@@ -144,6 +149,32 @@ class Entry:
             tlv.render(resp, _tlv_resource, r)
         else:
             _text(resp, r.kind, v)
+
+    def _discover(self, resp):
+        # §5.4.2: the links below this level, each with its own attributes
+        first = True
+        for e in self.discover:
+            if not first:
+                resp.payload(b",")
+            first = False
+            resp.payload(e.link)
+            e.attrs.write_link(resp)
+
+    def put(self, req, resp):
+        """Write-Attributes (§5.4.4: only Uri-Query, no payload), or a Write."""
+        if req.payload_len == 0 and req.query_count:
+            why = self.attrs.write(req)
+            if why is None:
+                resp.set_code(_CHANGED)
+            else:
+                resp.error(_BAD_REQUEST, why)
+            return
+        writable = self.res.write is not None if self.res is not None else any(
+            r.write is not None for r in self.inst.resources) if self.inst is not None else False
+        if not writable:
+            resp.reset(_METHOD_NOT_ALLOWED)
+            return
+        self.write(req, resp)
 
     def write(self, req, resp):
         """PUT (replace) or POST to an instance (partial update): §5.4.3.

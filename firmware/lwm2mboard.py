@@ -9,7 +9,9 @@ import sleep as deep_sleep
 from coap import Resource, __version__
 from coap.tlv import FORMAT as TLV
 from coap.tlv import Reader, Tlv
+from coap.clock import ticks_ms
 from lwm2m import BOOLEAN, FLOAT, GENERIC, INTEGER, IPSO, STRING, Entry, Instance, MinMax, Res
+from lwm2mattrs import Attrs, Notifier
 
 _TEXT = 0
 _LINK = 40
@@ -17,6 +19,8 @@ _KNOWN_TIME = 1600000000  # a clock before 2020 has not been set
 _PERIPHERAL = 8  # Device 11, Error Code: "Peripheral Malfunction"
 _READ_CT = (_TEXT, TLV, _LINK)
 _LEVEL_CT = (TLV, _LINK)
+#: observable resources: the sensors' values and the LED
+_OBSERVABLE = (5700, 5850)
 
 
 class Reboot(deep_sleep.GoToSleep):
@@ -48,6 +52,7 @@ class Objects:
         self.minmax = []
         self.reboot_asked = False
         self.on_update = None  # Execute 1/0/8: the registration's update
+        self.watched = []      # (table entry, Notifier) of each observable resource
         self.instances = [self._server(), self._device(b, cfg, sensors)]
         counts = {}
         for r in sensors.readings if sensors is not None else ():
@@ -112,9 +117,16 @@ class Objects:
             self.on_update()
 
     def tick(self):
-        """Min and max, notifications of 5700, and a reboot asked for."""
+        """Min and max, the notifications the attributes ask for (lwm2mattrs),
+        and a reboot asked for."""
         for mm in self.minmax:
             mm.update()
+        obs = self.server.observers if self.server is not None else None
+        if obs is not None and obs.active:
+            for res, notifier in self.watched:
+                if notifier.due():
+                    obs.changed(res)
+                    notifier.sent()
         if self.reboot_asked:
             raise Reboot(self.board)
 
@@ -127,39 +139,42 @@ class Objects:
                 objs.append(inst.obj)
         for obj in objs:
             insts = [i for i in self.instances if i.obj == obj]
-            e = Entry(self, insts)
-            e.links = b",".join([b"</%d>" % obj] + [self._links(i) for i in insts])
-            out.append(self._entry("%d" % obj, e, e.get, None, None, _LEVEL_CT))
+            top = Entry(self, insts, attrs=Attrs())
+            top.link = b"</%d>" % obj
+            below = [top]
+            out.append(self._entry("%d" % obj, top, top.put, None, _LEVEL_CT))
             for inst in insts:
-                e = Entry(self, insts, inst)
-                e.links = self._links(inst)
+                e = Entry(self, insts, inst, attrs=Attrs(top.attrs))
+                e.link = b"</%d/%d>" % (obj, inst.iid)
                 writable = any(r.write is not None for r in inst.resources)
-                w = e.write if writable else None
-                out.append(self._entry("%d/%d" % (obj, inst.iid), e, e.get, w, w, _LEVEL_CT))
+                out.append(self._entry(e.link[2:-1].decode(), e, e.put,
+                                       e.write if writable else None, _LEVEL_CT))
+                level = [e]
                 for r in inst.resources:
-                    e = Entry(self, insts, inst, r)
-                    e.links = self._link(inst, r)
-                    out.append(self._entry(
-                        "%d/%d/%d" % (obj, inst.iid, r.rid), e,
-                        e.get if r.read is not None else None,
-                        e.write if r.write is not None else None,
-                        e.execute if r.execute is not None else (
-                            e.write if r.write is not None else None),
-                        _READ_CT if r.read is not None else None))
+                    out.append(self._resource(inst, r, e))
+                    level.append(out[-1].entry)
+                    level[-1].discover = (level[-1],)
+                e.discover = tuple(level)
+                below += level
+            top.discover = tuple(below)
         return out
 
-    def _entry(self, path, e, get, put, post, ct):
-        return Resource(path, get=get, put=put, post=post, ct=ct,
-                        accepts=(_TEXT, TLV) if put is not None else None,
-                        max_age=0, listed=False)
+    def _resource(self, inst, r, up):
+        e = Entry(self, up.insts, inst, r, Attrs(up.attrs))
+        e.link = b"</%d/%d/%d>" % (inst.obj, inst.iid, r.rid) + (b";dim=1" if r.multiple else b"")
+        post = e.execute if r.execute is not None else None
+        res = self._entry("%d/%d/%d" % (inst.obj, inst.iid, r.rid), e, e.put, post,
+                          _READ_CT if r.read is not None else None, r.rid in _OBSERVABLE)
+        if r.rid in _OBSERVABLE:
+            e.notifier = Notifier(e.attrs, r.read, ticks_ms)
+            self.watched.append((res, e.notifier))
+        return res
 
-    def _link(self, inst, r):
-        link = b"</%d/%d/%d>" % (inst.obj, inst.iid, r.rid)
-        return link + b";dim=1" if r.multiple else link
-
-    def _links(self, inst):
-        return b",".join([b"</%d/%d>" % (inst.obj, inst.iid)] +
-                         [self._link(inst, r) for r in inst.resources])
+    def _entry(self, path, e, put, post, ct, obs=False):
+        res = Resource(path, get=e.get if e.res is None or e.res.read is not None else None,
+                       put=put, post=post, ct=ct, obs=obs, max_age=0, listed=False)
+        res.entry = e
+        return res
 
     def registration_links(self):
         """The Register payload (§6.2.1): the root, then each instance."""

@@ -6,6 +6,7 @@
 // ({"reply": command, "error" or "value"}). Commands on stdin, one a line:
 //   read ENDPOINT OBJ INST RES (as text)  write ENDPOINT OBJ INST RES VALUE
 //   execute ENDPOINT OBJ INST RES         observe ENDPOINT OBJ INST RES
+//   attrs ENDPOINT OBJ INST RES pmin=1&pmax=3&st=0.1 (Write-Attributes)
 //   get ENDPOINT /PATH tlv|link (the answer's code and payload in hex)
 // lwm2m-node-lib 1.4.0 names the LwM2M 1.0 drafts' content formats (1541,
 // 1542): the formats below are those of the published TS (11542 TLV).
@@ -82,6 +83,14 @@ server.start(config, (error, info) => {
                 server.write(dev.id, o, i, r, arg, done);
             } else if (op === "execute") {
                 server.execute(dev.id, o, i, r, null, done);
+            } else if (op === "attrs") {
+                // attrs ENDPOINT OBJ INST RES pmin=1&pmax=3&st=0.1
+                const attributes = {};
+                for (const kv of arg.split("&")) {
+                    const [k, v] = kv.split("=");
+                    attributes[k] = v;
+                }
+                server.writeAttributes(dev.id, o, i, r, attributes, done);
             } else if (op === "observe") {
                 server.observe(dev.id, o, i, r, (value) => {
                     say({ event: "notification", path: [o, i, r].join("/"), value });

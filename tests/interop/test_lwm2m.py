@@ -8,6 +8,7 @@ leads to a new registration."""
 import json
 import os
 import queue
+import re
 import signal
 import struct
 import subprocess
@@ -31,6 +32,7 @@ class LwM2MServer:
             raise AssertionError("npm lwm2m-node-lib missing: run `make peers`")
         self.port = port
         self.lines = queue.Queue()
+        self.seen = []
         self.proc = subprocess.Popen(["node", SERVER_JS, str(port)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
@@ -46,11 +48,13 @@ class LwM2MServer:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError("nothing matching came in %ss" % timeout)
+                raise AssertionError("nothing matching came in %ss (after %s)"
+                                     % (timeout, self.seen[-3:]))
             try:
                 m = self.lines.get(timeout=left)
             except queue.Empty:
                 continue
+            self.seen.append(m)
             if match(m):
                 return m
 
@@ -166,3 +170,38 @@ def test_reboot_restarts_the_board_which_registers_again(lwm2m):
             assert time.monotonic() < deadline, board.output()
             time.sleep(0.1)
         assert "lwm2m: rebooting (Execute on /3/0/4)" in board.output()
+
+
+def test_observation_shaped_by_its_attributes(lwm2m):
+    # The simulated temperature moves about 0.2 every 2 s: with st=100 (1.00)
+    # it is pmax=3 that makes the first notification, 3 s after the start.
+    # Only the first: lwm2m-node-lib observes through its own proxy (node-coap
+    # 0.22's proxy middleware), which relays the board's notifications to its
+    # agent but never the agent's ACK back to the board, so the first CON
+    # notification stays unacknowledged and, RFC 7641 §4.5, the board retries
+    # it and then drops the observer. The pace of notifications is tested
+    # below with libcoap's client, which acknowledges them.
+    with board_for(lwm2m):
+        lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        lwm2m.ask("attrs lw-board 3303 0 5700 pmin=1&pmax=3&st=100")
+        links = bytes.fromhex(lwm2m.ask("get lw-board /3303/0/5700 link")["payload"])
+        assert links == b"</3303/0/5700>;pmin=1;pmax=3;st=100.00"
+        start = time.monotonic()
+        first = lwm2m.ask("observe lw-board 3303 0 5700")
+        assert 10 < float(first) < 40
+        m = lwm2m.expect(lambda m: m.get("event") == "notification", 8)
+        assert m["path"] == "3303/0/5700" and 10 < float(m["value"]) < 40
+        assert 2.5 <= time.monotonic() - start <= 4.5
+
+
+def test_pmax_paces_the_notifications_libcoap_sees(lwm2m):
+    with board_for(lwm2m) as board:
+        uri = "coap://127.0.0.1:%d/3303/0/5700" % board.port
+        put = subprocess.run(["coap-client-notls", "-B", "3", "-m", "put",
+                              uri + "?pmin=1&pmax=2&st=100"], capture_output=True, timeout=10)
+        assert put.returncode == 0, put.stderr
+        got = subprocess.run(["coap-client-notls", "-s", "7", "-m", "get", uri],
+                             capture_output=True, text=True, timeout=20).stdout
+        values = re.findall(r"\d+\.\d\d", got)
+        # the first answer, then one every 2 s (st=1.00 is never reached)
+        assert 3 <= len(values) <= 5, got
