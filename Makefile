@@ -34,7 +34,7 @@ help:
 	@echo 'make bench    the side-by-side benchmark (make bench-quick, bench-oscore)'
 	@echo 'make setup    what running a board needs, into VENV=.venv (requirements.txt);'
 	@echo '              setup-test, setup-bench: and the tests, the benchmark packages'
-	@echo 'make peers    also the test peers (libcoap3-bin, tmux, Node.js, node-coap, Node-RED)'
+	@echo 'make peers    also the test peers (libcoap3-bin, tmux, Node.js, node-coap, Node-RED, lwm2m-node-lib)'
 	@echo 'make clean    remove build output and test caches'
 
 # What each use needs: running a board < the tests < the benchmark (requirements*.txt)
