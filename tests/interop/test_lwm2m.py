@@ -94,9 +94,9 @@ def lwm2m():
     server.stop()
 
 
-def board_for(server, lifetime=20):
-    return SimulatedBoard(config={"name": "lw-board", "lwm2m": {
-        "server": "coap://127.0.0.1:%d" % server.port, "lifetime_s": lifetime}})
+def board_for(server, lifetime=20, **config):
+    return SimulatedBoard(config=dict(config, name="lw-board", lwm2m={
+        "server": "coap://127.0.0.1:%d" % server.port, "lifetime_s": lifetime}))
 
 
 def test_register_read_write_execute_update_deregister(lwm2m):
@@ -205,3 +205,18 @@ def test_pmax_paces_the_notifications_libcoap_sees(lwm2m):
         values = re.findall(r"\d+\.\d\d", got)
         # the first answer, then one every 2 s (st=1.00 is never reached)
         assert 3 <= len(values) <= 5, got
+
+
+def test_non_notifications_reach_lwm2m_node_lib_paced_by_pmax(lwm2m):
+    # "observe_con_every": 0 sends them NON: nothing for its proxy to lose
+    with board_for(lwm2m, observe_con_every=0) as board:
+        lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        lwm2m.ask("attrs lw-board 3303 0 5700 pmin=1&pmax=2&st=100")
+        lwm2m.ask("observe lw-board 3303 0 5700")
+        times = []
+        for _ in range(4):
+            m = lwm2m.expect(lambda m: m.get("event") == "notification", 5)
+            assert m["path"] == "3303/0/5700" and 10 < float(m["value"]) < 40
+            times.append(time.monotonic())
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        assert all(1.5 <= g <= 3.0 for g in gaps), (gaps, board.output())
