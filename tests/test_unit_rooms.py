@@ -131,3 +131,12 @@ def test_the_check_sees_a_module_without_a_test(tmp_path, monkeypatch):
     monkeypatch.setattr(here, "UNIT", tmp_path / "tests" / "unit")
     assert missing("lib/coap", "coap", {}) == [
         "lib/coap/newthing.py: no tests/unit/coap/test_newthing.py"]
+
+
+def test_no_two_test_files_share_a_name():
+    # pytest imports test files by their base name (rootdir-less "prepend"
+    # mode): two test_x.py in different folders break the whole collection
+    seen = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert not {name: paths for name, paths in seen.items() if len(paths) > 1}
