@@ -52,9 +52,12 @@ _CONTENT_FORMAT = const(12)
 _URI_QUERY = const(15)
 _ACCEPT = const(17)
 _BLOCK2 = const(23)
+_BLOCK1 = const(27)
+_SIZE1 = const(60)
 _PROXY_URI = const(35)
 _PROXY_SCHEME = const(39)
 _ECHO = const(252)
+_REQUEST_TAG = const(292)
 
 
 class Request:
@@ -89,6 +92,11 @@ class Request:
         self.path_len = memoryview(self.state)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
         self.query_len = [0] * self.max_query
+        #: Size1 and Request-Tag (RFC 7959 §4, RFC 9175 §3): read only with a
+        #: Block1, which clears them (options come in order: 27, 60, 292)
+        self.size1 = -1
+        self.tag_off = 0
+        self.tag_len = -1
         self.parse(b"", 0)  # every per-datagram field at its "absent" value
 
     def parse(self, buf, n):
@@ -103,6 +111,7 @@ class Request:
         self.accept = -1
         self.observe = -1
         self.block2 = -1
+        self.block1 = -1         # RFC 7959 §2.3: a block of the request's body
         self.bad_option = 0      # first unrecognised critical option (§5.4.1), 0 = none
         self.proxy = False       # Proxy-Uri or Proxy-Scheme present (§5.10.2)
         self.echo_off = 0        # the Echo option's value (RFC 9175 §2.2.1), 0 bytes: absent
@@ -197,6 +206,21 @@ class Request:
             if not repeated and 0 < olen <= 40:
                 self.echo_off = off
                 self.echo_len = olen
+        elif num == _BLOCK1:
+            if repeated or olen > 3:
+                self.unrecognised(num)
+            else:
+                self.block1 = uint(buf, off, olen)
+                self.size1 = -1
+                self.tag_len = -1
+        elif num == _SIZE1:
+            if not repeated:  # 4 bytes would be a long int on 32-bit ports
+                self.size1 = uint(buf, off, olen) if olen <= 3 else 1 << 24
+        elif num == _REQUEST_TAG:
+            # RFC 9175 §3.2: 0-8 bytes; a second one is not looked at
+            if not repeated and olen <= 8:
+                self.tag_off = off
+                self.tag_len = olen
         elif num & 1:
             self.unrecognised(num)
 
