@@ -43,7 +43,7 @@ class Dispatcher:
     The server gives it the parts it shares: passes (blockwise.Passes), and
     the optional tables as they exist: echo (echo.Echo), observers
     (observe.Observers), prepared (prepared.Prepared), pending
-    (pending.Pending)."""
+    (pending.Pending), uploads (block1.Uploads)."""
 
     def __init__(self, resources, passes, buffer_size, max_payload):
         self.resources = resources
@@ -54,6 +54,7 @@ class Dispatcher:
         self.observers = None
         self.prepared = None
         self.pending = None
+        self.uploads = None
         # /.well-known/core is served like any resource, but not listed in itself
         well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
         self._table = (well_known,) + tuple(resources)
@@ -110,6 +111,8 @@ class Dispatcher:
             resp.max_age = res.max_age
         elif self.prepared is not None:
             self.prepared.forget()  # it may change what a prepared GET answers
+        if req.block1 >= 0:
+            return self._upload(req, resp, res, handler, fmt)
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not multicast:
             # RFC 7641 §4.1; unverified: RFC 9175 §2.4 (for OSCORE, its layer's word)
@@ -156,6 +159,21 @@ class Dispatcher:
         if (res.prepared and seq < 0 and code == _GET and req.type == _CON
                 and req.secured is None and not multicast and not held):
             return res
+        return None
+
+    def _upload(self, req, resp, res, handler, fmt):
+        # RFC 7959 §2.3: a block of a request's body (block1.py); the handler
+        # runs when the body is whole. Without an upload table for it, a body
+        # in one block is a request like any other; more is too large.
+        b = req.block1
+        if self.uploads is not None and res.upload:
+            if not self.uploads.receive(req, resp, res):
+                return None
+        elif b >> 3:
+            resp.reset(_TOO_LARGE)
+            resp.option_uint(_SIZE1, self.max_payload)
+            return None
+        self.passes.whole(res, handler, req, resp, req.code, fmt, b)
         return None
 
     def _fresh(self, req, resp, fresh, limit):

@@ -50,6 +50,9 @@ class Resource:
     attrs:   more link-params as they are to appear, e.g. 'u="Cel"'.
     max_age: seconds a GET's representation stays fresh (RFC 7252 §5.10.5; 0: it
     may be stale at once); observers get a fresh one before it runs out.
+    upload:  bytes of a body this resource takes in blocks (RFC 7959 Block1:
+             PUT, POST, FETCH, PATCH); the handler sees it whole, once
+             (coap/block1.py). 0: one datagram's payload at most.
     prepared: the GET handler reads only state that changes by a request to this
              server or where the board calls Server.forget(): the server may
              keep its answer and send it again for the same plain GET
@@ -58,7 +61,8 @@ class Resource:
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
-                 title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False):
+                 title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
+                 upload=0):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -92,6 +96,9 @@ class Resource:
             raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
         self.max_age = max_age
         self.prepared = bool(prepared) and self.handlers[_GET] is not None
+        if not (isinstance(upload, int) and 0 <= upload <= 0xFFFFFF):
+            raise ValueError("upload of %s: 0 to 16777215 bytes" % self.href.decode())
+        self.upload = upload
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

@@ -73,6 +73,10 @@ class Server:
     paths in `open` refuses plain requests with 4.01. An empty list means a
     context was asked for but is unusable: the same resources are refused.
 
+    uploads: how many block-wise uploads (RFC 7959 Block1) to resources with
+    an `upload` size may be under way at a time, each in a buffer of the
+    largest such size plus 128 bytes (coap/block1.py).
+
     prepared: how many answers of `prepared` resources are kept and sent again
     for the same plain GET (coap/prepared.py); 0: none. Call forget() when the
     state behind them changes other than by a request.
@@ -80,7 +84,7 @@ class Server:
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 prepared=8, proven_peers=8, held_requests=0, **observe):
+                 prepared=8, proven_peers=8, held_requests=0, uploads=2, **observe):
         self.resources = check_table(resources)
         self.log = log = log or _discard
         self.buffer_size = buffer_size
@@ -136,6 +140,11 @@ class Server:
             from .prepared import Prepared  # only a table with prepared resources pays for it
 
             self.prepared = d.prepared = Prepared(prepared)
+        upload = max([res.upload for res in self.resources] + [0])
+        if uploads and upload:
+            from .block1 import Uploads  # only a table with upload resources pays for it
+
+            d.uploads = Uploads(upload, uploads)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 

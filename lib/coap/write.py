@@ -27,14 +27,16 @@ _OBSERVE = const(6)
 _CONTENT_FORMAT = const(12)
 _MAX_AGE = const(14)
 _BLOCK2 = const(23)
+_BLOCK1 = const(27)
 _SIZE2 = const(28)
-_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _MAX_AGE, _BLOCK2, _SIZE2)
+_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _MAX_AGE, _BLOCK2, _BLOCK1, _SIZE2)
 _P_ETAG = const(0)
 _P_OBSERVE = const(1)
 _P_FORMAT = const(2)
 _P_MAX_AGE = const(3)
 _P_BLOCK2 = const(4)
-_P_SIZE2 = const(5)
+_P_BLOCK1 = const(5)
+_P_SIZE2 = const(6)
 _DEFAULT_MAX_AGE = const(60)  # RFC 7252 §5.10.5: what an absent Max-Age means
 _PAYLOAD_MARKER = const(0xFF)
 _EMPTY = b""
@@ -197,6 +199,10 @@ class Response:
     def size2(self, v):
         self._set_pending(_P_SIZE2, v)
 
+    def block1(self, v):
+        """Block1 of an upload's last answer (RFC 7959 §2.3)."""
+        self._set_pending(_P_BLOCK1, v)
+
     def _flush(self, below):
         # write pending options numbered below `below`; one numbered `below`
         # is dropped, since the handler writes that option itself
@@ -211,6 +217,16 @@ class Response:
                 self._n_pending -= 1
                 if num < below:
                     self._write_uint(num, v)
+
+    def finish(self):
+        """Write the pending options of an answer without a payload (the
+        Block1 of an upload's last answer); not a Content-Format, which
+        would describe nothing."""
+        if self._n_pending and not self._in_payload:
+            if self._pending[_P_FORMAT] >= 0:
+                self._pending[_P_FORMAT] = -1
+                self._n_pending -= 1
+            self._flush(0xFFFF)
 
     # --- options -------------------------------------------------------------
 
