@@ -198,6 +198,10 @@ class Dispatcher:
         resp.buf[0:] = _EMPTY
         return True
 
+    def find(self, req):
+        """The resource req asks for, or None (a separate response's)."""
+        return self._find(req)
+
     def _find(self, req):
         # One machine-code call compares the request's path with every
         # resource's (loops.match_path): a bytecode loop over the table cost

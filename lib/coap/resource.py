@@ -53,6 +53,8 @@ class Resource:
     upload:  bytes of a body this resource takes in blocks (RFC 7959 Block1:
              PUT, POST, FETCH, PATCH); the handler sees it whole, once
              (coap/block1.py). 0: one datagram's payload at most.
+    separate: its handlers may answer later, in a separate response
+             (resp.defer(), Server.answer_later(); coap/later.py).
     prepared: the GET handler reads only state that changes by a request to this
              server or where the board calls Server.forget(): the server may
              keep its answer and send it again for the same plain GET
@@ -62,7 +64,7 @@ class Resource:
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 upload=0):
+                 upload=0, separate=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -99,6 +101,7 @@ class Resource:
         if not (isinstance(upload, int) and 0 <= upload <= 0xFFFFFF):
             raise ValueError("upload of %s: 0 to 16777215 bytes" % self.href.decode())
         self.upload = upload
+        self.separate = bool(separate)
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

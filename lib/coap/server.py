@@ -9,9 +9,11 @@
 # a retransmitted CON is handled again: handlers must be idempotent.
 
 import os
+from random import getrandbits
 
 from . import aes, amplify
 from .blockwise import Passes, block_size, szx_of
+from .clock import ticks_ms
 from .dispatch import Dispatcher
 from .echo import Echo
 from .loops import copy_at, replay
@@ -44,6 +46,8 @@ _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 _ECHO_SIZE = const(12)  # echo.SIZE
 _VERIFIED = const(0)  # echo.VERIFIED
 _OSCORE = const(9)
+_ANSWERING = const(-2)  # later.Later.taken while an answer is rendered
+_SENT = const(2)  # later.SENT
 
 
 def _discard(line):
@@ -77,6 +81,9 @@ class Server:
     an `upload` size may be under way at a time, each in a buffer of the
     largest such size plus 128 bytes (coap/block1.py).
 
+    separate: how many requests to `separate` resources may wait for their
+    answer at a time (resp.defer(), answer_later(); coap/later.py).
+
     prepared: how many answers of `prepared` resources are kept and sent again
     for the same plain GET (coap/prepared.py); 0: none. Call forget() when the
     state behind them changes other than by a request.
@@ -84,7 +91,8 @@ class Server:
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 prepared=8, proven_peers=8, held_requests=0, uploads=2, **observe):
+                 prepared=8, proven_peers=8, held_requests=0, uploads=2, separate=2,
+                 **observe):
         self.resources = check_table(resources)
         self.log = log = log or _discard
         self.buffer_size = buffer_size
@@ -145,6 +153,13 @@ class Server:
             from .block1 import Uploads  # only a table with upload resources pays for it
 
             d.uploads = Uploads(upload, uploads)
+        self.later = None
+        if separate and any(res.separate for res in self.resources):
+            from .later import Later, gave_up  # only a table with separate resources pays
+
+            self.later = self.response.later = Later(self.request, separate)
+            self._gave_up = gave_up
+            self._later_request = Request()
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
@@ -263,6 +278,10 @@ class Server:
             return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
+        later = self.later
+        if later is not None and later.active and t == _CON and later.find(req.mid, req.peer) >= 0:
+            self.response.begin(_ACK, 0, req.mid, data, 4, 0)  # §4.5: its answer comes later
+            return 4
         # RFC 9175 §2.4: budget, what any peer may get for this request; limit,
         # what this one may (0: no limit), once it showed an Echo this server
         # made for its address and port recently, or proved it otherwise
@@ -294,6 +313,9 @@ class Server:
             keep = self.dispatcher.answer(req, resp, n, limit, sock, multicast, held)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
+        if later is not None and later.taken >= 0:
+            keep = None
+            self._deferred(req, resp, data, sock, limit, multicast)
         if limit and limit < len(resp.buf):
             amplify.shorten(echo, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
@@ -304,6 +326,84 @@ class Server:
             # answer any peer would get (one within 3x when the limit is on)
             self.prepared.keep(data, n, resp.buf, budget or -1, keep)
         return len(resp.buf)
+
+    def _deferred(self, req, resp, data, sock, limit, multicast):
+        # The handler took a slot (resp.defer()): an empty ACK now (§5.2.2),
+        # nothing to a NON; unless it failed after all, or came to a group
+        later = self.later
+        if resp.buf[1] >= _BAD_REQUEST or multicast:
+            later.release(later.taken)
+            later.taken = -1
+            return
+        if req.type == _CON:
+            later.kept(sock, max(limit - 4, 1) if limit else 0)
+            resp.begin(_ACK, 0, req.mid, data, 4, 0)
+        else:
+            later.kept(sock, limit)
+            resp.buf[0:] = b""
+
+    def answer_later(self, slot, handler):
+        """Answer the request that resp.defer() kept in slot: handler(req,
+        resp) writes the answer as any handler would, for that request, and
+        it goes out at once as a separate response (RFC 7252 §5.2.2): a CON
+        retransmitted until acknowledged, or a NON to a NON request. Call it
+        between requests (Server.tick, a timer), not from a handler. The
+        bytes sent (0 when the peer's socket is gone)."""
+        later = self.later
+        if later is None or later.state[slot] != 1:
+            raise ValueError("slot %d waits for no answer" % slot)
+        req = self._later_request
+        b = later.buf[slot]
+        req.parse(b, len(b))
+        req.peer = peer = later.peer[slot]
+        res = self.dispatcher.find(req)
+        con = later.con[slot]
+        resp = self.response
+        resp.begin(_CON if con else _NON, _CONTENT, getrandbits(16) if con else self.next_mid(),
+                   b, 4, req.tkl)
+        code = req.code
+        if code == _GET:
+            resp.max_age = res.max_age
+        size = resp.size
+        resp.size = min(size, later.slot_bytes)  # kept for retransmission: it must fit
+        later.taken = _ANSWERING
+        try:
+            self.passes.answer(res, handler, req, resp, code, later.fmt[slot])
+        except ResponseTooLarge:
+            resp.error(_INTERNAL_ERROR, b"response too large")
+        finally:
+            resp.size = size
+            later.taken = -1
+        limit = later.limit[slot]
+        if limit and limit < len(resp.buf):
+            amplify.shorten(self.echo, req, resp, limit)  # RFC 9175 §2.4
+        sock = later.sock[slot]
+        later.sent(slot, resp.buf)
+        return self._send(sock, resp.buf, peer)
+
+    def _send(self, sock, buf, peer):
+        if sock is None:
+            return 0
+        try:
+            sock.sendto(buf, peer)
+        except OSError as e:
+            self.log("coap: answer not sent: %s" % e)
+            return 0
+        return len(buf)
+
+    def _later_tick(self):
+        # Separate responses due: a CON answer again (§4.2), or a request
+        # nobody answered in time
+        later = self.later
+        now = ticks_ms()
+        i = later.due(now)
+        while i >= 0:
+            if later.state[i] == _SENT:
+                if later.again(i, now):
+                    self._send(later.sock[i], later.buf[i], later.peer[i])
+            else:
+                self.answer_later(i, self._gave_up)
+            i = later.due(now)
 
     def _protected(self, req, resp, data, n, budget, sock):
         # RFC 8613 §8.2-8.3: unprotect, answer as any request, protect
@@ -426,6 +526,11 @@ class Server:
         if t == _RST and self.pending is not None and self.pending.active:
             if self.pending.on_rst(req.mid, req.peer, prove):
                 return  # the answer to a ping: drain() sends the held answer
+        later = self.later
+        if later is not None and later.active and later.on_empty(req.mid, req.peer):
+            if t == _ACK and prove and self.proven is not None:
+                self.proven.add(req.peer)  # it acknowledged an unpredictable MID
+            return
         got = -1
         if self.observers is not None:
             got = self.observers.on_empty(t, req.mid, req.peer, prove)
@@ -479,8 +584,9 @@ class Server:
         serve(self, socks)
 
     def timed(self):
-        """True when on_tick() has work: the tick, observers."""
-        return self.tick is not None or self.observers is not None
+        """True when on_tick() has work: the tick, observers, separate
+        responses."""
+        return self.tick is not None or self.observers is not None or self.later is not None
 
     def on_tick(self):
         """The timed work, at least every tick_ms between datagrams: observer
@@ -494,6 +600,8 @@ class Server:
                     self._observers_changed()
             if self.pending is not None and self.pending.active:
                 self.answer_held()  # those whose ping timed out
+            if self.later is not None and self.later.active:
+                self._later_tick()
             if self.tick is not None:
                 self.tick()
         except Exception as e:

@@ -84,6 +84,8 @@ class Response:
         self._n_pending = 0
         self._header_end = 0
         self._heads = [bytes(4 + k) for k in range(9)]  # begin()'s lengths, per token length
+        #: the server's table of separate responses (later.Later), or None
+        self.later = None
         self._restart()
 
     def __len__(self):
@@ -177,6 +179,16 @@ class Response:
             self.total += n
             return True
         return False
+
+    def defer(self):
+        """Answer later (RFC 7252 §5.2.2): the server acknowledges the request
+        now and the board answers it with Server.answer_later(slot, handler).
+        Returns the slot, or -1 when the request can't wait (this response
+        is then the answer: 5.03 with Max-Age when every slot is busy). Write
+        nothing more after it. Needs Resource(..., separate=True)."""
+        if self.later is None:
+            raise ValueError("defer() needs Resource(..., separate=True)")
+        return self.later.take(self)
 
     # --- pending server options ----------------------------------------------
 
