@@ -161,7 +161,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
-                    held_requests=cfg["held_requests"],
+                    held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
                     oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     if getattr(board, "RECV_PEEK", 0):  # lwIP's recvfrom: see Server.peek_receive
