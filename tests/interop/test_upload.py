@@ -49,11 +49,12 @@ def read_back(server, tmp_path):
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("block", [64, 1024])
-def test_libcoap_uploads_a_file_and_reads_it_back(server, upload, tmp_path, block):
-    behaviour = "Block1 upload of 3 KB in %d-byte blocks (Size1, Request-Tag), read back" % block
+@pytest.mark.parametrize("method,block", [("put", 64), ("put", 1024), ("post", 64)])
+def test_libcoap_uploads_a_file_and_reads_it_back(server, upload, tmp_path, method, block):
+    behaviour = "Block1 %s of 3 KB in %d-byte blocks (Size1, Request-Tag), read back" % (
+        method.upper(), block)
     with check(behaviour, SECTION, "libcoap"):
-        proc = libcoap("-m", "put", "-b", str(block), "-f", str(upload), uri(server))
+        proc = libcoap("-m", method, "-b", str(block), "-f", str(upload), uri(server))
         out = proc.stdout.decode("latin-1")
         assert "Request-Tag:" in out and "Size1:3000" in out, out  # what the client sent
         blocks = (3000 + block - 1) // block
@@ -72,7 +73,7 @@ def test_libcoap_body_too_large_is_4_13_with_size1(server, tmp_path):
 
 
 def test_aiocoap_uploads_a_file_and_reads_it_back(server, upload, tmp_path):
-    with check("Block1 upload of 3 KB (aiocoap-client --payload @file), read back", SECTION,
+    with check("Block1 PUT of 3 KB (aiocoap-client --payload @file), read back", SECTION,
                "aiocoap"):
         proc = subprocess.run([AIOCOAP, "-m", "PUT", "--payload", "@%s" % upload, uri(server)],
                               capture_output=True, text=True, timeout=30)
