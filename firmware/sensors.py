@@ -63,7 +63,6 @@ class Sensor:
         self.due = 0
         self.tried = False  # the first refresh() reads whatever the clock says
         self.reads = 0  # read attempts: a ?fresh request waits for the next
-        self.answering = False  # a ?fresh request is being answered now
         self.waiting = None  # the board's Waiting (Sensors sets it)
         self.driver = None
         self._open()
@@ -186,7 +185,7 @@ class Reading:
         # response (RFC 7252 §5.2.2) once the sensor has been read again;
         # not for a registration, whose answer carries the Observe
         s = self.sensor
-        if s.answering or req.observe >= 0 or req.query_index(b"fresh") < 0:
+        if s.waiting.answering or req.observe >= 0 or req.query_index(b"fresh") < 0:
             return False
         slot = resp.defer()  # -1: resp is the answer (5.03, every slot busy)
         if slot >= 0:
@@ -203,6 +202,7 @@ class Waiting:
         self.reading = [None] * size
         self.reads = [0] * size
         self.count = 0
+        self.answering = False  # a ?fresh request is being answered now
 
     def wait(self, slot, reading):
         self.reading[slot] = reading
@@ -216,11 +216,11 @@ class Waiting:
             if r is not None and r.sensor.reads != self.reads[i]:
                 self.reading[i] = None
                 self.count -= 1
-                r.sensor.answering = True
+                self.answering = True
                 try:
                     server.answer_later(i, r.get)
                 finally:
-                    r.sensor.answering = False
+                    self.answering = False
 
 
 class Sensors:

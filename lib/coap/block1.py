@@ -12,8 +12,10 @@
 # ID seen last) gets the same answer again; a repeated last block runs the
 # handler again on the same body, as any retransmitted request would.
 
+from array import array
+
 from .clock import ticks_add, ticks_diff, ticks_ms
-from .loops import copy_in
+from .loops import copy_in, uint, walk
 
 try:
     from micropython import const
@@ -32,7 +34,16 @@ _UNAVAILABLE = const(163)  # 5.03
 _MAX_AGE = const(14)
 _BLOCK1 = const(27)
 _SIZE1 = const(60)
+_REQUEST_TAG = const(292)
 _MARKER = const(0xFF)
+# loops.walk's state array (parse.py has the same private copies)
+_S_NUM = const(0)
+_S_REPEAT = const(1)
+_S_OFF = const(2)
+_S_LEN = const(3)
+_S_NEXT = const(4)
+_S_PATHS = const(5)
+_STATE_SIZE = const(24)
 
 
 class Uploads:
@@ -47,11 +58,17 @@ class Uploads:
         self.res = [None] * size
         self.code = bytearray(size)
         self.tag = [bytearray(8) for _ in range(size)]
-        self.tag_len = [-1] * size  # -1: no Request-Tag (RFC 9175 §3.2)
+        self.slot_tag_len = [-1] * size  # -1: no Request-Tag (RFC 9175 §3.2)
         self.received = [0] * size  # body bytes so far
         self.mid = [0] * size  # of the last block taken
         self.length = [0] * size  # > 0: the body is whole, a message of this length
         self.until = [0] * size
+        # the block's Size1 and Request-Tag, read here: only a request with a
+        # Block1 pays for them (parse.py reads the Block1)
+        self._st = array("i", [0] * _STATE_SIZE)
+        self.size1 = -1
+        self.tag_off = 0
+        self.tag_len = -1
 
     def receive(self, req, resp, res):
         """A request with a Block1 option for res (res.upload > 0). True: the
@@ -65,6 +82,7 @@ class Uploads:
             resp.error(_BAD_REQUEST, b"Block1 size")  # §2.2: SZX 7; §2.3: M=1 is a whole block
             return False
         start = num << (szx + 4)
+        self._read(req)
         now = ticks_ms()
         i = self._find(req, res, now)
         if i >= 0 and self.mid[i] == req.mid:
@@ -75,7 +93,7 @@ class Uploads:
                 self._continue(resp, b)  # its 2.31 was lost
                 return False
         if num == 0:
-            if req.size1 > res.upload:  # §4: too large, said before it is sent
+            if self.size1 > res.upload:  # §4: too large, said before it is sent
                 return self._too_large(resp, res, i)
             if i < 0:
                 i = self._take(req, res, now)
@@ -115,6 +133,29 @@ class Uploads:
         req.parse(a, h + total)
         return True
 
+    def _read(self, req):
+        # Size1 (RFC 7959 §4) and the first Request-Tag (RFC 9175 §3.2: 0-8
+        # bytes; later ones are not compared); both elective
+        self.size1 = -1
+        self.tag_len = -1
+        buf = req.buf
+        n = req.length
+        st = self._st
+        st[_S_NUM] = 0
+        st[_S_PATHS] = 0
+        r = walk(buf, 4 + req.tkl, n, st)
+        while r == 1:
+            num = st[_S_NUM]
+            k = st[_S_LEN]
+            if st[_S_REPEAT]:
+                pass
+            elif num == _SIZE1:
+                self.size1 = uint(buf, st[_S_OFF], k) if k <= 3 else 1 << 24  # a small int
+            elif num == _REQUEST_TAG and k <= 8:
+                self.tag_off = st[_S_OFF]
+                self.tag_len = k
+            r = walk(buf, st[_S_NEXT], n, st)
+
     def _continue(self, resp, b):
         resp.reset(_CONTINUE)  # §2.3: 2.31, the block taken, M as the request's
         resp.option_uint(_BLOCK1, b)
@@ -140,12 +181,12 @@ class Uploads:
         return -1
 
     def _tag_is(self, i, req):
-        n = req.tag_len
-        if self.tag_len[i] != n:
+        n = self.tag_len
+        if self.slot_tag_len[i] != n:
             return False
         t = self.tag[i]
         buf = req.buf
-        off = req.tag_off
+        off = self.tag_off
         for k in range(n):
             if t[k] != buf[off + k]:
                 return False
@@ -162,11 +203,11 @@ class Uploads:
         self.peer[i] = req.peer
         self.res[i] = res
         self.code[i] = req.code
-        n = req.tag_len
-        self.tag_len[i] = n
+        n = self.tag_len
+        self.slot_tag_len[i] = n
         t = self.tag[i]
         for k in range(n):
-            t[k] = req.buf[req.tag_off + k]
+            t[k] = req.buf[self.tag_off + k]
         return i
 
     def _first(self, whole):

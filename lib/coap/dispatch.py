@@ -45,6 +45,10 @@ class Dispatcher:
     (observe.Observers), prepared (prepared.Prepared), pending
     (pending.Pending), uploads (block1.Uploads)."""
 
+    #: Set on the instance only for a table with uploads: an instance's
+    #: attributes are a hash table that every lookup of a method probes first
+    uploads = None
+
     def __init__(self, resources, passes, buffer_size, max_payload):
         self.resources = resources
         self.passes = passes
@@ -54,7 +58,6 @@ class Dispatcher:
         self.observers = None
         self.prepared = None
         self.pending = None
-        self.uploads = None
         # /.well-known/core is served like any resource, but not listed in itself
         well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
         self._table = (well_known,) + tuple(resources)

@@ -13,6 +13,7 @@
 
 from .clock import retransmit_timeout, ticks_add, ticks_diff, ticks_ms
 from .loops import copy_tail
+from .parse import Request
 
 try:
     from micropython import const
@@ -58,6 +59,8 @@ class Later:
     def __init__(self, request, size=2, slot_bytes=256, timeout_ms=30000,
                  ack_timeout_ms=2000, max_retransmit=4):
         self.request = request
+        self.answered = Request()  # a kept request, parsed again to be answered
+        self.gave_up = gave_up
         self.size = size
         self.slot_bytes = slot_bytes
         self.timeout_ms = timeout_ms

@@ -53,11 +53,9 @@ _URI_QUERY = const(15)
 _ACCEPT = const(17)
 _BLOCK2 = const(23)
 _BLOCK1 = const(27)
-_SIZE1 = const(60)
 _PROXY_URI = const(35)
 _PROXY_SCHEME = const(39)
 _ECHO = const(252)
-_REQUEST_TAG = const(292)
 
 
 class Request:
@@ -92,11 +90,6 @@ class Request:
         self.path_len = memoryview(self.state)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
         self.query_len = [0] * self.max_query
-        #: Size1 and Request-Tag (RFC 7959 §4, RFC 9175 §3): read only with a
-        #: Block1, which clears them (options come in order: 27, 60, 292)
-        self.size1 = -1
-        self.tag_off = 0
-        self.tag_len = -1
         self.parse(b"", 0)  # every per-datagram field at its "absent" value
 
     def parse(self, buf, n):
@@ -209,18 +202,8 @@ class Request:
         elif num == _BLOCK1:
             if repeated or olen > 3:
                 self.unrecognised(num)
-            else:
+            else:  # Size1 and Request-Tag: coap/block1.py reads them
                 self.block1 = uint(buf, off, olen)
-                self.size1 = -1
-                self.tag_len = -1
-        elif num == _SIZE1:
-            if not repeated:  # 4 bytes would be a long int on 32-bit ports
-                self.size1 = uint(buf, off, olen) if olen <= 3 else 1 << 24
-        elif num == _REQUEST_TAG:
-            # RFC 9175 §3.2: 0-8 bytes; a second one is not looked at
-            if not repeated and olen <= 8:
-                self.tag_off = off
-                self.tag_len = olen
         elif num & 1:
             self.unrecognised(num)
 

@@ -61,6 +61,9 @@ class Resource:
              (coap/prepared.py). No clock, no counter of its own in it.
     """
 
+    upload = 0
+    separate = False
+
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
@@ -100,8 +103,11 @@ class Resource:
         self.prepared = bool(prepared) and self.handlers[_GET] is not None
         if not (isinstance(upload, int) and 0 <= upload <= 0xFFFFFF):
             raise ValueError("upload of %s: 0 to 16777215 bytes" % self.href.decode())
-        self.upload = upload
-        self.separate = bool(separate)
+        # on the instance only when set: fewer attributes, faster lookups
+        if upload:
+            self.upload = upload
+        if separate:
+            self.separate = True
         self.link = self._link(title, attrs)
 
     def _link(self, title, attrs):

@@ -155,11 +155,9 @@ class Server:
             d.uploads = Uploads(upload, uploads)
         self.later = None
         if separate and any(res.separate for res in self.resources):
-            from .later import Later, gave_up  # only a table with separate resources pays
+            from .later import Later  # only a table with separate resources pays for it
 
             self.later = self.response.later = Later(self.request, separate)
-            self._gave_up = gave_up
-            self._later_request = Request()
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
@@ -278,8 +276,8 @@ class Server:
             return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
-        later = self.later
-        if later is not None and later.active and t == _CON and later.find(req.mid, req.peer) >= 0:
+        if (self.later is not None and self.later.active and t == _CON
+                and self.later.find(req.mid, req.peer) >= 0):
             self.response.begin(_ACK, 0, req.mid, data, 4, 0)  # §4.5: its answer comes later
             return 4
         # RFC 9175 §2.4: budget, what any peer may get for this request; limit,
@@ -313,7 +311,7 @@ class Server:
             keep = self.dispatcher.answer(req, resp, n, limit, sock, multicast, held)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
-        if later is not None and later.taken >= 0:
+        if self.later is not None and self.later.taken >= 0:
             keep = None
             self._deferred(req, resp, data, sock, limit, multicast)
         if limit and limit < len(resp.buf):
@@ -352,7 +350,7 @@ class Server:
         later = self.later
         if later is None or later.state[slot] != 1:
             raise ValueError("slot %d waits for no answer" % slot)
-        req = self._later_request
+        req = later.answered
         b = later.buf[slot]
         req.parse(b, len(b))
         req.peer = peer = later.peer[slot]
@@ -402,7 +400,7 @@ class Server:
                 if later.again(i, now):
                     self._send(later.sock[i], later.buf[i], later.peer[i])
             else:
-                self.answer_later(i, self._gave_up)
+                self.answer_later(i, later.gave_up)
             i = later.due(now)
 
     def _protected(self, req, resp, data, n, budget, sock):

@@ -69,6 +69,10 @@ def _uint_len(v):
 class Response:
     """Writes header, token, options (ascending) and payload into one buffer."""
 
+    #: the server's table of separate responses (later.Later), set on the
+    #: instance only when there is one (each attribute more slows lookups)
+    later = None
+
     def __init__(self, size=1152, block_size=1024):
         self.size = size
         self.block_size = block_size
@@ -84,8 +88,6 @@ class Response:
         self._n_pending = 0
         self._header_end = 0
         self._heads = [bytes(4 + k) for k in range(9)]  # begin()'s lengths, per token length
-        #: the server's table of separate responses (later.Later), or None
-        self.later = None
         self._restart()
 
     def __len__(self):
