@@ -16,6 +16,7 @@ CLIENT = "coap-client-notls"
 AIOCOAP = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), ".venv", "bin", "aiocoap-client")
 SECTION = "RFC 7959 §2.3"
+TD = {"put": "ETSI TD_COAP_BLOCK_03", "post": "ETSI TD_COAP_BLOCK_04"}
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +52,8 @@ def read_back(server, tmp_path):
 
 @pytest.mark.parametrize("method,block", [("put", 64), ("put", 1024), ("post", 64)])
 def test_libcoap_uploads_a_file_and_reads_it_back(server, upload, tmp_path, method, block):
-    behaviour = "Block1 %s of 3 KB in %d-byte blocks (Size1, Request-Tag), read back" % (
-        method.upper(), block)
+    behaviour = "Block1 %s of 3 KB in %d-byte blocks (Size1, Request-Tag), read back (%s)" % (
+        method.upper(), block, TD[method])
     with check(behaviour, SECTION, "libcoap"):
         proc = libcoap("-m", method, "-b", str(block), "-f", str(upload), uri(server))
         out = proc.stdout.decode("latin-1")
@@ -73,7 +74,8 @@ def test_libcoap_body_too_large_is_4_13_with_size1(server, tmp_path):
 
 
 def test_aiocoap_uploads_a_file_and_reads_it_back(server, upload, tmp_path):
-    with check("Block1 PUT of 3 KB (aiocoap-client --payload @file), read back", SECTION,
+    with check("Block1 PUT of 3 KB (aiocoap-client --payload @file), read back (%s)"
+               % TD["put"], SECTION,
                "aiocoap"):
         proc = subprocess.run([AIOCOAP, "-m", "PUT", "--payload", "@%s" % upload, uri(server)],
                               capture_output=True, text=True, timeout=30)
