@@ -11,9 +11,13 @@
 # Fixed memory: `size` slots of slot_bytes each, first the request's bytes,
 # then the answer's (a longer one is 5.00); the peer is kept by reference (as recvfrom returned it).
 
+from random import getrandbits
+
+from . import amplify
 from .clock import retransmit_timeout, ticks_add, ticks_diff, ticks_ms
 from .loops import copy_tail
 from .parse import Request
+from .write import ResponseTooLarge
 
 try:
     from micropython import const
@@ -25,8 +29,11 @@ _FREE = const(0)
 _WAITING = const(1)  # the request is kept; the board has not answered yet
 SENT = const(2)      # the answer is out as a CON, kept until its ACK
 _CON = const(0)
+_NON = const(1)
 _ACK = const(2)
-_RST = const(3)
+_GET = const(1)
+_CONTENT = const(69)
+_BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
 _UNAVAILABLE = const(163)  # 5.03
 _MAX_AGE = const(14)
@@ -53,14 +60,20 @@ def gave_up(req, resp):
 
 class Later:
     """The requests waiting for their separate response, and the CON
-    answers waiting for their ACK. request: the server's Request (what
-    defer() copies); ack_timeout_ms and max_retransmit as §4.8 has them."""
+    answers waiting for their ACK. The server's parts it works with:
+    request (what defer() copies), response, passes (blockwise.Passes),
+    dispatcher, next_mid (NON Message IDs), log; ack_timeout_ms and
+    max_retransmit as §4.8 has them."""
 
-    def __init__(self, request, size=2, slot_bytes=256, timeout_ms=30000,
-                 ack_timeout_ms=2000, max_retransmit=4):
+    def __init__(self, request, response, passes, dispatcher, next_mid, log, size=2,
+                 slot_bytes=256, timeout_ms=30000, ack_timeout_ms=2000, max_retransmit=4):
         self.request = request
+        self.response = response
+        self.passes = passes
+        self.dispatcher = dispatcher  # its find(), and its echo for the 3x rule
+        self.next_mid = next_mid
+        self.log = log
         self.answered = Request()  # a kept request, parsed again to be answered
-        self.gave_up = gave_up
         self.size = size
         self.slot_bytes = slot_bytes
         self.timeout_ms = timeout_ms
@@ -113,6 +126,81 @@ class Later:
         self.taken = i
         return i
 
+    def acknowledge(self, req, resp, data, sock, limit, multicast):
+        """The handler took a slot (resp.defer()): resp becomes the empty ACK
+        (§5.2.2), or nothing to a NON; unless the handler failed after all,
+        or the request came to a group (answered at once, §8.1). limit: what
+        an unproven peer may still get (RFC 9175 §2.4; 0: any)."""
+        i = self.taken
+        self.taken = -1
+        if resp.buf[1] >= _BAD_REQUEST or multicast:
+            self.release(i)
+            return
+        self.sock[i] = sock
+        if req.type == _CON:
+            self.limit[i] = max(limit - 4, 1) if limit else 0
+            resp.begin(_ACK, 0, req.mid, data, 4, 0)
+        else:
+            self.limit[i] = limit
+            resp.buf[0:] = _EMPTY
+
+    def answer(self, i, handler):
+        """Server.answer_later(): render the answer to slot i's request and
+        send it; the bytes sent."""
+        if self.state[i] != _WAITING:
+            raise ValueError("slot %d waits for no answer" % i)
+        req = self.answered
+        b = self.buf[i]
+        req.parse(b, len(b))
+        req.peer = peer = self.peer[i]
+        res = self.dispatcher.find(req)
+        con = self.con[i]
+        resp = self.response
+        resp.begin(_CON if con else _NON, _CONTENT, getrandbits(16) if con else self.next_mid(),
+                   b, 4, req.tkl)
+        code = req.code
+        if code == _GET:
+            resp.max_age = res.max_age
+        size = resp.size
+        resp.size = min(size, self.slot_bytes)  # kept for retransmission: it must fit
+        self.taken = _ANSWERING
+        try:
+            self.passes.answer(res, handler, req, resp, code, self.fmt[i])
+        except ResponseTooLarge:
+            resp.error(_INTERNAL_ERROR, b"response too large")
+        finally:
+            resp.size = size
+            self.taken = -1
+        limit = self.limit[i]
+        if limit and limit < len(resp.buf):
+            amplify.shorten(self.dispatcher.echo, req, resp, limit)  # RFC 9175 §2.4
+        sock = self.sock[i]
+        self.sent(i, resp.buf)
+        return self._send(sock, resp.buf, peer)
+
+    def tick(self):
+        """What is due: a CON answer again (§4.2), or a request nobody
+        answered in time (5.03)."""
+        now = ticks_ms()
+        i = self.due(now)
+        while i >= 0:
+            if self.state[i] == SENT:
+                if self.again(i, now):
+                    self._send(self.sock[i], self.buf[i], self.peer[i])
+            else:
+                self.answer(i, gave_up)
+            i = self.due(now)
+
+    def _send(self, sock, buf, peer):
+        if sock is None:
+            return 0
+        try:
+            sock.sendto(buf, peer)
+        except OSError as e:
+            self.log("coap: answer not sent: %s" % e)
+            return 0
+        return len(buf)
+
     def _soonest(self):
         now = ticks_ms()
         d = self.timeout_ms
@@ -120,14 +208,6 @@ class Later:
             if self.state[i] == _WAITING:
                 d = min(d, max(0, ticks_diff(self.due_at[i], now)))
         return d
-
-    def kept(self, sock, limit):
-        """The request that took a slot was answered with an empty ACK: the
-        slot waits for the board's answer."""
-        i = self.taken
-        self.taken = -1
-        self.sock[i] = sock
-        self.limit[i] = limit
 
     def find(self, mid, peer):
         """The slot of the request peer sent with Message ID mid, or -1."""

@@ -9,11 +9,9 @@
 # a retransmitted CON is handled again: handlers must be idempotent.
 
 import os
-from random import getrandbits
 
 from . import aes, amplify
 from .blockwise import Passes, block_size, szx_of
-from .clock import ticks_ms
 from .dispatch import Dispatcher
 from .echo import Echo
 from .loops import copy_at, replay
@@ -46,8 +44,6 @@ _HEADROOM = const(128)  # bytes of a request kept for header, token and options
 _ECHO_SIZE = const(12)  # echo.SIZE
 _VERIFIED = const(0)  # echo.VERIFIED
 _OSCORE = const(9)
-_ANSWERING = const(-2)  # later.Later.taken while an answer is rendered
-_SENT = const(2)  # later.SENT
 
 
 def _discard(line):
@@ -157,7 +153,8 @@ class Server:
         if separate and any(res.separate for res in self.resources):
             from .later import Later  # only a table with separate resources pays for it
 
-            self.later = self.response.later = Later(self.request, separate)
+            self.later = self.response.later = Later(
+                self.request, self.response, self.passes, d, self.next_mid, log, separate)
         if observers and any(res.obs for res in self.resources):
             from .observe import Observers  # only a table with observable resources pays for it
 
@@ -313,7 +310,7 @@ class Server:
             resp.error(_INTERNAL_ERROR, b"response too large")
         if self.later is not None and self.later.taken >= 0:
             keep = None
-            self._deferred(req, resp, data, sock, limit, multicast)
+            self.later.acknowledge(req, resp, data, sock, limit, multicast)
         if limit and limit < len(resp.buf):
             amplify.shorten(echo, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
@@ -325,83 +322,16 @@ class Server:
             self.prepared.keep(data, n, resp.buf, budget or -1, keep)
         return len(resp.buf)
 
-    def _deferred(self, req, resp, data, sock, limit, multicast):
-        # The handler took a slot (resp.defer()): an empty ACK now (§5.2.2),
-        # nothing to a NON; unless it failed after all, or came to a group
-        later = self.later
-        if resp.buf[1] >= _BAD_REQUEST or multicast:
-            later.release(later.taken)
-            later.taken = -1
-            return
-        if req.type == _CON:
-            later.kept(sock, max(limit - 4, 1) if limit else 0)
-            resp.begin(_ACK, 0, req.mid, data, 4, 0)
-        else:
-            later.kept(sock, limit)
-            resp.buf[0:] = b""
-
     def answer_later(self, slot, handler):
         """Answer the request that resp.defer() kept in slot: handler(req,
         resp) writes the answer as any handler would, for that request, and
         it goes out at once as a separate response (RFC 7252 §5.2.2): a CON
         retransmitted until acknowledged, or a NON to a NON request. Call it
         between requests (Server.tick, a timer), not from a handler. The
-        bytes sent (0 when the peer's socket is gone)."""
-        later = self.later
-        if later is None or later.state[slot] != 1:
+        bytes sent (0 when the peer's socket is gone). coap/later.py."""
+        if self.later is None:
             raise ValueError("slot %d waits for no answer" % slot)
-        req = later.answered
-        b = later.buf[slot]
-        req.parse(b, len(b))
-        req.peer = peer = later.peer[slot]
-        res = self.dispatcher.find(req)
-        con = later.con[slot]
-        resp = self.response
-        resp.begin(_CON if con else _NON, _CONTENT, getrandbits(16) if con else self.next_mid(),
-                   b, 4, req.tkl)
-        code = req.code
-        if code == _GET:
-            resp.max_age = res.max_age
-        size = resp.size
-        resp.size = min(size, later.slot_bytes)  # kept for retransmission: it must fit
-        later.taken = _ANSWERING
-        try:
-            self.passes.answer(res, handler, req, resp, code, later.fmt[slot])
-        except ResponseTooLarge:
-            resp.error(_INTERNAL_ERROR, b"response too large")
-        finally:
-            resp.size = size
-            later.taken = -1
-        limit = later.limit[slot]
-        if limit and limit < len(resp.buf):
-            amplify.shorten(self.echo, req, resp, limit)  # RFC 9175 §2.4
-        sock = later.sock[slot]
-        later.sent(slot, resp.buf)
-        return self._send(sock, resp.buf, peer)
-
-    def _send(self, sock, buf, peer):
-        if sock is None:
-            return 0
-        try:
-            sock.sendto(buf, peer)
-        except OSError as e:
-            self.log("coap: answer not sent: %s" % e)
-            return 0
-        return len(buf)
-
-    def _later_tick(self):
-        # Separate responses due: a CON answer again (§4.2), or a request
-        # nobody answered in time
-        later = self.later
-        now = ticks_ms()
-        i = later.due(now)
-        while i >= 0:
-            if later.state[i] == _SENT:
-                if later.again(i, now):
-                    self._send(later.sock[i], later.buf[i], later.peer[i])
-            else:
-                self.answer_later(i, later.gave_up)
-            i = later.due(now)
+        return self.later.answer(slot, handler)
 
     def _protected(self, req, resp, data, n, budget, sock):
         # RFC 8613 §8.2-8.3: unprotect, answer as any request, protect
@@ -599,7 +529,7 @@ class Server:
             if self.pending is not None and self.pending.active:
                 self.answer_held()  # those whose ping timed out
             if self.later is not None and self.later.active:
-                self._later_tick()
+                self.later.tick()
             if self.tick is not None:
                 self.tick()
         except Exception as e:
