@@ -9,7 +9,8 @@
 # again (§4.5). A request nobody answers in timeout_ms gets 5.03.
 #
 # Fixed memory: `size` slots of slot_bytes each, first the request's bytes,
-# then the answer's (a longer one is 5.00); the peer is kept by reference (as recvfrom returned it).
+# then the answer's (a longer one is 5.00); the peer is kept by reference
+# (as recvfrom returned it).
 
 from random import getrandbits
 

@@ -16,7 +16,8 @@ from support import NUMBER_PATTERN
 SECTION = "RFC 7252 §5.2.2"
 BEHAVIOUR = ("GET ?fresh: an empty ACK at once, then the answer as a CON with the token "
              "(ETSI TD_COAP_CORE_09, 11)")
-PDU = re.compile(r"v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\}.*?(?: :: '(.*)')?$")
+PDU = re.compile(r"v:1 t:(CON|NON|ACK|RST) c:(\S+) i:([0-9a-f]+) \{([0-9a-f]*)\}"
+                 r".*?(?: :: '(.*)')?$")
 
 
 def test_libcoap_gets_an_empty_ack_then_the_answer(board):
