@@ -5,6 +5,7 @@
 # PATH "floor" echoes each datagram back instead: the socket calls and this
 # driver's own work, to take off the others. "accept:PATH" adds an Accept
 # option, so that no prepared answer can serve it: the full request path.
+# "put:PATH" sends PUT PATH with the payload "on" (the LED: 2.04 Changed).
 #
 # Starts the board as `make run` does (app.start with CONFIG, which gives only
 # a free port: both loopback sockets, the change watch, Observe), then answers N CON GETs of PATH
@@ -28,12 +29,15 @@ import app  # noqa: E402
 
 BATCH = 32  # a divisor of Server.heap.every (1024)
 ACCEPT = "accept:"  # PATH prefix: send Accept text/plain, the full path every time
+PUT = "put:"  # PATH prefix: PUT "on" (Content-Format text/plain), answered 2.04
 
 
 def request(path, mid):
     accept = path.startswith(ACCEPT)
     path = path[len(ACCEPT):] if accept else path
-    msg = bytearray(b"\x42\x01\x00\x00\xbe\xef")
+    put = path.startswith(PUT)
+    path = path[len(PUT):] if put else path
+    msg = bytearray(b"\x42\x03\x00\x00\xbe\xef" if put else b"\x42\x01\x00\x00\xbe\xef")
     msg[2] = mid >> 8
     msg[3] = mid & 0xFF
     last = 0
@@ -44,12 +48,16 @@ def request(path, mid):
         last = 11
     if accept:
         msg.append((17 - last) << 4)  # Accept: 0 (text/plain, an empty uint)
+    if put:
+        msg.append((12 - last) << 4)  # Content-Format: 0 (text/plain)
+        msg.extend(b"\xffon")
     return bytes(msg)
 
 
 def main():
     path, n = sys.argv[1], int(sys.argv[2])
     floor = path == "floor"
+    expect = 68 if path.startswith(PUT) else 69  # 2.04 Changed, or 2.05 Content
     server, socks, addresses, log = app.start(sys.argv[3], log=lambda line: None)
     if len(sys.argv) > 4 and sys.argv[4] == "one-socket":
         # bench/server_board.py's server instead: the same handlers, no Observe,
@@ -76,7 +84,7 @@ def main():
             raise SystemExit("count_board: the drain missed a queued datagram")
         for _ in range(k):
             answer = client.recvfrom(1200)[0]
-            if not floor and answer[1] != 69:  # 2.05 Content, or this counts the wrong path
+            if not floor and answer[1] != expect:  # else this counts the wrong path
                 raise SystemExit("count_board: %s answered %d.%02d"
                                  % (path, answer[1] >> 5, answer[1] & 31))
         done += k

@@ -8,11 +8,12 @@ N=1000 and N=3000 requests and prints one JSON line: user-space instructions
 per request (the client's sendto/recvfrom, the server's recvfrom, handle and
 sendto and the Python around them; the kernel's part is not counted). "floor"
 is the same driver echoing each datagram: subtract it for the server's own
-work. "one-socket:PATH" answers PATH with the same handlers behind the plain
-Server of bench/server_board.py (no Observe, no log ring): what the board's
-configuration costs per request is the difference. --layouts K counts each PATH
-over K layouts of the interpreter's names (PADS) and prints their mean: to
-judge a change of a few hundred instructions. Needs valgrind (Debian `valgrind`).
+work. "put:PATH" is a PUT of "on" (the LED). "one-socket:PATH" answers PATH
+with the same handlers behind the plain Server of bench/server_board.py (no
+Observe, no log ring): what the board's configuration costs per request is the
+difference. --layouts K counts each PATH over K layouts of the interpreter's
+names (PADS) and prints their mean: to judge a change of a few hundred
+instructions. Needs valgrind (Debian `valgrind`).
 """
 
 import json
@@ -30,8 +31,8 @@ from support import free_port  # noqa: E402
 
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 ONE_SOCKET = "one-socket:"
-PATHS = ("/sensors/temp", "accept:/sensors/temp", "/actuators/led", "/board", "floor",
-         ONE_SOCKET + "/sensors/temp")
+PATHS = ("/sensors/temp", "accept:/sensors/temp", "/actuators/led", "put:/actuators/led",
+         "/board", "floor", ONE_SOCKET + "/sensors/temp")
 COUNTS = (1000, 3000)
 
 

@@ -13,6 +13,7 @@ import sensorconfig
 import sensors
 import security
 import sleep as deep_sleep
+import update
 from coap import Server
 from logring import LogRing
 
@@ -157,6 +158,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     readings = sensors.Sensors(specs, b, cfg["name"], log)
     readings.refresh()  # a first reading before the first request
     handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None, readings)
+    handlers.updater = update.Updater(_connect, log)  # docs/updates.md
+    handlers.app_version = update.running().encode()
     table = resources.table(handlers, cfg)
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
@@ -182,8 +185,29 @@ def start(config_path=board_config.PATH, log=None, required=False):
                                            time.ticks_diff).tick)
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)
-    server.tick = fleet.compose(server.tick, handlers.tick, *ticks)
+    server.tick = fleet.compose(server.tick, handlers.tick, handlers.updater.tick, *ticks)
     return server, socks, addresses, log
+
+
+def _reset():
+    try:
+        import machine
+        machine.reset()
+    except (ImportError, AttributeError):
+        pass
+
+
+def _connect(host, port):
+    """A socket of its own for the update's file server: connect()ed, non-blocking."""
+    ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
+    s = socket.socket(ai[0], socket.SOCK_DGRAM)
+    try:
+        s.connect(ai[-1])
+        s.setblocking(False)
+    except OSError:
+        s.close()
+        raise
+    return s
 
 
 def main(config_path=board_config.PATH, required=False):
@@ -225,6 +249,9 @@ def run(config_path, required):
             except deep_sleep.GoToSleep as s:
                 s.sleep(socks, log)
                 return True
+            except update.Reboot:  # the new version is in place (update.py)
+                _reset()
+                return True  # the unix port has no reset: main.py starts afresh
             except Exception as e:  # never let the board go down: log and serve again
                 log("coap: serve loop error %r; continuing" % (e,))
                 time.sleep(1)

@@ -37,7 +37,7 @@ DEFAULTS = {
     "rd_lifetime_s": 3600,
     "observers": 4,        # Observe table entries (RFC 7641); 0 turns Observe off
     "observe_threshold": 10,  # notify when a reading moves this much (centi-units)
-    "observe_con_every": 20,  # every Nth notification is confirmable: finds gone clients
+    "observe_con_every": 20,  # every Nth notification is CON: finds gone clients; 0: NON only
     "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
     "held_requests": 2,  # large GETs from unproven peers held for a ping's RST (coap/pending.py)
     "oscore": None,        # the board's OSCORE context (docs/security.md); None: no security
@@ -255,7 +255,8 @@ CHECKS = {
     "observers": (lambda v: _is_int(v) and 0 <= v <= 16, "an integer from 0 to 16"),
     "observe_threshold": (lambda v: _is_int(v) and 1 <= v <= 10000,
                           "an integer from 1 to 10000 (hundredths of a unit)"),
-    "observe_con_every": (lambda v: _is_int(v) and 1 <= v <= 1000, "an integer from 1 to 1000"),
+    "observe_con_every": (lambda v: _is_int(v) and 0 <= v <= 1000,
+                          "an integer from 0 to 1000 (0: NON only, one CON a day)"),
     "amplification_limit": (lambda v: isinstance(v, bool), "true or false"),
     "held_requests": (lambda v: _is_int(v) and 0 <= v <= 8, "an integer from 0 to 8"),
     "open": (_paths, 'a list of resource paths such as ["sensors/humidity"]'),

@@ -6,17 +6,28 @@ if "lib" not in sys.path:
 
 _BEFORE = set(sys.modules)
 
-# app.main() returns only when the unix board woke from a simulated deep sleep:
-# then the firmware starts afresh, every module of its own imported anew, with
-# only what the board's storage kept (a real board resets instead). The board
-# module stays: it is the hardware, whose clock and sensed world ran on.
+# app.main() returns only when the unix board woke from a simulated deep sleep
+# or rebooted into an update: then the firmware starts afresh, every module of
+# its own imported anew, with only what the board's storage kept (a real board
+# resets instead). The board module stays: it is the hardware, whose clock and
+# sensed world ran on.
 while True:
-    import app  # noqa: E402
+    import bootguard  # noqa: E402
 
-    # A config file named on the command line must exist; a board's own config.json may not
-    if not (app.main(sys.argv[1], required=True) if len(sys.argv) > 1 else app.main()):
+    # An update's journal first: finish a swap, roll back what did not come up
+    bootguard.boot()
+    try:
+        import app  # noqa: E402
+
+        # A config file named on the command line must exist; a board's own config.json may not
+        again = app.main(sys.argv[1], required=True) if len(sys.argv) > 1 else app.main()
+    except (Exception, SystemExit) as e:  # a new version on trial that fails is rolled back
+        if not bootguard.failed(e):
+            raise
+        again = True
+    if not again:
         break
     for _name in list(sys.modules):
         if _name not in _BEFORE and _name != "board":
             del sys.modules[_name]
-    del app
+    app = None

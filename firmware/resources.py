@@ -16,7 +16,9 @@ VERSION = __version__.encode()  # /board's "firmware": the one in lib/coap
 
 _TEXT = const(0)
 _JSON = const(50)
+_CHANGED = const(68)
 _BAD_REQUEST = const(128)
+_UNAUTHORIZED = const(129)
 
 
 def _json_string(s):
@@ -39,6 +41,8 @@ class SensorBoard:
         self.observers = 0
         self.free_heap = 0
         self.info_resource = None  # /board, once table() made it
+        self.updater = None  # update.Updater: POST /board/update, "update" in /board
+        self.app_version = b""  # the running app's version (update.py), when it has one
         self._info_at = ticks_ms()
 
     def tick(self):
@@ -94,7 +98,28 @@ class SensorBoard:
             self.sensors.write_errors(resp)
         else:
             resp.payload(b"{}")
+        if self.updater is not None:
+            resp.payload(b',"app":"')
+            resp.payload(self.app_version)
+            resp.payload(b'","update":')
+            resp.payload(self.updater.status)  # rebuilt by the updater as it goes
         resp.payload(b"}")
+
+    def update_post(self, req, resp):
+        """POST /board/update, the manifest's coap:// URI as payload (?force:
+        an older version too). Answered at once; /board shows the progress."""
+        if req.secured is None:  # whoever may update the board may run anything on it
+            resp.error(_UNAUTHORIZED, b"OSCORE required")  # even where "open" lists it
+            return
+        try:
+            uri = bytes(req.buf[req.payload_off:req.payload_off + req.payload_len]).decode()
+        except UnicodeError:
+            uri = "?"
+        why = self.updater.start(uri, force=req.query_index(b"force") >= 0)
+        if why is not None:
+            resp.error(_BAD_REQUEST, why.encode())
+            return
+        resp.set_code(_CHANGED)
 
     def log(self, req, resp):
         if self.log_ring is not None:
@@ -116,6 +141,9 @@ def table(h, config):
         Resource("board/log", get=h.log, ct=_TEXT, rt="console-log", title="last console lines",
                  max_age=0),
     ]
+    if h.updater is not None:
+        res.append(Resource("board/update", post=h.update_post, accepts=_TEXT,
+                            title="app update: POST a manifest URI"))
     h.info_resource = res[1]
     if h.sensors is not None:
         age = config.get("max_age_s", 60)

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-from support import free_port
+from support import free_port, stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MICROPYTHON = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -35,7 +35,7 @@ def ping(host, port, timeout=0.2):
 
 class SimulatedBoard:
     def __init__(self, config=None, port=None, main="main.py", cwd=None, start_timeout=10,
-                 prefix=(), environ=None):
+                 prefix=(), environ=None, tree=None):
         self.config = dict(config or {})
         self.port = port or self.config.get("port") or free_port()
         self.config.setdefault("port", self.port)
@@ -45,6 +45,9 @@ class SimulatedBoard:
         self.start_timeout = start_timeout
         self.prefix = list(prefix)  # e.g. ["ip", "netns", "exec", ns]: exec keeps the pid
         self.environ = os.environ if environ is None else environ
+        #: a deployed board's folder (as tools.deploy lays it out) to run instead
+        #: of the repository's firmware; it is also the working directory
+        self.tree = tree
         self.proc = None
         self._dir = None
         self._log = None
@@ -55,11 +58,13 @@ class SimulatedBoard:
         with open(cfg, "w") as f:
             json.dump(self.config, f)
         self._log = open(os.path.join(self._dir.name, "console.log"), "w+")
-        env = dict(self.environ, MICROPYPATH=BOARD_PATH)
+        env = dict(self.environ, MICROPYPATH=self.tree or BOARD_PATH)
         env.pop("COAP_PORT", None)  # the port is the config's: a developer's own would win
         self.proc = subprocess.Popen(
-            self.prefix + [MICROPYTHON, os.path.join(ROOT, "firmware", self.main), cfg],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd or self._dir.name)
+            self.prefix + [MICROPYTHON, os.path.join(self.tree or os.path.join(ROOT, "firmware"),
+                                                     self.main), cfg],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            cwd=self.tree or self.cwd or self._dir.name)
         if wait:
             self.wait_ready()
         return self
@@ -86,13 +91,8 @@ class SimulatedBoard:
         return self._log.read()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            stop_process(self.proc, timeout=5)
         out = self.output() if self._log else ""
         if self._log:
             self._log.close()
@@ -116,14 +116,12 @@ def make_run(args, port):
     deadline = time.monotonic() + 120
     while not ping("127.0.0.1", port):
         if proc.poll() is not None or time.monotonic() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM)
             raise AssertionError("make run did not serve on %d:\n%s"
-                                 % (port, proc.communicate(timeout=10)[0]))
+                                 % (port, stop_process(proc, group=True)))
         time.sleep(0.1)
     return proc
 
 
-def stop_make_run(proc):
-    """Stop what make_run started; its output."""
-    os.killpg(proc.pid, signal.SIGTERM)
-    return proc.communicate(timeout=10)[0]
+def stop_make_run(proc, sig=signal.SIGTERM, timeout=10):
+    """Stop what make_run started (sig: SIGINT is Ctrl-C); its output."""
+    return stop_process(proc, sig, timeout, group=True)

@@ -49,12 +49,12 @@ CONFIG = "config.json"
 #: module must be listed here (a check refuses one that is not).
 PACKAGES = (
     ("coap-core", (), "Stateless CoAP server: parse, dispatch, write, serve.", (
-        "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "dispatch.py",
-        "echo.py", "loops.py", "loops_py.py", "loops_viper.py", "numbers.py", "parse.py",
-        "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
+        "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "conditional.py",
+        "dispatch.py", "echo.py", "loops.py", "loops_py.py", "loops_viper.py", "numbers.py",
+        "parse.py", "peeraddr.py", "pending.py", "resource.py", "server.py", "serveloop.py",
         "wellknown.py", "write.py")),
     ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
-        "observe.py", "observestore.py")),
+        "notify.py", "observe.py", "observestore.py")),
     ("coap-block1", ("coap-core",), "Block-wise uploads (RFC 7959 Block1) for coap-core.", (
         "block1.py",)),
     ("coap-separate", ("coap-core",), "Separate responses (RFC 7252 §5.2.2) for coap-core.", (
@@ -64,7 +64,7 @@ PACKAGES = (
     ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (
         "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscorectx.py", "oscorekept.py")),
     ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
-        "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
+        "blockget.py", "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
     ("coap-testing", ("coap-core",), "Run coap-core resources in tests, no socket.", (
         "testing.py",)),
 )

@@ -51,7 +51,7 @@ from coap.oscore import Oscore
 gc.collect()
 code = gc.mem_alloc()
 ctx = Context(bytes(16), b"", b"\x01", b"\x02")
-layer = Oscore([ctx], 1152)
+layer = Oscore([ctx], 1152, None)  # no Echo: the layer alone
 gc.collect()
 print("oscore", code - before, gc.mem_alloc() - code)
 """

@@ -4,6 +4,7 @@
 # them for requests, the server for notifications, amplify.fit_blocks for
 # answers it brings within the 3x limit: all through answer() and block().
 
+from . import conditional
 from .write import ResponseTooLarge
 
 try:
@@ -51,11 +52,18 @@ class Passes:
     def answer(self, res, handler, req, resp, code, fmt, block2=-1, seq=-1):
         """The whole answer, or the block block2 (-1: none asked for) of it;
         a GET answer too large for one datagram goes block-wise unasked."""
+        tag = 0
+        if req.conditions or res.etag is not None:  # ETag, If-Match, If-None-Match
+            tag = conditional.check(self, res, handler, req, resp, code, fmt, block2, seq)
+            if tag < 0:
+                return  # 2.03 Valid or 4.12 Precondition Failed, the handler not run
         safe = code == _GET or code == _FETCH
         if safe and block2 >= 0:
             self.block(res, handler, req, resp, code, fmt, block2, seq)
             return
         resp.start(_DEFAULT_CODE[code], fmt, seq)
+        if tag:
+            resp.etag(tag)  # §5.10.6.1: so that the client can validate later
         try:  # call()'s body, inline: one heap-allocated frame less per request
             handler(req, resp)
         except ResponseTooLarge:
@@ -70,7 +78,11 @@ class Passes:
 
     def whole(self, res, handler, req, resp, code, fmt, block1):
         """The answer to the last block of an upload (block1.py): its Block1
-        option (RFC 7959 §2.3), no block-wise answer."""
+        option (RFC 7959 §2.3), no block-wise answer. Its conditions hold
+        for the whole body (§5.10.8)."""
+        if req.conditions or res.etag is not None:
+            if conditional.check(self, res, handler, req, resp, code, fmt, -1, -1) < 0:
+                return  # 4.12: the body is not taken
         resp.start(_DEFAULT_CODE[code], fmt, -1)
         resp.block1(block1)
         self.call(res, handler, req, resp)
@@ -115,6 +127,8 @@ class Passes:
         size = 16 << szx
         total = resp.total
         etag = resp.hash + 1  # never 0: an ETag is 1-8 bytes
+        if res.etag is not None and resp.tag:
+            etag = resp.tag  # from the resource's version (conditional.py)
         start = num * size
         resp.start(_DEFAULT_CODE[code], fmt, seq)
         resp.etag(etag)

@@ -38,7 +38,9 @@ class Observers:
 
     notify: the server's callback that renders and sends one notification.
     size: entries; con_every: every Nth notification is CON (the first one after
-    a registration too, and at least one a day, §4.5); ack_timeout_ms and
+    a registration too), 0: NON only; at least one a day is CON whatever it
+    says (§4.5: a MUST), and so are those to an observer on probation (an
+    ACK is how it proves its address); ack_timeout_ms and
     max_retransmit: retransmission of CON notifications (RFC 7252 §4.2, §4.8),
     after which the observer is removed (§4.5); request_bytes: room for the
     registering request per entry; probation: the factor of its request an
@@ -311,7 +313,8 @@ class Observers:
                         # number, same retransmission count and timer (§4.5.2).
                         self._send(i, now, True, self.dirty[i])
             elif self.dirty[i] or self._stale(i, now):
-                con = (self.since_con[i] + 1 >= self.con_every or self.budget[i] >= 0
+                every = self.con_every  # 0: NON only, but for the two below
+                con = (every and self.since_con[i] + 1 >= every or self.budget[i] >= 0
                        or ticks_diff(now, self.con_at[i]) >= _DAY_MS)
                 self._send(i, now, con, True)
 

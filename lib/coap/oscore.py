@@ -112,7 +112,7 @@ class Oscore:
             else:
                 resp.buf[0:] = _EMPTY
             return ANSWERED
-        seen = ctx.check(piv) if piv >= 0 else _UNKNOWN + 1
+        seen = ctx.replay.check(piv) if piv >= 0 else _UNKNOWN + 1
         if seen != _FRESH and seen != _UNKNOWN:
             return self._refuse(resp, 2, _UNAUTHORIZED, b"Replay detected")
         nonce(self.nonce, ctx.recipient_nonce, self.piv, self.piv_len)
@@ -122,7 +122,7 @@ class Oscore:
                                      req.payload_off, req.payload_len, inner, start):
             return self._refuse(resp, 3, _BAD_REQUEST, b"Decryption failed")
         if seen == _FRESH:
-            ctx.accept(piv)
+            ctx.replay.accept(piv)
         code = inner[start]
         for i in range(start + 1):
             inner[i] = data[i]
@@ -141,7 +141,7 @@ class Oscore:
             # request that returns an Echo value of this boot
             if not fresh:
                 return self._ask_echo(resp, req, data, n)
-            ctx.accept(piv)
+            ctx.replay.accept(piv)
         if status != OK or code == 0 or code >> 5:
             resp.error(_BAD_REQUEST, b"malformed inner message")
             self._close(req)

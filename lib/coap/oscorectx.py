@@ -90,6 +90,47 @@ class SequenceStore:
         os.rename(tmp, self.path)  # the old number stays until the new one is whole
 
 
+class ReplayWindow:
+    """The Partial IVs of a client's requests already accepted (RFC 8613
+    §7.4): `top` is the newest; seen[p % size] marks p in (top - size, top].
+    top = -1: unknown (after a reboot), so a request must first return an
+    Echo (Appendix B.1.2). Fixed memory; nothing allocates."""
+
+    def __init__(self, size=32, known=False):
+        self.size = size
+        self.top = 0 if known else -1
+        self.seen = bytearray(size)
+
+    def check(self, piv):
+        """FRESH, SEEN, OLD (below the window) or UNKNOWN (no window yet)."""
+        top = self.top
+        if top < 0:
+            return _UNKNOWN
+        if piv > top:
+            return _FRESH
+        if piv <= top - self.size:
+            return _OLD
+        return _SEEN if self.seen[piv % self.size] else _FRESH
+
+    def accept(self, piv):
+        """Record an authenticated request's Partial IV (call after check)."""
+        w = self.size
+        seen = self.seen
+        top = self.top
+        if top < 0 or piv - top >= w:
+            # After Echo (B.1.2) this piv is the window's lower limit: everything
+            # below it counts as seen. After a jump ahead nothing in it was.
+            mark = 1 if top < 0 else 0
+            for i in range(w):
+                seen[i] = mark
+            self.top = piv
+        elif piv > top:
+            for p in range(top + 1, piv + 1):
+                seen[p % w] = 0
+            self.top = piv
+        seen[piv % w] = 1
+
+
 class Context:
     """The board's side of one OSCORE context (AES-CCM-16-64-128, HKDF-SHA256).
 
@@ -133,13 +174,10 @@ class Context:
             self.ssn = store.load()
             self.reserved = self.ssn
             self._reserve()
-        # Replay window: piv `top` is the newest accepted; seen[p % window] marks
-        # p in (top - window, top]. top = -1: unknown, so Echo first (B.1.2).
-        # A board starts every boot that way, the first one included: a wiped
-        # filesystem looks like a new context, and must not accept old
-        # requests. Only a RAM-only context (tests) starts empty (§7.4.1).
-        self.top = -1 if store is not None else 0
-        self.seen = bytearray(self.window)
+        # A board starts every boot with the window unknown, the first one
+        # included: a wiped filesystem looks like a new context, and must not
+        # accept old requests. Only a RAM-only context (tests) starts empty (§7.4.1).
+        self.replay = ReplayWindow(self.window, known=store is None)
 
     # --- the board's own Sender Sequence Number (§7.2, B.1.1) ----------------
 
@@ -160,33 +198,3 @@ class Context:
             self._reserve()
         self.ssn = ssn + 1
         return ssn
-
-    # --- replay window (§7.4) --------------------------------------------------
-
-    def check(self, piv):
-        top = self.top
-        if top < 0:
-            return _UNKNOWN
-        if piv > top:
-            return _FRESH
-        if piv <= top - self.window:
-            return _OLD
-        return _SEEN if self.seen[piv % self.window] else _FRESH
-
-    def accept(self, piv):
-        """Record an authenticated request's Partial IV (call after check)."""
-        w = self.window
-        seen = self.seen
-        top = self.top
-        if top < 0 or piv - top >= w:
-            # After Echo (B.1.2) this piv is the window's lower limit: everything
-            # below it counts as seen. After a jump ahead nothing in it was.
-            mark = 1 if top < 0 else 0
-            for i in range(w):
-                seen[i] = mark
-            self.top = piv
-        elif piv > top:
-            for p in range(top + 1, piv + 1):
-                seen[p % w] = 0
-            self.top = piv
-        seen[piv % w] = 1

@@ -42,8 +42,10 @@ _S_PAYLOAD = const(6)
 _S_PATH_OFF = const(8)
 _S_PATH_LEN = const(16)
 _STATE_SIZE = const(24)
+_IF_MATCH = const(1)
 _URI_HOST = const(3)
 _ETAG = const(4)
+_IF_NONE_MATCH = const(5)
 _OBSERVE = const(6)
 _URI_PORT = const(7)
 _OSCORE = const(9)
@@ -56,6 +58,20 @@ _BLOCK1 = const(27)
 _PROXY_URI = const(35)
 _PROXY_SCHEME = const(39)
 _ECHO = const(252)
+_MAX_TAGS = const(4)
+
+# Request.conditions: which of the options below came (0: none, the common case)
+C_ETAG = const(1)
+C_IF_MATCH = const(2)
+C_IF_NONE_MATCH = const(4)
+# Where ETag and If-Match values are kept: in the walker's state array, after
+# the walker's part (one attribute more of a Request slows every lookup of
+# the others, 1 % of a GET): the counts, then (offset, length) pairs
+_T_ETAGS = const(24)  # _STATE_SIZE
+_T_IF_MATCHES = const(25)
+_T_ETAG_AT = const(26)
+_T_IF_MATCH_AT = const(34)  # _T_ETAG_AT + 2 * _MAX_TAGS
+_ST_ROOM = const(42)  # _T_IF_MATCH_AT + 2 * _MAX_TAGS
 
 
 class Request:
@@ -66,6 +82,9 @@ class Request:
     max_path = _MAX_PATH
     #: Uri-Query segments kept; later ones are recognised and not looked at.
     max_query = 8
+    #: ETag and If-Match values kept, each; later ones are recognised and not
+    #: compared (a match among them is missed: 2.05, or 4.12, never a wrong 2.03)
+    max_tags = _MAX_TAGS
 
     def __init__(self):
         self.buf = b""
@@ -84,8 +103,9 @@ class Request:
         self.code = 0
         self.mid = 0
         #: The option walker's state (loops.walk): Uri-Path is kept there, and
-        #: path_off and path_len are views of its path slots
-        self.state = array("i", [0] * _STATE_SIZE)
+        #: path_off and path_len are views of its path slots; beyond the
+        #: walker's slots, the ETag / If-Match / If-None-Match offsets
+        self.state = array("i", [0] * _ST_ROOM)
         self.path_off = memoryview(self.state)[_S_PATH_OFF:_S_PATH_OFF + _MAX_PATH]
         self.path_len = memoryview(self.state)[_S_PATH_LEN:_S_PATH_LEN + _MAX_PATH]
         self.query_off = [0] * self.max_query
@@ -113,6 +133,7 @@ class Request:
         self.payload_len = 0
         self.oscore_off = -1     # OSCORE option value (RFC 8613 §6.1), -1: absent
         self.oscore_len = 0
+        self.conditions = 0      # C_* bits: ETag, If-Match, If-None-Match present
         if n < 4:
             return IGNORE
         b0 = buf[0]
@@ -204,8 +225,63 @@ class Request:
                 self.unrecognised(num)
             else:  # Size1 and Request-Tag: coap/block1.py reads them
                 self.block1 = uint(buf, off, olen)
+        elif num == _ETAG or num == _IF_MATCH:
+            self._tag(num, repeated, off, olen)
+        elif num == _IF_NONE_MATCH:
+            if repeated or olen:  # §5.10.8.2: empty, not repeatable
+                self.unrecognised(num)
+            else:
+                self.conditions |= C_IF_NONE_MATCH
         elif num & 1:
             self.unrecognised(num)
+
+    def _tag(self, num, repeated, off, olen):
+        # §5.10.6.1: an ETag is 1-8 bytes; §5.10.8.1: If-Match 0-8 (0: "exists").
+        # Repeats are consecutive (options ascend), so the first one starts the count.
+        if olen > 8 or (num == _ETAG and not olen):
+            self.unrecognised(num)  # elective ETag: ignored; If-Match: 4.02
+            return
+        # Kept in state past the walker's state: valid only while `conditions`
+        # has their bit, so parse() clears that one field, not these
+        t = self.state
+        if num == _ETAG:
+            k, at, bit = _T_ETAGS, _T_ETAG_AT, C_ETAG
+        else:
+            k, at, bit = _T_IF_MATCHES, _T_IF_MATCH_AT, C_IF_MATCH
+        if not repeated:
+            t[k] = 0
+            self.conditions |= bit
+        i = t[k]
+        if i < _MAX_TAGS:
+            t[at + 2 * i] = off
+            t[at + 2 * i + 1] = olen
+        t[k] = i + 1
+
+    def etags(self):
+        """How many ETag options the request has (§5.10.6.2; 0: none); the
+        first max_tags are at etag_off(i), etag_len(i) in buf."""
+        return self.state[_T_ETAGS] if self.conditions & C_ETAG else 0
+
+    def etag_off(self, i):
+        return self.state[_T_ETAG_AT + 2 * i]
+
+    def etag_len(self, i):
+        return self.state[_T_ETAG_AT + 2 * i + 1]
+
+    def if_match(self):
+        """How many If-Match options it has (§5.10.8.1; 0: none), at
+        if_match_off(i), if_match_len(i); an empty one means "exists"."""
+        return self.state[_T_IF_MATCHES] if self.conditions & C_IF_MATCH else 0
+
+    def if_match_off(self, i):
+        return self.state[_T_IF_MATCH_AT + 2 * i]
+
+    def if_match_len(self, i):
+        return self.state[_T_IF_MATCH_AT + 2 * i + 1]
+
+    def if_none_match(self):
+        """True when it has If-None-Match (§5.10.8.2)."""
+        return bool(self.conditions & C_IF_NONE_MATCH)
 
     def unrecognised(self, num):
         """Option num is not understood here (§5.4.1)."""

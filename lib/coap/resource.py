@@ -59,6 +59,13 @@ class Resource:
              server or where the board calls Server.forget(): the server may
              keep its answer and send it again for the same plain GET
              (coap/prepared.py). No clock, no counter of its own in it.
+    etag:    etag(req) -> the version of the current representation, a number
+             that changes whenever its content does (None: there is none).
+             The server then writes an ETag in every 2.05 and Block2 answer,
+             answers a GET carrying it 2.03 Valid, and checks If-Match and
+             If-None-Match against it (coap/conditional.py), without running
+             the handler for that. Without it those compare a hash of what the
+             GET handler writes (one more run of it, only for such requests).
     """
 
     upload = 0
@@ -67,7 +74,7 @@ class Resource:
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 upload=0, separate=False):
+                 etag=None, upload=0, separate=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -101,6 +108,9 @@ class Resource:
             raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
         self.max_age = max_age
         self.prepared = bool(prepared) and self.handlers[_GET] is not None
+        if etag is not None and not callable(etag):
+            raise ValueError("etag of %s is not callable" % self.href.decode())
+        self.etag = etag
         if not (isinstance(upload, int) and 0 <= upload <= 0xFFFFFF):
             raise ValueError("upload of %s: 0 to 16777215 bytes" % self.href.decode())
         # on the instance only when set: fewer attributes, faster lookups

@@ -11,7 +11,7 @@
 import os
 
 from . import aes, amplify
-from .blockwise import Passes, block_size, szx_of
+from .blockwise import Passes, block_size
 from .dispatch import Dispatcher
 from .echo import Echo
 from .loops import copy_at, replay
@@ -36,7 +36,6 @@ _CON = const(0)
 _NON = const(1)
 _ACK = const(2)
 _RST = const(3)
-_GET = const(1)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _INTERNAL_ERROR = const(160)
@@ -156,10 +155,12 @@ class Server:
             self.later = self.response.later = Later(
                 self.request, self.response, self.passes, d, self.next_mid, log, separate)
         if observers and any(res.obs for res in self.resources):
-            from .observe import Observers  # only a table with observable resources pays for it
+            from .notify import Notifier  # only a table with observable resources pays for them
+            from .observe import Observers
 
-            self.observers = d.observers = Observers(
-                self.notify, observers, log=log,
+            notifier = Notifier(self.response, self.passes, self.oscore)
+            self.observers = d.observers = notifier.observers = Observers(
+                notifier.send, observers, log=log,
                 probation=amplify.RATIO if amplification_limit else 0, **observe)
 
     def _secure(self, contexts, open_paths, buffer_size):
@@ -189,58 +190,6 @@ class Server:
         """A fresh Message ID for a message the server starts (§4.4)."""
         self._mid = (self._mid + 1) & 0xFFFF
         return self._mid
-
-    def notify(self, sock, addr, res, req, mtype, mid, fmt, seq, limit=-1):
-        """Render a notification of res for the observer's own request req (its
-        token, its options) into the response buffer and send it. Returns the
-        bytes sent; minus the bytes of a ping sent instead of a CON answer
-        longer than limit (limit >= 0: an unverified observer, RFC 9175 §2.4);
-        or 0 when the observation ends: an error was sent (§4.2), or nothing
-        was, because even a ping is over limit or the answer would show a
-        protected resource in the clear. The one way observe.py reaches the server (send errors
-        propagate as OSError)."""
-        resp = self.response
-        resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
-        resp.max_age = res.max_age
-        try:
-            self.passes.answer(res, res.handlers[_GET], req, resp, _GET, fmt, -1, seq)
-        except ResponseTooLarge:
-            resp.error(_INTERNAL_ERROR, b"response too large")
-        if req.secured is not None:  # RFC 8613 §8.3: under the board's own Partial IV
-            self.oscore.notification(resp, req.secured, req.piv)
-        elif res.secure:
-            return 0  # never a protected resource in the clear
-        n = len(resp.buf)
-        if 0 <= limit < n and mtype == _CON and resp.buf[1] == _CONTENT and req.secured is None:
-            obs = self.observers
-            i = obs.find(addr, req.buf, 4, req.tkl)
-            if i < 0 or not obs.pinged[i]:
-                # Too large for what an unverified observer may still get: a
-                # CoAP ping (an empty CON, RFC 7252 §4.3) instead, whose RST
-                # proves the address; the answer follows whole (observe.py).
-                # Not a first block: Node-RED's node-coap 0.25 loses the
-                # Observe over one.
-                resp.begin(_CON, 0, mid, req.buf, 4, 0)
-                if limit < 4:
-                    return 0
-                sock.sendto(resp.buf, addr)
-                return -4
-            # The ping got no RST (CoAPthon3 sends none): the first block,
-            # with the Observe (RFC 7959 §2.6), in what the budget holds
-            szx = szx_of(resp.block_size)
-            while n > limit and szx > 0:
-                szx -= 1
-                resp.begin(mtype, _CONTENT, mid, req.buf, 4, req.tkl)
-                resp.max_age = res.max_age
-                try:
-                    self.passes.answer(res, res.handlers[_GET], req, resp, _GET, fmt, szx, seq)
-                except ResponseTooLarge:
-                    return 0
-                n = len(resp.buf)
-        if 0 <= limit < n:
-            return 0
-        sock.sendto(resp.buf, addr)
-        return n if resp.buf[1] < _BAD_REQUEST else 0
 
     # --- protocol ------------------------------------------------------------
 

@@ -82,12 +82,16 @@ class Response:
         #: seconds the representation stays fresh (§5.10.5), written by start()
         #: when not the default; the dispatcher sets it from the resource
         self.max_age = _DEFAULT_MAX_AGE
+        #: the entity-tag conditional.py found for the request being answered
+        #: (0: none); only for a resource with a version is it always current
+        self.tag = 0
         self._scratch = bytearray(_DIGITS_ROOM)
         self._late = bytearray(48)  # one option inserted late: header and value
         self._pending = [-1] * len(_PENDING_NUMBERS)
         self._n_pending = 0
         self._header_end = 0
         self._heads = [bytes(4 + k) for k in range(9)]  # begin()'s lengths, per token length
+        self._plain = False  # the window state is not at its defaults (_restart)
         self._restart()
 
     def __len__(self):
@@ -120,11 +124,15 @@ class Response:
         self._in_payload = False
         self._payload_start = 0
         self.total = 0               # representation bytes written, kept or not
-        self.window_start = 0
-        self.window_end = self.block_size
-        self.hashing = False
-        self.hash = 0
-        self.version = -1            # set by sized(): the ETag comes from it, not a hash
+        if not self._plain:
+            # only window(), sized() and a payload outgrowing its window change
+            # these: most answers skip five stores here
+            self.window_start = 0
+            self.window_end = self.block_size
+            self.hashing = False
+            self.hash = 0
+            self.version = -1        # set by sized(): the ETag comes from it, not a hash
+            self._plain = True
 
     def code(self):
         return self.buf[1]
@@ -143,27 +151,37 @@ class Response:
     def start(self, code, fmt, seq):
         """Begin a handler's pass: its default code, the negotiated Content-Format
         (written with the payload) and, for an observation, the Observe value."""
-        if len(self.buf) == self._header_end and not self._n_pending and not self.total:
-            self.buf[1] = code  # nothing written since begin(): all reset() would do
+        b = self.buf
+        n_pending = self._n_pending
+        if len(b) == self._header_end and not n_pending and not self.total:
+            b[1] = code  # nothing written since begin(): all reset() would do
         else:
             self.reset(code)
+            n_pending = 0
         self.format = fmt
         if fmt >= 0:  # _set_pending inline: one call less per request
-            if self._pending[_P_FORMAT] < 0:
-                self._n_pending += 1
-            self._pending[_P_FORMAT] = fmt
+            p = self._pending
+            if p[_P_FORMAT] < 0:
+                self._n_pending = n_pending + 1
+            p[_P_FORMAT] = fmt
         if seq >= 0:
             self._set_pending(_P_OBSERVE, seq)
         if self.max_age != _DEFAULT_MAX_AGE:
             self._set_pending(_P_MAX_AGE, self.max_age)
 
-    def error(self, code, diagnostic=_EMPTY):
-        """Answer with an error code and a short diagnostic payload (§5.5.2)."""
+    def error(self, code, diagnostic=_EMPTY, fmt=-1):
+        """Answer with an error code and a short diagnostic payload (§5.5.2).
+        With fmt, the payload is instead a representation of the error in
+        that Content-Format, which is written with it; an error never keeps
+        the Observe, ETag or Block2 of the answer it replaces (RFC 7641 §4.2)."""
         self.reset(code)
+        if fmt >= 0:
+            self._set_pending(_P_FORMAT, fmt)
         self.payload(diagnostic)
 
     def window(self, start, end, hashing):
         """Keep only representation bytes [start, end); hash all of them if asked."""
+        self._plain = False
         self.window_start = start
         self.window_end = end
         self.hashing = hashing
@@ -175,6 +193,7 @@ class Response:
         writer needs nothing more: the counting pass of Block2, where n and the
         version stand for the bytes. Otherwise the handler writes its payload as
         usual and only the window asked for is kept, without hashing it."""
+        self._plain = False
         self.version = version & _HASH_MASK
         self.hash = self.version
         if self.hashing and self.window_end == 0:  # nothing kept: counting only
@@ -231,6 +250,11 @@ class Response:
                 self._n_pending -= 1
                 if num < below:
                     self._write_uint(num, v)
+
+    def flush(self):
+        """Write the pending options now: an answer without a payload (2.03)."""
+        if self._n_pending:
+            self._flush(0xFFFF)
 
     def finish(self):
         """Write the pending options of an answer without a payload (the
@@ -335,28 +359,33 @@ class Response:
         return len(self.buf) - self._payload_start if self._in_payload else 0
 
     def _start_payload(self, n):
+        b = self.buf
         if not self._in_payload:
-            if self._n_pending:
-                fmt = self._pending[_P_FORMAT]
-                if self._n_pending == 1 and 0 <= fmt < 256 and self._last == 0:
-                    self._room(3 + n)  # Content-Format alone: delta 12, 0 or 1 value byte
-                    self._pending[_P_FORMAT] = -1
+            pending = self._n_pending
+            if pending:
+                p = self._pending
+                fmt = p[_P_FORMAT]
+                if pending == 1 and 0 <= fmt < 256 and self._last == 0:
+                    # Content-Format alone: delta 12, 0 or 1 value byte
+                    if len(b) + 3 + n > self.size:  # _room() inline, as below
+                        raise ResponseTooLarge
+                    p[_P_FORMAT] = -1
                     self._n_pending = 0
                     self._last = _CONTENT_FORMAT
                     if fmt:
-                        self.buf.append(0xC1)
-                        self.buf.append(fmt)
+                        b.append(0xC1)
+                        b.append(fmt)
                     else:
-                        self.buf.append(0xC0)
+                        b.append(0xC0)
                 else:
                     self._flush(0xFFFF)
-            if len(self.buf) + 1 + n > self.size:  # _room() inline: once per request
+            if len(b) + 1 + n > self.size:  # _room() inline: once per request
                 raise ResponseTooLarge
-            self.buf.append(_PAYLOAD_MARKER)
+            b.append(_PAYLOAD_MARKER)
             self._in_payload = True
-            self._payload_start = len(self.buf)
-        else:
-            self._room(n)
+            self._payload_start = len(b)
+        elif len(b) + n > self.size:
+            raise ResponseTooLarge
 
     def payload(self, data):
         """Append bytes to the payload."""
@@ -397,6 +426,7 @@ class Response:
         if end > self.window_end and not self.hashing:
             # Outgrew a window that starts at 0: the server will go block-wise,
             # so hash what was kept and, from now on, everything.
+            self._plain = False
             self.hashing = True
             if self._in_payload:
                 self._hash(self.buf, self._payload_start, len(self.buf))
@@ -432,15 +462,15 @@ class Response:
             self._payload_any(v, places)  # rare, never a board's reading
             return
         b = self.buf
-        if (not self.hashing and self.window_start == 0
-                and self.total + _DIGITS_ROOM <= self.window_end
+        total = self.total
+        if (self._plain and total + _DIGITS_ROOM <= self.window_end
                 and len(b) + _DIGITS_ROOM + 4 <= self.size):
             self._start_payload(_DIGITS_ROOM)  # fast path: straight into the buffer
             at = len(b)
             b.extend(_PAD)
             n = digits(b, at, v, places)
             b[at + n:] = _EMPTY
-            self.total += n
+            self.total = total + n
         else:
             n = digits(self._scratch, 0, v, places)
             self.payload_from(self._scratch, 0, n)

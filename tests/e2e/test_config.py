@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from boardsim import SimulatedBoard, ping
-from support import free_port
+from support import free_port, stop_process
 
 # field -> a bad value; each must produce a line "config: <field>: expected ..."
 BAD_FIELDS = {
@@ -103,8 +103,7 @@ def test_invalid_json_on_a_board_falls_back_to_defaults(tmp_path):
                 break
         assert ping("127.0.0.1", 5683)
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=5)
+        out = stop_process(proc, timeout=5)
     assert ("config: config.json is not valid JSON at line 3, column 11 ('x'); "
             "using defaults") in out
 
@@ -235,8 +234,7 @@ def test_on_a_board_a_missing_config_json_means_defaults(tmp_path):
                 break
         assert ping("127.0.0.1", 5683)
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=5)
+        out = stop_process(proc, timeout=5)
     assert "config: config.json not found; using defaults" in out
 
 

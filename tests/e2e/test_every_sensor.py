@@ -6,15 +6,13 @@ import asyncio
 import json
 import os
 import re
-import signal
 import subprocess
-import time
 
 import aiocoap
 import cbor2
 import pytest
 
-from boardsim import ROOT, SimulatedBoard, ping
+from boardsim import ROOT, SimulatedBoard, make_run, stop_make_run
 from conformance import check
 from support import NUMBER, free_port
 
@@ -62,19 +60,11 @@ def board(tmp_path_factory):
     cfg["port"] = port
     path = tmp_path_factory.mktemp("cfg") / "config.json"
     path.write_text(json.dumps(cfg))
-    proc = subprocess.Popen(["make", "--no-print-directory", "run", "CONFIG=%s" % path], cwd=ROOT,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = make_run(["CONFIG=%s" % path], port)
     try:
-        deadline = time.monotonic() + 120
-        while not ping("127.0.0.1", port):
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "make run did not start serving"
-            time.sleep(0.1)
         yield "coap://127.0.0.1:%d" % port
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
+        out = stop_make_run(proc)
     assert "config:" not in out, out  # the example is valid
     assert 'sensor broken: simulated failure ("fail": true)' in out
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from boardsim import ROOT, SimulatedBoard, ping
+from boardsim import ROOT, SimulatedBoard, make_run, ping, stop_make_run
 from support import free_port
 
 
@@ -87,21 +87,8 @@ def test_ctrl_c_on_make_run_stops_with_one_line(tmp_path):
     port = free_port()
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"port": port}))
-    proc = subprocess.Popen(["make", "--no-print-directory", "run", "CONFIG=%s" % cfg], cwd=ROOT,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120  # make run installs what it needs first
-        while not ping("127.0.0.1", port):
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "make run did not start serving"
-            time.sleep(0.1)
-        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-        out, _ = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+    proc = make_run(["CONFIG=%s" % cfg], port)
+    out = stop_make_run(proc, signal.SIGINT, 20)  # what Ctrl-C in a terminal does
     lines = out.strip().splitlines()
     assert lines[-1] == "coap: stopped (Ctrl-C)", out
     assert "Traceback" not in out and "make: ***" not in out, out

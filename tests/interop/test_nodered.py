@@ -17,6 +17,7 @@ import time
 import pytest
 
 from boardsim import ROOT
+from support import stop_process
 
 NODE_DIR = os.path.join(ROOT, "tools", "node")
 RED = os.path.join(NODE_DIR, "node_modules", "node-red", "red.js")
@@ -56,9 +57,7 @@ def node_red(board, tmp_path):
                              str(tmp_path / "settings.js")], cwd=NODE_DIR, stdout=log,
                             stderr=subprocess.STDOUT)
     yield proc, log
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(10)
+    stop_process(proc, signal.SIGINT)
     log.close()
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from boardsim import ROOT
 from dashboard import DashboardClient
-from support import free_tcp_port
+from support import free_tcp_port, stop_process
 
 NODE_DIR = os.path.join(ROOT, "tools", "node")
 RED = os.path.join(NODE_DIR, "node_modules", "node-red", "red.js")
@@ -43,12 +43,7 @@ def dashboard(board, tmp_path):
                 time.sleep(0.5)
         yield client, log
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGINT)
         log.close()
 
 

@@ -115,7 +115,7 @@ def test_any_datagram_gets_an_rfc_answer(data):
 
 @SETTINGS
 @given(datagrams)
-@example(b"\x50\x01\x00\x00\x10")  # NON GET with an empty If-Match (critical, not supported)
+@example(b"\x50\x01\x00\x00\xd0\x00")  # NON GET with an empty option 13 (critical, unknown)
 def test_non_request_never_gets_4_02(data):
     # §5.4.1: a bad critical option in a NON rejects the message (§4.3); 4.02 is the
     # answer to a CON request only

@@ -1,4 +1,4 @@
-# Run a call with MicroPython's heap locked: any allocation in it raises
+# Run code with MicroPython's heap locked: any allocation in it raises
 # MemoryError (DESIGN.md, "What allocates"). One helper for every unit test.
 try:
     from micropython import heap_lock, heap_unlock
@@ -21,3 +21,28 @@ def no_alloc(test, label, f, a=None, b=None):
     finally:
         heap_unlock()
     test.fail(label + " allocated")
+
+
+class locked:
+    """`with locked(test, label):` runs the block with the heap locked
+    (MicroPython only; under CPython it just runs); an allocation in it fails
+    the test with "<label> allocated". For code that is no single call. The
+    object is made before the lock, and entering and leaving the block
+    allocate nothing."""
+
+    def __init__(self, test, label):
+        self.test = test
+        self.label = label
+
+    def __enter__(self):
+        if heap_lock is not None:
+            heap_lock()
+        return self
+
+    def __exit__(self, typ, value, tb):
+        if heap_lock is None:
+            return False
+        heap_unlock()
+        if typ is MemoryError:
+            self.test.fail(self.label + " allocated")
+        return False

@@ -70,19 +70,3 @@ def make_server(**kw):
     srv.logged = logged
     return srv
 
-
-ALLOCATED = "allocated"
-
-
-def handle_locked(srv, msg):
-    """srv.handle(msg) with MicroPython's heap locked: the response length, or
-    ALLOCATED when the request path tried to allocate."""
-    import micropython
-
-    micropython.heap_lock()
-    try:
-        return srv.handle(msg, len(msg))
-    except MemoryError:
-        return ALLOCATED
-    finally:
-        micropython.heap_unlock()

@@ -1,8 +1,8 @@
-# tests/unit/heaplock.py: no_alloc passes a call that allocates nothing and fails
-# one that allocates, so a test built on it can fail.
+# tests/unit/heaplock.py: no_alloc and locked pass code that allocates nothing
+# and fail code that allocates, so a test built on them can fail.
 import unittest
 
-from heaplock import heap_lock, no_alloc
+from heaplock import heap_lock, locked, no_alloc
 
 
 class NoAlloc(unittest.TestCase):
@@ -20,3 +20,31 @@ class NoAlloc(unittest.TestCase):
             self.assertEqual(str(e), "bytearray allocated")
         else:
             self.fail("an allocation went unnoticed")
+
+
+class Locked(unittest.TestCase):
+    def test_a_block_that_allocates_nothing_runs(self):
+        buf = bytearray(4)
+        n = 0
+        with locked(self, "loop"):
+            for i in range(4):
+                buf[i] = i
+                n += buf[i]
+        self.assertEqual((bytes(buf), n), (b"\x00\x01\x02\x03", 6))
+
+    def test_a_block_that_allocates_fails_the_test(self):
+        if heap_lock is None:
+            raise unittest.SkipTest("heap_lock exists only in MicroPython")
+        try:
+            with locked(self, "list"):
+                [1, 2, 3]
+        except AssertionError as e:
+            self.assertEqual(str(e), "list allocated")
+        else:
+            self.fail("an allocation went unnoticed")
+
+    def test_other_errors_pass_through_unlocked(self):
+        with self.assertRaises(KeyError):
+            with locked(self, "raise"):
+                raise KeyError
+        bytearray(64)  # the heap is unlocked again

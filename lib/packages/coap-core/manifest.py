@@ -8,6 +8,7 @@ package(
         "amplify.py",
         "blockwise.py",
         "clock.py",
+        "conditional.py",
         "dispatch.py",
         "echo.py",
         "loops.py",

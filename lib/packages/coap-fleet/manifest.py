@@ -4,6 +4,7 @@ require("coap-core")
 package(
     "coap",
     files=(
+        "blockget.py",
         "client.py",
         "linkformat.py",
         "multicast.py",

@@ -4,6 +4,7 @@ require("coap-core")
 package(
     "coap",
     files=(
+        "notify.py",
         "observe.py",
         "observestore.py",
     ),

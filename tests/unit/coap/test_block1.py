@@ -33,11 +33,11 @@ class Store:
 
 
 def block(num, more, szx=2, mid=None, tag=None, size1=None, path="store", code=3,
-          payload=None, query=(), token=b"t"):
+          payload=None, query=(), token=b"t", options=()):
     size = 16 << szx
     if payload is None:
         payload = BODY[num * size:num * size + size]
-    opts = [(27, m.uint(num << 4 | (8 if more else 0) | szx))]
+    opts = [(27, m.uint(num << 4 | (8 if more else 0) | szx))] + list(options)
     if size1 is not None:
         opts.append((60, m.uint(size1)))
     if tag is not None:
@@ -184,6 +184,16 @@ class Uploads(unittest.TestCase):
     def test_no_table_without_an_upload_resource(self):
         srv = Server((Resource("small", put=self.store.keep),), log=None)
         self.assertEqual(srv.dispatcher.uploads, None)
+
+    def test_if_none_match_holds_for_the_whole_body(self):  # RFC 7252 §5.10.8.2
+        srv = Server((Resource("store", put=self.store.keep, upload=4096,
+                               etag=lambda req: 7),), log=None, amplification_limit=False)
+        srv.request.peer = PEER
+        for num in range(2):
+            msg = block(num, num == 0, options=[(5, b"")])
+            n = srv.handle(msg, len(msg))
+        self.assertEqual(srv.response.buf[1], 140)  # 4.12: it exists
+        self.assertEqual(self.store.runs, 0)
 
     def test_the_3x_limit_holds_for_every_answer(self):  # RFC 9175 §2.4
         srv = Server((Resource("store", put=self.store.keep, upload=4096),), log=None)

@@ -3,11 +3,7 @@
 import unittest
 
 from coap.clock import retransmit_timeout
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
+from heaplock import heap_lock, locked
 
 
 class Retransmission(unittest.TestCase):
@@ -27,14 +23,11 @@ class Retransmission(unittest.TestCase):
         self.assertEqual(retransmit_timeout(0), 0)
 
     def test_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         retransmit_timeout(2000)
-        micropython.heap_lock()
-        try:
+        with locked(self, "retransmit_timeout"):
             t = retransmit_timeout(2000, retransmit_timeout(2000))
-        finally:
-            micropython.heap_unlock()
         self.assertTrue(4000 <= t < 6000, t)
 
 

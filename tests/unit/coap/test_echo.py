@@ -6,11 +6,7 @@ import unittest
 
 from coap import aes
 from coap.echo import BOGUS, EXPIRED, SIZE, VERIFIED, Echo
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
+from heaplock import heap_lock, locked
 
 V4 = bytes([2, 0, 0x16, 0x33, 192, 168, 1, 20]) + bytes(8)           # sockaddr_in, port 5683
 V4_OTHER_ADDR = bytes([2, 0, 0x16, 0x33, 192, 168, 1, 21]) + bytes(8)
@@ -174,16 +170,13 @@ class EchoValues(unittest.TestCase):
             echo_module.ticks_ms, echo_module.ticks_diff, echo_module.ticks_add = saved
 
     def test_make_and_check_allocate_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock is MicroPython's")
         for peer in PEERS:
             v = made(self.echo, peer, 77)
             self.echo.check(peer, v, 0, SIZE, 77)  # warm-up
-            micropython.heap_lock()
-            try:
+            with locked(self, "make and check"):
                 self.echo.make(peer, 78)
                 got = self.echo.check(peer, self.echo.value, 0, SIZE, 80)
                 self.echo.seconds()
-            finally:
-                micropython.heap_unlock()
             self.assertEqual(got, VERIFIED)

@@ -11,12 +11,9 @@ import coapmsg as m
 from coap import clock
 from coap.multicast import DEFAULT_LEISURE_MS, Replier, leisure_ms
 from fake_time import Clock
+from freeport import bound
+from heaplock import heap_lock, locked
 from sample import make_server
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 ANSWER = m.encode(m.NON, 69, 0x1111, b"\x01", [(12, b"\x28")], b"</sensors/temp>")
 
@@ -115,21 +112,6 @@ def _udp():
     return s
 
 
-def bound():
-    """A socket on a free 127.0.0.1 port and that address (MicroPython's sockets
-    have no getsockname, so the port is chosen here)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    start = 30000 + (id(s) >> 4) % 20000
-    for p in range(start, start + 500):
-        addr = socket.getaddrinfo("127.0.0.1", p, 0, socket.SOCK_DGRAM)[0][-1]
-        try:
-            s.bind(addr)
-            return s, addr
-        except OSError:
-            continue
-    raise OSError("no free port")
-
-
 class ThroughTheServer(unittest.TestCase):
     """A socket listed in server.multicast_socks: answers go through the Replier,
     errors are silence. (Which socket it is decides; no group is needed here.)"""
@@ -187,7 +169,7 @@ class ThroughTheServer(unittest.TestCase):
 
 class NoAlloc(unittest.TestCase):
     def test_queue_and_send_allocate_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         sent = [None]
 
@@ -197,11 +179,8 @@ class NoAlloc(unittest.TestCase):
         src = bytearray(ANSWER)
         r.queue(src, "warm-up")
         r.tick()
-        micropython.heap_lock()
-        try:
+        with locked(self, "queue and send"):
             for _ in range(10):
                 r.queue(src, "peer")
                 r.tick()
-        finally:
-            micropython.heap_unlock()
         self.assertEqual((sent[0], r.sent), ("peer", 11))

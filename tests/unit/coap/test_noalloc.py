@@ -5,12 +5,8 @@ import unittest
 import coapmsg as m
 from coap import aes
 from coap.echo import Echo
+from heaplock import heap_lock, locked, no_alloc
 from sample import make_server
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 
 REQUESTS = (
@@ -54,7 +50,7 @@ PEERS = (
 
 class NoAlloc(unittest.TestCase):
     def setUp(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
 
     def run_locked(self, srv, label, msg, code):
@@ -64,14 +60,7 @@ class NoAlloc(unittest.TestCase):
             self.assertEqual(expected, 0, label)
         else:
             self.assertEqual(srv.response.buf[1], code, label)
-        micropython.heap_lock()
-        try:
-            got = srv.handle(msg, n)
-        except MemoryError:
-            got = "allocated"
-        finally:
-            micropython.heap_unlock()
-        self.assertEqual(got, expected, "%s: %s" % (label, got))
+        self.assertEqual(no_alloc(self, label, srv.handle, msg, n), expected, label)
         if code is not None:
             self.assertEqual(srv.response.buf[1], code, label)
 
@@ -92,14 +81,9 @@ class NoAlloc(unittest.TestCase):
         srv = make_server(proven_peers=2)
         srv.proven.add(PEERS[0])  # warm-up
         for peer in PEERS + PEERS:
-            micropython.heap_lock()
-            try:
+            with locked(self, "proving"):
                 srv.proven.add(peer)
                 found = srv.proven.has(peer)
-            except MemoryError:
-                found = "allocated"
-            finally:
-                micropython.heap_unlock()
             self.assertEqual(found, True, peer)
 
     def test_echo_check_with_the_amplification_limit(self):

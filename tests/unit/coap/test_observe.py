@@ -4,12 +4,8 @@ import unittest
 import coapmsg as m
 from coap import Resource, Server
 from coap.clock import ticks_add, ticks_ms
+from heaplock import heap_lock, locked
 from sample import RESOURCES, board, temp_get
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
 
 
 class FakeSock:
@@ -216,6 +212,23 @@ class Notifications(unittest.TestCase):
         self.assertEqual(types, [m.CON, m.NON, m.NON, m.CON])
         self.assertTrue(seqs[0] < seqs[1] < seqs[2] < seqs[3])
 
+    def test_con_every_0_sends_non_only_the_first_too(self):  # TD_COAP_OBS_02
+        srv = server(con_every=0)
+        deliver(srv, observe(0, mtype=m.NON), sock=self.sock)
+        for _ in range(3):
+            notify(srv)
+        self.assertEqual([r[0] for r, _ in self.sock.sent], [m.NON] * 3)
+        self.assertEqual(srv.observers.count(), 1)
+
+    def test_con_every_0_still_sends_one_con_a_day(self):  # §4.5: a MUST
+        srv = server(con_every=0)
+        deliver(srv, observe(0), sock=self.sock)
+        srv.observers.con_at[0] = ticks_add(ticks_ms(), -86400000)
+        notify(srv)
+        ack(srv, self.sock.sent[-1][0])
+        notify(srv)
+        self.assertEqual([r[0] for r, _ in self.sock.sent], [m.CON, m.NON])
+
     def test_notification_mids_do_not_follow_the_response_counter(self):  # spoofed RST
         notify(self.srv)
         note = self.sock.sent[-1][0]
@@ -286,6 +299,25 @@ class Notifications(unittest.TestCase):
         r = self.sock.sent[-1][0]
         self.assertEqual((r[1], obs_value(r), self.srv.observers.count()), (160, None, 0))
 
+    def test_error_in_a_format_ends_it_with_its_content_format(self):  # §4.2
+        state = {"there": True}
+
+        def item(req, resp):
+            if state["there"]:
+                resp.payload(b"{}")
+            else:
+                resp.error(132, b'{"gone":true}', resp.format)
+
+        res = Resource("item", get=item, ct=50, obs=True)
+        srv = Server((res,), log=None, amplification_limit=False, ack_timeout_ms=0)
+        sock = FakeSock()
+        deliver(srv, observe(0, path="item"), sock=sock)
+        state["there"] = False
+        notify(srv, res)
+        r = sock.sent[-1][0]
+        self.assertEqual((r[1], r[4], r[5]), (132, [(12, b"\x32")], b'{"gone":true}'))
+        self.assertEqual(srv.observers.count(), 0)
+
 
 class Retransmission(unittest.TestCase):
     def test_timeout_has_the_random_factor(self):  # RFC 7252 §4.8: 2 s to 3 s
@@ -310,7 +342,7 @@ class NoAlloc(unittest.TestCase):
     # A module-level function, not a closure: calling a closure over more than a
     # few variables allocates in MicroPython, which would be the test's own doing.
     def test_register_notify_deregister_under_heap_lock(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server()
         sock = FakeSock(keep=False)
@@ -320,22 +352,15 @@ class NoAlloc(unittest.TestCase):
         _cycle(*args)  # warm-up
         before = sock.count
         srv_, sock_, reg, dereg, peer, res = args
-        micropython.heap_lock()
-        try:
+        with locked(self, "register, notify, deregister"):
             _cycle(srv, sock, reg, dereg, peer, res)
-            ok = True
-        except MemoryError:
-            ok = False
-        finally:
-            micropython.heap_unlock()
-        self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
         self.assertEqual(srv.observers.count(), 0)
 
     def test_unverified_observer_under_heap_lock(self):
         # The amplification limit on: the registration gets a budget, the first
         # notification a fresh random MID (RFC 9175 §2.4), without allocating
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = server(amplification_limit=True)
         if srv.echo is None:  # the 32-bit test builds have no cryptolib
@@ -347,15 +372,8 @@ class NoAlloc(unittest.TestCase):
         reg, dereg, res = observe(0), observe(1), RESOURCES[0]
         _cycle(srv, sock, reg, dereg, peer, res)  # warm-up
         before = sock.count
-        micropython.heap_lock()
-        try:
+        with locked(self, "register, notify, deregister"):
             _cycle(srv, sock, reg, dereg, peer, res)
-            ok = True
-        except MemoryError:
-            ok = False
-        finally:
-            micropython.heap_unlock()
-        self.assertTrue(ok, "allocated")
         self.assertEqual(sock.count, before + 1)
 
 class Memory(unittest.TestCase):

@@ -6,6 +6,7 @@ import unittest
 import coapmsg as m
 from coap import Server
 from coap.clock import ticks_add
+from heaplock import heap_lock, locked
 from sample import RESOURCES, board
 from test_observe import FakeSock, deliver, obs_value, observe
 
@@ -68,6 +69,17 @@ class Guessing(Base):
         self.assertEqual(self.obs.count(), 0)
         sent = len(m.encode(*r)) + sum(len(m.encode(*n)) for n in self.to(VICTIM))
         self.assertTrue(sent <= 3 * len(reg), "%d bytes for %d" % (sent, len(reg)))
+
+    def test_con_every_0_keeps_con_until_the_address_is_proven(self):
+        self.srv = limited(con_every=0)
+        self.obs = self.srv.observers
+        self.register(CLIENT)
+        self.change()
+        con = self.to(CLIENT)[-1]
+        empty(m.ACK, con[2], self.srv, CLIENT)
+        self.change()
+        self.change()
+        self.assertEqual([n[0] for n in self.to(CLIENT)], [m.CON, m.NON, m.NON])
 
     def test_registering_again_buys_no_more_guesses(self):
         self.register(VICTIM)
@@ -266,29 +278,21 @@ def _attacked(srv, sock, reg, peer, wrong, right, res):
 
 class NoAlloc(unittest.TestCase):
     def test_eviction_guesses_and_verification_allocate_nothing(self):
-        try:
-            import micropython
-        except ImportError:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = limited(observers=1)
         sock = FakeSock(keep=False)
         reg = observe(0, token=b"v")
         wrong = bytearray(m.encode(m.ACK, 0, 0))
         right = bytearray(wrong)
-        for locked in (False, True):  # a warm-up, then the same under the lock
+        for lock in (False, True):  # a warm-up, then the same under the lock
             srv.observers.remove(0)
             deliver(srv, observe(0, token=b"old"), peer=CLIENT)  # unverified
-            if locked:
-                micropython.heap_lock()
-            try:
+            if lock:
+                with locked(self, "eviction, guesses, verification"):
+                    _attacked(srv, sock, reg, VICTIM, wrong, right, TEMP)
+            else:
                 _attacked(srv, sock, reg, VICTIM, wrong, right, TEMP)
-                ok = True
-            except MemoryError:
-                ok = False
-            finally:
-                if locked:
-                    micropython.heap_unlock()
-            self.assertTrue(ok, "allocated")
             obs = srv.observers
             self.assertEqual((obs.count(), obs.addr[0], obs.budget[0]), (1, VICTIM, -1))
 

@@ -4,14 +4,9 @@ import unittest
 import coapmsg as m
 from coap import Server
 from coap.observestore import CHUNK, ObserverStore
-from heaplock import no_alloc
+from heaplock import heap_lock, no_alloc
 from sample import RESOURCES
 from test_observe import FakeSock, deliver, obs_value, observe
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
 
 V4 = b"\x02\x00\x16\x33\x7f\x00\x00\x01" + bytes(8)  # a sockaddr_in, as the unix port gives it
 V6 = b"\x0a\x00\x16\x33" + bytes(20) + b"\x00\x00\x00\x01"
@@ -117,7 +112,7 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual(len(socks[0].sent), 5)
 
     def test_restore_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv, store, socks, data = self.reboot()
         store.restore(data, len(data))  # warm-up

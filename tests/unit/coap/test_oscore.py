@@ -8,13 +8,9 @@ import unittest
 import coapmsg as m
 from coap import Server, aes
 from coap.oscorectx import Context, SequenceStore
+from heaplock import heap_lock, locked, no_alloc
 from oscoreclient import BOARD_ID, CLIENT_ID, SALT, SECRET, Client
-from sample import ALLOCATED, RESOURCES, board, handle_locked
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
+from sample import RESOURCES, board
 
 _STORE = "/tmp/coap-oscore-test-ssn"
 
@@ -414,13 +410,8 @@ class Observe(Base):
         pivs = []
         for _ in range(2):
             srv.observers.changed(RESOURCES[0])
-            if micropython:
-                micropython.heap_lock()
-            try:
+            with locked(self, "a notification"):
                 srv.observers.tick()
-            finally:
-                if micropython:
-                    micropython.heap_unlock()
             note = bytes(sock.last)
             opts = m.decode(note)[4]
             pivs.append(m.option(opts, 9))
@@ -507,7 +498,7 @@ class Observe(Base):
 
 class NoAlloc(Base):
     def test_protected_get_and_put_allocate_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock is MicroPython's")
         srv, _ = make()
         cl = Client()
@@ -524,13 +515,12 @@ class NoAlloc(Base):
             msgs = (cl.protect(plain), retrans, retrans, cl.protect(plain, oscore=b"\x20"))
             outers = (outer, outer, outer, 130)
             for msg, code in zip(msgs, outers):
-                got = handle_locked(srv, msg)
-                self.assertNotEqual(got, ALLOCATED, label)
+                no_alloc(self, label, srv.handle, msg, len(msg))
                 self.assertEqual(srv.response.buf[1], code, label)
             self.assertEqual(cl.open(bytes(srv.response.buf), cl.last_piv), None)  # 4.02: plain
 
     def test_fresh_put_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock is MicroPython's")
         srv, _ = make()
         cl = Client()
@@ -541,18 +531,16 @@ class NoAlloc(Base):
         srv.handle(warm, len(warm))
         board.led = 0
         msg = cl.protect(put)
-        got = handle_locked(srv, msg)
-        self.assertNotEqual(got, ALLOCATED)
+        no_alloc(self, "fresh PUT", srv.handle, msg, len(msg))
         self.assertEqual((cl.open(bytes(srv.response.buf))[1][1], board.led), (68, 1))
 
     def test_plain_requests_next_to_a_context_allocate_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock is MicroPython's")
         srv, _ = make()
         for msg, code in ((m.get("sensors/temp"), 69), (m.get("actuators/led"), 129)):
             srv.handle(msg, len(msg))
-            got = handle_locked(srv, msg)
-            self.assertNotEqual(got, ALLOCATED)
+            no_alloc(self, "plain request", srv.handle, msg, len(msg))
             self.assertEqual(srv.response.buf[1], code)
 
 

@@ -116,6 +116,42 @@ class Options(unittest.TestCase):
         r, _ = parsed(m.get("x", options=[(12, b"\x00\x00\x32")]))
         self.assertEqual((r.content_format, r.bad_option), (-1, 0))
 
+    def test_etags_are_kept_as_offsets(self):  # §5.10.6.2: repeatable
+        msg = m.get("x", options=[(4, b"\x01\x02"), (4, b"\x03")])
+        r, st = parsed(msg)
+        self.assertEqual((st, r.bad_option, r.etags(), r.if_match(), r.if_none_match()),
+                         (OK, 0, 2, 0, False))
+        self.assertEqual([msg[r.etag_off(i):r.etag_off(i) + r.etag_len(i)] for i in range(2)],
+                         [b"\x01\x02", b"\x03"])
+
+    def test_if_match_and_if_none_match_are_understood(self):  # §5.10.8
+        msg = m.get("x", code=3, options=[(1, b""), (1, b"\x07"), (5, b"")])
+        r, st = parsed(msg)
+        self.assertEqual((st, r.bad_option, r.if_match(), r.if_none_match()), (OK, 0, 2, True))
+        self.assertEqual((r.if_match_len(0), msg[r.if_match_off(1)]), (0, 7))
+
+    def test_bad_conditional_options_are_unrecognised(self):  # §5.4.3, §5.4.5
+        for opts, bad in (([(5, b""), (5, b"")], 5), ([(5, b"x")], 5), ([(1, bytes(9))], 1),
+                          ([(4, b"")], 0), ([(4, bytes(9))], 0)):
+            r, _ = parsed(m.get("x", options=opts))
+            self.assertEqual((r.bad_option, r.etags()), (bad, 0), opts)
+
+    def test_more_tags_than_kept_are_counted(self):
+        r, st = parsed(m.get("x", options=[(4, bytes([i + 1])) for i in range(6)]))
+        self.assertEqual((st, r.etags(), r.max_tags), (OK, 6, 4))
+        msg = m.get("x", options=[(1, bytes([i + 1] * (i + 1))) for i in range(5)])
+        r, st = parsed(msg)
+        last = r.if_match_off(3)
+        self.assertEqual((r.if_match(), msg[last:last + r.if_match_len(3)]), (5, b"\x04" * 4))
+
+    def test_conditions_of_the_last_request_are_gone(self):
+        r = Request()
+        msg = m.get("x", options=[(1, b"\x01"), (4, b"\x01"), (5, b"")])
+        r.parse(msg, len(msg))
+        msg = m.get("x")
+        r.parse(msg, len(msg))
+        self.assertEqual((r.etags(), r.if_match(), r.if_none_match()), (0, 0, False))
+
     def test_deep_path_is_counted_not_stored(self):
         r, st = parsed(m.get("/".join("s%d" % i for i in range(12))))
         self.assertEqual((st, r.path_count), (OK, 12))

@@ -2,16 +2,12 @@
 import unittest
 
 from coap.peeraddr import PEER_ROOM, host_port, is_ipv6, keep, port_of
+from heaplock import heap_lock, locked
 
 try:
     import socket
 except ImportError:  # the wasm32 port has no network: the socket cases run on the unix port
     socket = None
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 V4 = bytes([2, 0, 0x16, 0x33, 192, 0, 2, 1]) + bytes(8)                     # sockaddr_in
 V6 = bytes([10, 0, 0x16, 0x33]) + bytes(4) + b"\xfd" + bytes(14) + b"\x01" + bytes(4)
@@ -63,16 +59,13 @@ class Keep(unittest.TestCase):
         self.assertIsNone(keep(None, room))
 
     def test_keep_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         room = bytearray(PEER_ROOM)
         keep(V4, room)
-        micropython.heap_lock()
-        try:
+        with locked(self, "keep"):
             kept = keep(V6, room)
             port = port_of(kept)
-        finally:
-            micropython.heap_unlock()
         self.assertEqual(port, 5683)
 
 

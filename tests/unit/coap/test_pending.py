@@ -6,6 +6,7 @@ import unittest
 
 import coapmsg as m
 from coap import aes
+from heaplock import heap_lock, locked
 from sample import RESOURCES, make_server
 
 PEER = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)   # 10.0.0.7:40001
@@ -127,15 +128,9 @@ class Held(unittest.TestCase):
         self.assertEqual(len(out[0][0][5]), 1024)  # no ping this time
 
 
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
-
-
 class NoAlloc(unittest.TestCase):
     def setUp(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
 
     def test_holding_pinging_and_answering_allocate_nothing(self):
@@ -157,11 +152,6 @@ class NoAlloc(unittest.TestCase):
             for rst in (True, False):
                 flow(peer, rst, Queue([(big(0x3001), peer)], room=4))  # warm-up
                 q = Queue([(big(0x3001), peer)], room=4)
-                micropython.heap_lock()
-                try:
+                with locked(self, "hold, ping, answer"):
                     got = flow(peer, rst, q)
-                except MemoryError:
-                    got = "allocated"
-                finally:
-                    micropython.heap_unlock()
                 self.assertEqual(got, 0, (got, peer, rst))

@@ -6,11 +6,7 @@ import unittest
 
 import coapmsg as m
 from coap import Resource, Server
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
+from heaplock import heap_lock, locked
 
 EAGAIN = OSError(11)  # made once: raising it allocates nothing new
 
@@ -295,7 +291,7 @@ class Prepared(unittest.TestCase):
 
 class NoAlloc(unittest.TestCase):
     def setUp(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
 
     def test_keeping_and_replaying_allocate_nothing(self):
@@ -306,11 +302,8 @@ class NoAlloc(unittest.TestCase):
             answers(srv, msgs[:1], peer)  # warm-up: first-call caches
             srv.forget()
             q = Queue([(msg, peer) for msg in msgs])
-            micropython.heap_lock()
-            try:
+            with locked(self, "keep and replay"):
                 n = srv.drain(q, 10)  # the first is kept, the next three replayed
-            finally:
-                micropython.heap_unlock()
             self.assertEqual((n, q.n_sent), (4, 4))
             self.assertEqual(m.decode(q.sent[3])[:3], (m.ACK, 69, 3))
 

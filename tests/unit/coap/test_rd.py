@@ -1,22 +1,19 @@
-# coap.rd and coap.client: registration with a Resource Directory (RFC 9176),
-# against an RD the test plays by hand on a loopback UDP socket; time is a
-# clock the test moves.
+# coap.rd: registration with a Resource Directory (RFC 9176) through
+# coap.client, against an RD the test plays by hand on a loopback UDP socket;
+# time is a clock the test moves. (The client on its own: test_client.)
 import socket
 import sys
 import unittest
 
 import coapmsg as m
 from coap import client, multicast, numbers, rd, rddiscover
-from coap.client import Client, Path, parse_uri
+from coap.client import parse_uri
 from coap.rd import Registration
 from coap.peeraddr import host_port
 from coap.rddiscover import Finder
-from test_multicast import Clock, bound
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
+from fake_time import Clock
+from freeport import bound
+from heaplock import heap_lock, locked
 
 LINKS = b'</sensors/temp>;rt="temperature-c";ct="0 50",</actuators/led>;rt="core.a"'
 BASE = b"coap://127.0.0.1:5683"
@@ -299,16 +296,13 @@ class Registering(unittest.TestCase):
         self.assertEqual((broken.sent, self.log[-1][-16:]), (2, "retrying in 10 s"))
 
     def test_refresh_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         reg = self.make()
         self.register(reg)
         self.clock.advance(30000)
-        micropython.heap_lock()
-        try:
+        with locked(self, "refresh"):
             reg.tick()  # writes and sends the refresh
-        finally:
-            micropython.heap_unlock()
         self.assertEqual(path_of(self.rd.request()[4]), [b"reg", b"7", b""])
 
 
@@ -423,58 +417,6 @@ class FindingByMulticast(unittest.TestCase):
         reg.tick()
         self.assertTrue(self.asked()[0] is not None)  # the group is asked again
         reg.client.sock.close()
-
-
-class Uris(unittest.TestCase):
-    def test_parse(self):
-        self.assertEqual(parse_uri("coap://127.0.0.1"), ("127.0.0.1", 5683, None))
-        self.assertEqual(parse_uri("coap://[::1]:5783"), ("::1", 5783, None))
-        self.assertEqual(parse_uri("coap://rd.example:61616/rd/"),
-                         ("rd.example", 61616, [b"rd", b""]))
-        self.assertEqual(parse_uri("coap://rd.example/"), ("rd.example", 5683, None))
-
-    def test_refused(self):
-        for bad in ("http://rd.example", "coap://", "coap://h:0", "coap://h:x", "coap://[::1",
-                    "coap://h:70000", "coap://:5683"):
-            with self.assertRaises(ValueError):
-                parse_uri(bad)
-
-
-class Paths(unittest.TestCase):
-    def test_segments_keep_empty_ones_and_refuse_overflow(self):
-        p = Path(count=3, size=4)
-        self.assertTrue(p.add(b"xreg", 1, 3))
-        self.assertTrue(p.add(b"", 0, 0))
-        self.assertFalse(p.add(b"toolong", 0, 7))
-        self.assertTrue(p.add(b"1", 0, 1))
-        self.assertFalse(p.add(b"2", 0, 1))
-        self.assertEqual((len(p), p.text()), (3, "/reg//1"))
-        p.clear()
-        self.assertEqual((len(p), p.text()), (0, "/"))
-
-
-class Clients(unittest.TestCase):
-    def test_tokens_and_mids_change_per_request(self):
-        rd = RD()
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.connect(rd.addr)
-        s.setblocking(False)
-        try:
-            c = Client(s, 64, Clock())
-            mids, tokens = set(), set()
-            for _ in range(3):
-                c.begin(1)
-                c.send()
-                req = rd.request()
-                mids.add(req[2])
-                tokens.add(req[3])
-                rd.answer(req, 69, payload=b"ok")
-                self.assertEqual(c.poll(), 69)
-                self.assertEqual(bytes(c.data[c.payload_off:]), b"ok")
-            self.assertEqual((len(mids), len(tokens)), (3, 3))
-        finally:
-            s.close()
-            rd.sock.close()
 
 
 class FleetLines(unittest.TestCase):

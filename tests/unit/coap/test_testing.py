@@ -5,11 +5,7 @@ from sample import RESOURCES, board
 
 from coap import Resource
 from coap.testing import Code, allocated, call, request
-
-try:
-    import micropython
-except ImportError:
-    micropython = None
+from heaplock import heap_lock
 
 _vent = [0]
 
@@ -66,7 +62,7 @@ class Call(unittest.TestCase):
 
     def test_allocated(self):
         board.temp_centi = 2312
-        if micropython is None:
+        if heap_lock is None:
             with self.assertRaises(NotImplementedError):
                 allocated(RESOURCES, "GET", "/sensors/temp")
             return

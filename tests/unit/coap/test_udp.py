@@ -5,6 +5,7 @@ import socket
 import unittest
 
 import coapmsg as m
+from freeport import bound
 from sample import make_server
 
 REQUESTS = 1000
@@ -12,15 +13,7 @@ REQUESTS = 1000
 
 def bound_pair():
     """A server socket on a free 127.0.0.1 port and a client socket aimed at it."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    port = 20000 + (id(srv) >> 4) % 20000
-    for p in range(port, port + 200):
-        try:
-            addr = socket.getaddrinfo("127.0.0.1", p)[0][-1]
-            srv.bind(addr)
-            break
-        except OSError:
-            continue
+    srv, addr = bound()
     cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cli.bind(socket.getaddrinfo("127.0.0.1", 0)[0][-1])
     return srv, cli, addr

@@ -89,6 +89,20 @@ class Writer(unittest.TestCase):
         w.error(128, b"bad")
         self.assertEqual(m.decode(bytes(w.buf))[1:], (128, 0x1234, b"\xaa\xbb", [], b"bad"))
 
+    def test_error_in_a_format_keeps_its_content_format(self):  # §5.5.2
+        w = writer()
+        w.start(69, 50, 7)  # an observation's answer in JSON: Observe 7
+        w.etag(3)
+        w.error(163, b'{"e":1}', 50)
+        opts = m.decode(bytes(w.buf))[4]
+        self.assertEqual((w.code(), opts), (163, [(12, b"\x32")]))
+
+    def test_error_without_a_format_is_a_diagnostic(self):
+        w = writer()
+        w.start(69, 50, 7)
+        w.error(163, b"unplugged")
+        self.assertEqual(m.decode(bytes(w.buf))[4:], ([], b"unplugged"))
+
     def test_overflow_raises_and_never_grows_the_buffer(self):
         w = writer(size=16)
         with self.assertRaises(ResponseTooLarge):

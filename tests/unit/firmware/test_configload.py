@@ -26,6 +26,18 @@ class Environment(unittest.TestCase):
             self.assertEqual(cfg["port"], 5683)
 
 
+class Fields(unittest.TestCase):
+    def test_observe_con_every_0_is_non_only(self):
+        cfg, problems = config.validate({"observe_con_every": 0})
+        self.assertEqual((cfg["observe_con_every"], problems), (0, []))
+
+    def test_a_negative_observe_con_every_is_one_line(self):
+        cfg, problems = config.validate({"observe_con_every": -1})
+        self.assertEqual(problems, ["config: observe_con_every: expected an integer from 0 "
+                                    "to 1000 (0: NON only, one CON a day), got -1; using 20"])
+        self.assertEqual(cfg["observe_con_every"], 20)
+
+
 class JsonPosition(unittest.TestCase):
     def test_where_a_config_goes_wrong(self):
         from jsonpos import error_position

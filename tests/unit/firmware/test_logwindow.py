@@ -10,13 +10,8 @@ for _p in (_here + "/../../../firmware", _here + "/../../../boards/unix"):
 
 import coapmsg as m  # noqa: E402
 from coap import Resource, Server  # noqa: E402
-from heaplock import no_alloc  # noqa: E402
+from heaplock import heap_lock, no_alloc  # noqa: E402
 from logring import LogRing  # noqa: E402
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
 
 
 def block2(num, szx=6):
@@ -78,7 +73,7 @@ class LogWindow(unittest.TestCase):
         self.assertEqual(resp.hash, self.ring.written)
 
     def test_a_block_allocates_nothing(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         msg = m.get("board/log", options=block2(1))
         n = self.srv.handle(msg, len(msg))

@@ -18,12 +18,7 @@ import sensorconfig  # noqa: E402
 import sensors  # noqa: E402
 from coap import Server  # noqa: E402
 from coap.testing import allocated, call  # noqa: E402
-from sample import handle_locked  # noqa: E402
-
-try:
-    import micropython
-except ImportError:  # CPython has no heap to lock
-    micropython = None
+from heaplock import heap_lock, locked, no_alloc  # noqa: E402
 
 
 class Thermo:
@@ -260,7 +255,7 @@ class Descriptor(unittest.TestCase):
         self.assertEqual(s.sensors[0].diag, b"dht22: the board refuses it (invalid pin)")
 
     def test_handlers_do_not_allocate(self):
-        if micropython is None:
+        if heap_lock is None:
             raise unittest.SkipTest("heap_lock exists only in MicroPython")
         srv = Server(self.table, log=self.log.append)
         import coapmsg as m
@@ -274,12 +269,11 @@ class Descriptor(unittest.TestCase):
                 self.s.refresh(1000)
             for msg in requests:
                 n = srv.handle(msg, len(msg))  # warm-up
-                got = handle_locked(srv, msg)
-                self.assertEqual(got, n, msg)
+                self.assertEqual(no_alloc(self, "GET", srv.handle, msg, len(msg)), n, msg)
         self.assertEqual(srv.response.buf[1], 69)
 
     def test_allocated_agrees(self):
-        if micropython is None:
+        if heap_lock is None:
             with self.assertRaises(NotImplementedError):
                 allocated(self.table, "GET", "/sensors/porch/temp")
             return
@@ -380,14 +374,9 @@ class SenmlCbor(unittest.TestCase):
             senml.float32(buf, centi)
             self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", centi / 100), centi)
         senml.float32(buf, 2150)
-        no_alloc = micropython is not None
-        if no_alloc:
-            micropython.heap_lock()
-            try:
-                senml.float32(buf, -10065327)
-            finally:
-                micropython.heap_unlock()
-            self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", -100653.27))
+        with locked(self, "float32"):
+            senml.float32(buf, -10065327)
+        self.assertEqual(bytes(buf), b"\xfa" + struct.pack(">f", -100653.27))
 
 
 class BoardInfoSnapshot(unittest.TestCase):

@@ -1,0 +1,228 @@
+# App update over CoAP (docs/updates.md): fetch a manifest, then each changed
+# file block by block into .update/new/, each SHA-256 checked as it streams;
+# then swap them in (bootguard.py) and reboot. Driven by tick() from the serve
+# loop, so the board keeps serving while it downloads.
+#
+# The manifest (appmanifest.py) is served next to the files it names: a
+# file's URI is the manifest's with its last segment replaced by the path.
+
+import hashlib
+import json
+from binascii import hexlify
+
+import bootguard
+from appmanifest import INSTALLED, MAX_FILE, changed, check_manifest, running, version
+from bootguard import NEW, OLD, exists
+from coap.blockget import BlockGet, describe
+from coap.client import Client, Path, parse_uri
+from coap.clock import ticks_diff, ticks_ms
+
+try:
+    from time import sleep_ms
+except ImportError:  # CPython
+    from time import sleep
+
+    def sleep_ms(ms):
+        sleep(ms / 1000)
+
+_CONTENT = 69
+MAX_MANIFEST = 16384
+#: resume()s of a transfer after a timeout before the update gives up
+RESUMES = 3
+#: ms of each serve-loop tick the download may take
+TICK_MS = 50
+
+
+class Reboot(BaseException):
+    """Raised from the tick once the new version is in place: not an Exception,
+    so that the serve loop lets it through (app.run reboots)."""
+
+
+class _FileSink:
+    """Writes a file's blocks to its staging copy and hashes them as they come."""
+
+    def __init__(self, path):
+        bootguard.makedirs(NEW + path)
+        self.file = open(NEW + path, "wb")
+        self.hash = hashlib.sha256()
+
+    def __call__(self, pos, data, off, n):
+        if pos == 0:  # (again:) a new representation, RFC 7959 §2.4
+            self.file.seek(0)
+            self.hash = hashlib.sha256()
+        block = memoryview(data)[off:off + n]
+        self.file.write(block)
+        self.hash.update(block)
+
+    def close(self):
+        self.file.close()
+        return hexlify(self.hash.digest()).decode()
+
+
+class _BytesSink:
+    def __init__(self):
+        self.data = bytearray()
+
+    def __call__(self, pos, data, off, n):
+        if pos == 0:
+            self.data = bytearray()
+        self.data.extend(memoryview(data)[off:off + n])
+
+
+class Updater:
+    """One update at a time. `connect(host, port)` gives a connect()ed,
+    non-blocking UDP socket; status is the JSON object /board shows."""
+
+    def __init__(self, connect, log=print):
+        self.connect = connect
+        self.log = log
+        self.busy = False
+        self.sock = None
+        self.uri = None
+        self.status = b'{"state":"idle"}'
+        j = bootguard.read()
+        if j is not None:
+            self._say(j["state"], j["version"], why=j.get("why"))
+        self._confirm = j is not None and j["state"] == "trial"
+
+    def _say(self, state, ver=None, why=None, file=None, done=-1, total=-1):
+        s = {"state": state}
+        if ver:
+            s["version"] = ver
+        if file:
+            s["file"] = file
+        if done >= 0:
+            s["done"], s["total"] = done, total
+        if why:
+            s["error"] = why
+        self.status = json.dumps(s).encode()
+
+    def start(self, uri, force=False):
+        """Begin an update from the manifest at uri; None, or why not."""
+        if self.busy:  # a retransmitted POST (no deduplication here) is no error
+            return None if uri == self.uri else "an update is under way"
+        if not exists("main.py"):
+            return "no main.py in the working directory: not a deployed tree"
+        try:
+            host, port, segs = parse_uri(uri)
+            if not segs or len(segs) > 7:
+                raise ValueError("no manifest path")
+            self.sock = self.connect(host, port)
+        except (ValueError, OSError) as e:
+            return "bad manifest URI %s: %s" % (uri, e)
+        self.uri = uri
+        self.base = segs[:-1]
+        self.force = force
+        self.busy = True
+        self.version = None
+        self.get = BlockGet(Client(self.sock, 256), limit=MAX_MANIFEST)
+        self.sink = _BytesSink()
+        self.todo = None
+        self.resumes = 0
+        bootguard.remove_tree(NEW)
+        self._fetch([segs[-1]], self.sink)
+        self._say("manifest")
+        self.log("update: fetching %s" % uri)
+        return None
+
+    def _fetch(self, segs, sink):
+        p = Path(16, 64)
+        for s in self.base + segs:
+            if not p.add(s, 0, len(s)):
+                raise ValueError("URI path too deep or a segment too long")
+        self.get.start(p, sink)
+
+    def tick(self):
+        if self._confirm:  # serving: the new version came up (bootguard.py)
+            self._confirm = False
+            bootguard.confirm()
+            self.log("update: %s confirmed" % running())
+            self._say("done", running())
+        if not self.busy:
+            return
+        # Blocks for up to TICK_MS of each tick (answers on a LAN come in a few
+        # ms); then the serve loop has its turn
+        t0 = ticks_ms()
+        while ticks_diff(ticks_ms(), t0) < TICK_MS:
+            r = self.get.poll()
+            if r is None:
+                sleep_ms(1)
+                continue
+            try:
+                if not self._done(r):
+                    return
+            except (ValueError, OSError) as e:
+                return self._fail(str(e))
+
+    def _done(self, r):
+        if r != _CONTENT:
+            if r == -1 and self.resumes < RESUMES:  # TIMEOUT: from the last good block
+                self.resumes += 1
+                self.get.resume()
+                return True
+            raise ValueError(describe(r))
+        if self.todo is None:
+            return self._manifest()
+        f = self.todo[self.index]
+        digest = self.sink.close()
+        if self.get.pos != f["size"] or digest != f["sha256"]:
+            raise ValueError("%s: SHA-256 or size differs from the manifest" % f["path"])
+        self.index += 1
+        return self._next()
+
+    def _manifest(self):
+        try:
+            m = json.loads(bytes(self.sink.data).decode())
+        except ValueError:  # UnicodeError too
+            raise ValueError("manifest is not JSON")
+        files = check_manifest(m)
+        self.version = m["version"]
+        now = running()
+        if version(self.version) <= version(now) and not self.force:
+            raise ValueError("manifest %s is not newer than %s (force to downgrade)"
+                             % (self.version, now))
+        self.manifest = m
+        self.todo = [f for f in files if changed(f)]
+        self.index = 0
+        self.get.limit = MAX_FILE
+        return self._next()
+
+    def _next(self):
+        if self.index < len(self.todo):
+            f = self.todo[self.index]
+            self.sink = _FileSink(f["path"])
+            self.resumes = 0
+            self._say("fetching", self.version, file=f["path"], done=self.index,
+                      total=len(self.todo))
+            self._fetch([s.encode() for s in f["path"].split("/")], self.sink)
+            return True
+        self._swap()
+        return False
+
+    def _swap(self):
+        paths = [f["path"] for f in self.todo] + [INSTALLED]
+        bootguard.makedirs(NEW + INSTALLED)  # no file changed: only the version
+        with open(NEW + INSTALLED, "w") as out:
+            out.write(json.dumps(self.manifest))
+        bootguard.remove_tree(OLD)
+        j = {"state": "swap", "version": self.version, "previous": running(),
+             "files": paths, "added": [p for p in paths if not exists(p)]}
+        bootguard.write(j)
+        bootguard.swap(j)
+        self.log("update: %s in place (%d files); rebooting" % (self.version, len(paths) - 1))
+        self._close()
+        raise Reboot()
+
+    def _fail(self, why):
+        if isinstance(self.sink, _FileSink):
+            self.sink.file.close()
+        self._close()
+        bootguard.remove_tree(NEW)
+        self.log("update: refused: %s; %s keeps running" % (why, running()))
+        self._say("failed", self.version, why=why)
+
+    def _close(self):
+        self.busy = False
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None

@@ -1,0 +1,126 @@
+# coap.resource: what a Resource makes of its arguments (the path, the
+# formats, the RFC 6690 link), and the tables and arguments it refuses.
+import unittest
+
+from coap.resource import Resource, check_table
+
+
+def h(req, resp):
+    pass
+
+
+class Paths(unittest.TestCase):
+    def test_a_path_string_becomes_segments(self):
+        for path in ("sensors/temp", "/sensors/temp", "sensors/temp/"):
+            r = Resource(path, get=h)
+            self.assertEqual((r.path, r.href), ((b"sensors", b"temp"), b"/sensors/temp"))
+
+    def test_segments_given_as_a_tuple_keep_slashes_inside_one(self):
+        r = Resource(("a/b", "c"), get=h)
+        self.assertEqual(r.path, (b"a/b", b"c"))
+
+    def test_the_root(self):
+        self.assertEqual(Resource("/", get=h).path, ())
+        self.assertEqual(Resource("", get=h).href, b"/")
+
+    def test_utf8_segment(self):
+        self.assertEqual(Resource("capteurs/température", get=h).path,
+                         (b"capteurs", "température".encode()))
+
+
+class Handlers(unittest.TestCase):
+    def test_each_method_has_its_slot(self):  # RFC 7252 §12.1.1, RFC 8132
+        fs = [lambda req, resp: None for _ in range(7)]
+        r = Resource("x", get=fs[0], post=fs[1], put=fs[2], delete=fs[3], fetch=fs[4],
+                     patch=fs[5], ipatch=fs[6])
+        self.assertEqual(r.handlers, [None] + fs)
+
+    def test_refused(self):
+        with self.assertRaises(ValueError):
+            Resource("x")  # no handler at all
+        with self.assertRaises(ValueError):
+            Resource("x", get="temp_get")  # not callable
+
+
+class Formats(unittest.TestCase):
+    def test_ct_int_or_tuple_default_first(self):
+        self.assertEqual(Resource("x", get=h, ct=50).formats, (50,))
+        self.assertEqual(Resource("x", get=h, ct=(0, 50, 110)).formats, (0, 50, 110))
+        self.assertEqual(Resource("x", get=h).formats, ())
+
+    def test_accepts_none_takes_any(self):
+        self.assertIsNone(Resource("x", put=h).accepts)
+        self.assertEqual(Resource("x", put=h, accepts=0).accepts, (0,))
+        self.assertEqual(Resource("x", put=h, accepts=[0, 60]).accepts, (0, 60))
+
+
+class Links(unittest.TestCase):
+    def test_plain_link(self):  # RFC 6690 §2
+        self.assertEqual(Resource("a/b", get=h).link, b"</a/b>")
+
+    def test_attributes_in_order(self):  # RFC 6690 §3, RFC 7641 §6 (obs)
+        r = Resource("sensors/temp", get=h, ct=0, rt="temperature-c", if_="sensor", obs=True,
+                     title="Room", attrs='u="Cel"')
+        self.assertEqual(r.link, b'</sensors/temp>;rt="temperature-c";if="sensor";ct=0;obs;'
+                                 b'title="Room";u="Cel"')
+
+    def test_several_formats_are_quoted(self):  # RFC 7252 §7.2.1
+        self.assertEqual(Resource("x", get=h, ct=(0, 50)).link, b'</x>;ct="0 50"')
+
+    def test_attribute_is_what_a_filter_compares(self):  # RFC 6690 §4.1
+        r = Resource("x", get=h, ct=(0, 50), rt="t", if_="i")
+        self.assertEqual([r.attribute(n) for n in (b"href", b"rt", b"if", b"ct", b"title")],
+                         [b"/x", b"t", b"i", b"0 50", None])
+
+
+class Options(unittest.TestCase):
+    def test_fresh(self):  # RFC 9175 §2.3
+        self.assertEqual(Resource("x", put=h, fresh=True).fresh, 10)
+        self.assertEqual(Resource("x", put=h, fresh=30).fresh, 30)
+        for off in (False, None, 0):
+            self.assertEqual(Resource("x", put=h, fresh=off).fresh, 0)
+        for bad in (-1, "10", 2.5):
+            with self.assertRaises(ValueError):
+                Resource("x", put=h, fresh=bad)
+
+    def test_max_age(self):  # RFC 7252 §5.10.5
+        self.assertEqual(Resource("x", get=h).max_age, 60)
+        self.assertEqual(Resource("x", get=h, max_age=0).max_age, 0)
+        for bad in (-1, 86401, "60", None):
+            with self.assertRaises(ValueError):
+                Resource("x", get=h, max_age=bad)
+
+    def test_prepared_only_with_a_get(self):
+        self.assertTrue(Resource("x", get=h, prepared=True).prepared)
+        self.assertFalse(Resource("x", put=h, prepared=True).prepared)
+        self.assertFalse(Resource("x", get=h).prepared)
+
+    def test_not_secure_until_a_server_says(self):
+        self.assertFalse(Resource("x", get=h).secure)
+
+
+class Tables(unittest.TestCase):
+    def test_a_good_table_comes_back_as_a_tuple(self):
+        a, b = Resource("a", get=h), Resource("a/b", get=h)
+        self.assertEqual(check_table([a, b]), (a, b))
+
+    def message(self, table):
+        with self.assertRaises(ValueError) as cm:
+            check_table(table)
+        return str(cm.exception)
+
+    def test_refused_tables_say_why(self):
+        self.assertEqual(self.message([Resource("a", get=h), Resource("/a/", put=h)]),
+                         "duplicate resource path /a")
+        self.assertEqual(self.message([Resource(".well-known/core", get=h)]),
+                         "/.well-known/core is generated by the server")
+        self.assertIn("not a Resource", self.message([("a", h)]))
+        self.assertIn("more than 8 segments", self.message([Resource("1/2/3/4/5/6/7/8/9", get=h)]))
+        self.assertIn("longer than 255 bytes", self.message([Resource("x" * 256, get=h)]))
+
+    def test_limits_themselves_are_fine(self):  # what a request can still reach
+        check_table([Resource("1/2/3/4/5/6/7/8", get=h), Resource("x" * 255, get=h)])
+
+
+if __name__ == "__main__":
+    unittest.main()

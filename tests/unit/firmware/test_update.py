@@ -1,0 +1,294 @@
+# firmware/update.py, appmanifest.py and bootguard.py: an app update from a
+# file server the test plays on a fake socket, into a board tree in a
+# temporary folder; power lost at every rename of the swap and the roll-back.
+import hashlib
+import json
+import os
+import sys
+import unittest
+from binascii import hexlify
+
+_here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
+for _p in (_here + "/../../../firmware",):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import bootguard  # noqa: E402
+import update  # noqa: E402
+from fake_fileserver import FileServer, body  # noqa: E402
+
+OLD_TREE = {"main.py": b"# main\n", "app.py": b"print('v1')\n" * 300,
+            "lib/coap/x.py": b"X = 1\n", "util.py": b"U = 1\n"}
+NEW_FILES = {"app.py": b"print('v2')\n" * 400, "lib/coap/x.py": body(3000),
+             "util.py": b"U = 1\n", "lib/new.py": b"N = 2\n"}
+
+
+def sha(b):
+    return hexlify(hashlib.sha256(b).digest()).decode()
+
+
+def manifest(files, version="0.2.0", **wrong):
+    out = []
+    for path, data in sorted(files.items()):
+        out.append({"path": path, "size": len(data), "sha256": wrong.get(path, sha(data))})
+    return {"version": version, "files": out}
+
+
+def tree():
+    """Every file of the board (what is under .update/ aside): its SHA-256,
+    app.json's version."""
+    found = {}
+
+    def walk(d):
+        for name in os.listdir(d or "."):
+            p = d + name
+            if p == bootguard.DIR:
+                continue
+            if os.stat(p)[0] & 0x4000:
+                walk(p + "/")
+            else:
+                with open(p, "rb") as f:
+                    data = f.read()
+                found[p] = json.loads(data)["version"] if p == "app.json" else sha(data)
+    walk("")
+    return found
+
+
+def lay_out(files):
+    for path, data in files.items():
+        bootguard.makedirs(path)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
+class PowerLoss(BaseException):
+    pass
+
+
+class CutOs:
+    """os, with the power lost at the n-th rename or remove."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def _cut(self):
+        self.n -= 1
+        if self.n < 0:
+            raise PowerLoss()
+
+    def rename(self, a, b):
+        self._cut()
+        os.rename(a, b)
+
+    def remove(self, p):
+        self._cut()
+        os.remove(p)
+
+
+class Board(unittest.TestCase):
+    def setUp(self):
+        self.cwd = os.getcwd()
+        self.root = "/tmp/coap-update-test-%d" % (os.getpid() if hasattr(os, "getpid") else 0)
+        bootguard.remove_tree(self.root)
+        os.mkdir(self.root)
+        os.chdir(self.root)
+        lay_out(OLD_TREE)
+        self.lines = []
+        self.old = tree()
+        bootguard.os = os
+
+    def tearDown(self):
+        bootguard.os = os
+        os.chdir(self.cwd)
+        bootguard.remove_tree(self.root)
+
+    def serve(self, files, man):
+        served = dict(("fw/" + k, v) for k, v in files.items())
+        served["fw/manifest.json"] = json.dumps(man).encode()
+        self.server = FileServer(served)
+        return update.Updater(lambda host, port: self.server, log=self.lines.append)
+
+    def run_update(self, u, uri="coap://files.example/fw/manifest.json", force=False):
+        self.assertIsNone(u.start(uri, force))
+        for _ in range(200):
+            try:
+                u.tick()
+            except update.Reboot:
+                return True
+            if not u.busy:
+                return False
+        self.fail("the update never ended")
+
+    def new_tree(self):
+        t = dict(self.old)
+        t.update((p, sha(d)) for p, d in NEW_FILES.items())
+        t["app.json"] = "0.2.0"
+        return t
+
+    def test_update_swap_trial_confirm(self):
+        u = self.serve(NEW_FILES, manifest(NEW_FILES))
+        self.assertTrue(self.run_update(u))
+        self.assertNotIn("fw/util.py", self.server.paths)  # unchanged: not fetched
+        self.assertEqual(set(tree()), set(self.new_tree()))
+        self.assertEqual(tree()["app.py"], sha(NEW_FILES["app.py"]))
+        self.assertEqual(bootguard.read()["state"], "trial")
+        with open(bootguard.OLD + "app.py", "rb") as f:
+            self.assertEqual(f.read(), OLD_TREE["app.py"])  # the previous version kept
+        self.assertTrue(self.server.closed)
+        bootguard.boot(self.lines.append)  # the reboot
+        self.assertEqual(self.lines[-1], "update: trying 0.2.0 (was 0.1.0)")
+        u = update.Updater(None, log=self.lines.append)
+        self.assertEqual(json.loads(u.status), {"state": "trial", "version": "0.2.0"})
+        u.tick()  # serving
+        self.assertEqual(bootguard.read()["state"], "done")
+        self.assertEqual(json.loads(u.status), {"state": "done", "version": "0.2.0"})
+        self.assertEqual(update.running(), "0.2.0")
+        bootguard.boot(self.lines.append)  # later boots leave it alone
+        self.assertEqual(tree(), self.new_tree())
+
+    def test_a_new_version_with_no_changed_file(self):
+        same = dict((p, d) for p, d in OLD_TREE.items() if p != "main.py")
+        u = self.serve(same, manifest(same, "0.1.1"))
+        self.assertTrue(self.run_update(u))
+        self.assertEqual(self.server.paths, ["fw/manifest.json"])
+        self.assertEqual(self.lines[-1], "update: 0.1.1 in place (0 files); rebooting")
+        self.assertEqual(update.running(), "0.1.1")
+
+    def test_bad_hash_refused_old_app_stays(self):
+        u = self.serve(NEW_FILES, manifest(NEW_FILES, **{"lib/coap/x.py": "0" * 64}))
+        self.assertFalse(self.run_update(u))
+        self.assertEqual(tree(), self.old)
+        st = json.loads(u.status)
+        self.assertEqual((st["state"], st["error"]),
+                         ("failed", "lib/coap/x.py: SHA-256 or size differs from the manifest"))
+        self.assertEqual(self.lines[-1], "update: refused: lib/coap/x.py: SHA-256 or size "
+                         "differs from the manifest; 0.1.0 keeps running")
+        self.assertFalse(bootguard.exists(bootguard.NEW))
+        self.assertIsNone(bootguard.read())
+
+    def test_downgrade_refused_unless_forced(self):
+        self.assertTrue(self.run_update(self.serve(NEW_FILES, manifest(NEW_FILES))))
+        older = manifest(OLD_TREE, "0.1.5")
+        older["files"] = [f for f in older["files"] if f["path"] != "main.py"]
+        u = self.serve(OLD_TREE, older)
+        self.assertFalse(self.run_update(u))
+        self.assertEqual(json.loads(u.status)["error"],
+                         "manifest 0.1.5 is not newer than 0.2.0 (force to downgrade)")
+        self.assertEqual(tree(), self.new_tree())
+        self.assertTrue(self.run_update(self.serve(OLD_TREE, older), force=True))
+        self.assertEqual(update.running(), "0.1.5")
+
+    def test_missing_file_and_bad_manifests(self):
+        files = dict(NEW_FILES)
+        del files["lib/new.py"]
+        u = self.serve(files, manifest(NEW_FILES))
+        self.assertFalse(self.run_update(u))
+        self.assertEqual(json.loads(u.status)["error"], "4.04")
+        for bad, why in (({"path": "../x", "size": 1, "sha256": "0" * 64},
+                          "manifest: bad path '../x'"),
+                         ({"path": "lib/", "size": 1, "sha256": "0" * 64},
+                          "manifest: bad path 'lib/'"),
+                         ({"path": "main.py", "size": 1, "sha256": "0" * 64},
+                          "manifest: main.py is not updated over the air"),
+                         ({"path": "a.py", "size": -1, "sha256": "0" * 64},
+                          "manifest: a.py: bad size")):
+            u = self.serve({}, {"version": "9.0.0", "files": [bad]})
+            self.assertFalse(self.run_update(u))
+            self.assertEqual(json.loads(u.status)["error"], why)
+        u = self.serve({}, {"version": "v9", "files": []})
+        self.assertFalse(self.run_update(u))
+        self.assertEqual(json.loads(u.status)["error"], "version 'v9' is not major.minor.patch")
+        self.assertEqual(u.start("http://x/m.json"),
+                         "bad manifest URI http://x/m.json: not a coap:// URI")
+        self.assertEqual(tree(), self.old)
+
+    def test_not_confirmed_rolls_back(self):
+        self.assertTrue(self.run_update(self.serve(NEW_FILES, manifest(NEW_FILES))))
+        bootguard.boot(self.lines.append)  # the trial boot, which never serves
+        self.assertEqual(tree(), self.new_tree())
+        bootguard.boot(self.lines.append)
+        self.assertEqual(self.lines[-1], "update: 0.2.0 did not come up; back to 0.1.0")
+        self.assertEqual(tree(), self.old)
+        self.assertEqual(json.loads(update.Updater(None).status),
+                         {"state": "rolledback", "version": "0.2.0", "error": "did not come up"})
+
+    def test_failure_at_start_rolls_back(self):
+        self.assertTrue(self.run_update(self.serve(NEW_FILES, manifest(NEW_FILES))))
+        bootguard.boot(self.lines.append)
+        self.assertTrue(bootguard.failed(ImportError("no module named 'x'"), self.lines.append))
+        self.assertEqual(tree(), self.old)
+        self.assertFalse(bootguard.failed(ImportError("again"), self.lines.append))
+
+    def test_power_lost_at_every_step(self):
+        """At each rename or remove of the swap, then of the roll-back: the boot
+        that follows finds the old tree or the new one, never a mix."""
+        new = self.new_tree()
+        for phase in ("swap", "rollback"):
+            for n in range(40):
+                os.chdir(self.cwd)
+                bootguard.remove_tree(self.root)
+                os.mkdir(self.root)
+                os.chdir(self.root)
+                lay_out(OLD_TREE)
+                u = self.serve(NEW_FILES, manifest(NEW_FILES))
+                if phase == "rollback":
+                    self.run_update(u)
+                    bootguard.boot(self.lines.append)
+                bootguard.os = CutOs(n)
+                try:
+                    if phase == "swap":
+                        self.run_update(u)
+                    else:
+                        bootguard.boot(self.lines.append)
+                    cut = False
+                except PowerLoss:
+                    cut = True
+                bootguard.os = os
+                bootguard.boot(self.lines.append)
+                got = tree()
+                self.assertTrue(got == self.old or got == new, "%s, cut at %d: a mix" % (phase, n))
+                if phase == "swap":
+                    self.assertEqual(got, new if bootguard.read() else self.old)
+                else:
+                    self.assertEqual(got, self.old)
+                if not cut:
+                    break
+            self.assertTrue(n > 5, "%s: only %d cuts" % (phase, n))
+
+
+class Trigger(unittest.TestCase):
+    """POST /board/update and the "update" of /board, through the server."""
+
+    def setUp(self):
+        import resources
+        from coap import Server
+        from test_sensors import FakeBoard
+        h = resources.SensorBoard(FakeBoard(), {"name": "greenhouse"})
+        self.started = []
+        h.updater = update.Updater(lambda host, port: self.started.append((host, port)),
+                                   log=lambda line: None)
+        h.app_version = b"0.1.0"
+        # whole answers: no 3x limit (RFC 9175) for this test's one peer
+        self.server = Server(resources.table(h, {}), log=None, amplification_limit=False)
+        h.server = self.server
+
+    def ask(self, msg):
+        import coapmsg as m
+        from test_prepared import answers
+        return m.decode(answers(self.server, [msg])[0])
+
+    def test_plain_post_refused(self):
+        import coapmsg as m
+        got = self.ask(m.get("board/update", code=2, payload=b"coap://127.0.0.1/fw/m.json"))
+        # 4.01, on a board with no context at all
+        self.assertEqual((got[1], got[5]), (129, b"OSCORE required"))
+        self.assertEqual(self.started, [])
+
+    def test_board_shows_the_app_and_its_update(self):
+        import coapmsg as m
+        got = self.ask(m.get("board"))
+        info = json.loads(got[5])
+        self.assertEqual((info["app"], info["update"]), ("0.1.0", {"state": "idle"}))
