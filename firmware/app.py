@@ -169,7 +169,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
-                    held_requests=cfg["held_requests"],
+                    held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
                     oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     if objects is not None:

@@ -168,7 +168,10 @@ class ChangeWatch:
         self.was_ok = [r.sensor.ok for r in self.watched]
 
     def tick(self):
-        if not self.sensors.refresh():
+        changed = self.sensors.refresh()
+        if self.sensors.waiting.count:
+            self.sensors.waiting.answer(self.server)  # GET ?fresh (sensors.py)
+        if not changed:
             return
         self.server.forget()  # the prepared answers showed the old readings
         obs = self.server.observers

@@ -8,6 +8,11 @@
 # (112, values as single-precision floats: senml.py). A sensor without a
 # good reading answers 5.03 with "<name>: <what failed>" and Max-Age set to
 # when the next attempt is due (RFC 7252 §5.9.3.4).
+#
+# GET /sensors/<name>?fresh asks for a reading taken after the request: the
+# server acknowledges it at once and the answer follows as a separate
+# response (RFC 7252 §5.2.2) when the sensor has been read again, as soon
+# as its driver allows (MIN_INTERVAL_MS after the last read).
 
 import senml
 from coap import Resource
@@ -26,6 +31,8 @@ _SENML_CBOR = const(112)
 _FORMATS = (_TEXT, _JSON, _SENML_JSON, _SENML_CBOR)
 _SERVICE_UNAVAILABLE = const(163)  # 5.03
 _MAX_AGE = const(14)
+#: GET ?fresh requests that may wait at a time: the Server's `separate`
+FRESH_SLOTS = const(2)
 _SENML_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-:./_"
 
 
@@ -55,6 +62,8 @@ class Sensor:
         self.max_age_s = (self.interval_ms + 999) // 1000
         self.due = 0
         self.tried = False  # the first refresh() reads whatever the clock says
+        self.reads = 0  # read attempts: a ?fresh request waits for the next
+        self.waiting = None  # the board's Waiting (Sensors sets it)
         self.driver = None
         self._open()
 
@@ -82,6 +91,7 @@ class Sensor:
         if self.tried and ticks_diff(now, self.due) < 0:
             return False
         self.tried = True
+        self.reads += 1
         self.due = ticks_add(now, self.interval_ms)
         if self.driver is None:
             self._open()
@@ -99,6 +109,13 @@ class Sensor:
             if self.errors:
                 self.log("sensor %s: reading again" % self.label())
         return got
+
+    def soon(self):
+        """Read as soon as the sensor allows (MIN_INTERVAL_MS after the last
+        read), not at the next interval: a ?fresh request waits for it."""
+        earliest = ticks_add(self.due, self.module.MIN_INTERVAL_MS - self.interval_ms)
+        if ticks_diff(earliest, self.due) < 0:
+            self.due = earliest
 
     def unavailable(self, resp):
         resp.reset(_SERVICE_UNAVAILABLE)
@@ -138,6 +155,8 @@ class Reading:
 
     def get(self, req, resp):
         s = self.sensor
+        if req.query_count and self.later(req, resp):
+            return
         if not s.ok:
             s.unavailable(resp)
             return
@@ -161,6 +180,49 @@ class Reading:
             resp.payload_fixed(v, 2)
 
 
+    def later(self, req, resp):
+        # GET ?fresh: a reading taken after the request, in a separate
+        # response (RFC 7252 §5.2.2) once the sensor has been read again;
+        # not for a registration, whose answer carries the Observe
+        s = self.sensor
+        if s.waiting.answering or req.observe >= 0 or req.query_index(b"fresh") < 0:
+            return False
+        slot = resp.defer()  # -1: resp is the answer (5.03, every slot busy)
+        if slot >= 0:
+            s.waiting.wait(slot, self)
+            s.soon()
+        return True
+
+
+class Waiting:
+    """The ?fresh requests of the board: per slot of the server's separate
+    responses, the reading asked for and its sensor's reads then."""
+
+    def __init__(self, size):
+        self.reading = [None] * size
+        self.reads = [0] * size
+        self.count = 0
+        self.answering = False  # a ?fresh request is being answered now
+
+    def wait(self, slot, reading):
+        self.reading[slot] = reading
+        self.reads[slot] = reading.sensor.reads
+        self.count += 1
+
+    def answer(self, server):
+        """Answer those whose sensor was read since (from the tick)."""
+        for i in range(len(self.reading)):
+            r = self.reading[i]
+            if r is not None and r.sensor.reads != self.reads[i]:
+                self.reading[i] = None
+                self.count -= 1
+                self.answering = True
+                try:
+                    server.answer_later(i, r.get)
+                finally:
+                    self.answering = False
+
+
 class Sensors:
     """Every configured sensor, their readings and the /sensors pack."""
 
@@ -168,6 +230,10 @@ class Sensors:
         ok = all(c in _SENML_CHARS for c in board_name) and board_name[:1].isalpha()
         base = board_name + ":" if ok else ""  # RFC 8428 §4.5.1: bn+n must be a valid name
         self.sensors = [Sensor(spec, mod, board, log) for spec, mod in specs]
+        #: GET ?fresh requests waiting for a reading (slots: Server's `separate`)
+        self.waiting = Waiting(FRESH_SLOTS)
+        for s in self.sensors:
+            s.waiting = self.waiting
         self._float = bytearray(5)
         self._head = bytearray(2)
         self.readings = []
@@ -188,7 +254,7 @@ class Sensors:
             attrs = 'u="%s"' % r.unit if r.unit else None
             r.resource = Resource(r.path, get=r.get, ct=_FORMATS, rt=r.rt,
                                   if_="core.s", obs=True, attrs=attrs, max_age=max_age,
-                                  prepared=True)
+                                  prepared=True, separate=True)
             out.append(r.resource)
         if self.readings:
             self.pack_resource = Resource("sensors", get=self.pack, ct=(_SENML_JSON, _SENML_CBOR),

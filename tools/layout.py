@@ -12,7 +12,7 @@ Every board gets the same tree at its filesystem root:
 build, deploy and the manifest test all take the list from files_for(), so that
 what is compiled, what is copied and what the package manifests list cannot drift.
 
-The library is also seven installable packages (PACKAGES below, one table from
+The library is also nine installable packages (PACKAGES below, one table from
 module to package): `python -m tools.layout` writes each one's manifest.py and
 package.json under lib/packages/, and firmware/package.json; `--check` says
 which of them differ from what it would write.
@@ -44,9 +44,9 @@ CONFIG = "config.json"
 #: each part names its files and requires the parts its modules import. A module
 #: a Server imports at module level is core: with the 3x rule on by default
 #: (amplify, echo, and the aes of Echo's tag), and pending (PROVEN). Observe,
-#: prepared answers and OSCORE are imported by the server only when its table
-#: or context asks for them. A new lib/coap module must be listed here (a check
-#: refuses one that is not).
+#: prepared answers, uploads, separate responses and OSCORE are imported by
+#: the server only when its table or context asks for them. A new lib/coap
+#: module must be listed here (a check refuses one that is not).
 PACKAGES = (
     ("coap-core", (), "Stateless CoAP server: parse, dispatch, write, serve.", (
         "__init__.py", "aes.py", "amplify.py", "blockwise.py", "clock.py", "conditional.py",
@@ -55,6 +55,10 @@ PACKAGES = (
         "wellknown.py", "write.py")),
     ("coap-observe", ("coap-core",), "CoAP Observe (RFC 7641) for coap-core.", (
         "notify.py", "observe.py", "observestore.py")),
+    ("coap-block1", ("coap-core",), "Block-wise uploads (RFC 7959 Block1) for coap-core.", (
+        "block1.py",)),
+    ("coap-separate", ("coap-core",), "Separate responses (RFC 7252 §5.2.2) for coap-core.", (
+        "later.py",)),
     ("coap-prepared", ("coap-core",), "Prepared answers to repeated GETs for coap-core.", (
         "prepared.py",)),
     ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (

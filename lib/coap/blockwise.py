@@ -76,6 +76,20 @@ class Passes:
             else:
                 resp.error(_INTERNAL_ERROR, b"response too large")
 
+    def whole(self, res, handler, req, resp, code, fmt, block1):
+        """The answer to the last block of an upload (block1.py): its Block1
+        option (RFC 7959 §2.3), no block-wise answer. Its conditions hold
+        for the whole body (§5.10.8)."""
+        if req.conditions or res.etag is not None:
+            if conditional.check(self, res, handler, req, resp, code, fmt, -1, -1) < 0:
+                return  # 4.12: the body is not taken
+        resp.start(_DEFAULT_CODE[code], fmt, -1)
+        resp.block1(block1)
+        self.call(res, handler, req, resp)
+        if resp.total > resp.window_end and resp.buf[1] < _BAD_REQUEST:
+            resp.error(_INTERNAL_ERROR, b"response too large")
+        resp.finish()
+
     def call(self, res, handler, req, resp):
         # Few locals on purpose: a bigger frame is allocated on the heap per call.
         try:

@@ -43,7 +43,11 @@ class Dispatcher:
     The server gives it the parts it shares: passes (blockwise.Passes), and
     the optional tables as they exist: echo (echo.Echo), observers
     (observe.Observers), prepared (prepared.Prepared), pending
-    (pending.Pending)."""
+    (pending.Pending), uploads (block1.Uploads)."""
+
+    #: Set on the instance only for a table with uploads: an instance's
+    #: attributes are a hash table that every lookup of a method probes first
+    uploads = None
 
     def __init__(self, resources, passes, buffer_size, max_payload):
         self.resources = resources
@@ -110,6 +114,8 @@ class Dispatcher:
             resp.max_age = res.max_age
         elif self.prepared is not None:
             self.prepared.forget()  # it may change what a prepared GET answers
+        if req.block1 >= 0:
+            return self._upload(req, resp, res, handler, fmt)
         seq = -1
         if res.obs and code == _GET and self.observers is not None and not multicast:
             # RFC 7641 §4.1; unverified: RFC 9175 §2.4 (for OSCORE, its layer's word)
@@ -158,6 +164,21 @@ class Dispatcher:
             return res
         return None
 
+    def _upload(self, req, resp, res, handler, fmt):
+        # RFC 7959 §2.3: a block of a request's body (block1.py); the handler
+        # runs when the body is whole. Without an upload table for it, a body
+        # in one block is a request like any other; more is too large.
+        b = req.block1
+        if self.uploads is not None and res.upload:
+            if not self.uploads.receive(req, resp, res):
+                return None
+        elif b >> 3:
+            resp.reset(_TOO_LARGE)
+            resp.option_uint(_SIZE1, self.max_payload)
+            return None
+        self.passes.whole(res, handler, req, resp, req.code, fmt, b)
+        return None
+
     def _fresh(self, req, resp, fresh, limit):
         # RFC 9175 §2.3: an unsafe request to a `fresh` resource needs an Echo
         # made for this peer within `fresh` seconds; for OSCORE its layer
@@ -179,6 +200,10 @@ class Dispatcher:
             return False
         resp.buf[0:] = _EMPTY
         return True
+
+    def find(self, req):
+        """The resource req asks for, or None (a separate response's)."""
+        return self._find(req)
 
     def _find(self, req):
         # One machine-code call compares the request's path with every

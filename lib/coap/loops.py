@@ -8,11 +8,11 @@ from array import array
 
 try:
     from .loops_viper import (walk, same, uint, digits, copy_tail, hash31, replay, copy_at,
-                              xor_at, match_path)
+                              copy_in, xor_at, match_path)
     EMITTER = "viper"
 except (ImportError, SyntaxError, ValueError):  # pragma: no cover - port-dependent
     from .loops_py import (walk, same, uint, digits, copy_tail, hash31, replay, copy_at,
-                           xor_at, match_path)
+                           copy_in, xor_at, match_path)
     EMITTER = None
 
 try:
@@ -21,8 +21,8 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-__all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "copy_at", "xor_at",
-           "match_path", "paths_table", "options", "EMITTER")
+__all__ = ("walk", "same", "uint", "digits", "copy_tail", "hash31", "replay", "copy_at", "copy_in",
+           "xor_at", "match_path", "paths_table", "options", "EMITTER")
 
 # walk()'s state array: private copies of loops_py's S_* (test_loops checks them)
 _S_NUM = const(0)

@@ -231,6 +231,13 @@ def copy_at(dst, at, src, n):
         dst[at + k] = src[k]
 
 
+def copy_in(dst, at, src, off, n):
+    """Copy src[off:off+n] over dst[at:at+n], first byte first: within one
+    buffer it moves bytes down (at <= off) safely (Block1's assembly)."""
+    for k in range(n):
+        dst[at + k] = src[off + k]
+
+
 def xor_at(dst, at, src, off, n):
     """dst[at:at+n] ^= src[off:off+n] (CCM's keystream and CBC-MAC, coap/ccm.py)."""
     for k in range(n):

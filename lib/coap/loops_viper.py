@@ -237,6 +237,14 @@ def copy_at(dst: ptr8, at: int, src: ptr8, n: int):
 
 
 @micropython.viper
+def copy_in(dst: ptr8, at: int, src: ptr8, off: int, n: int):
+    k = 0
+    while k < n:
+        dst[at + k] = src[off + k]
+        k += 1
+
+
+@micropython.viper
 def xor_at(dst: ptr8, at: int, src: ptr8, off: int, n: int):
     k = 0
     while k < n:

@@ -54,6 +54,7 @@ _CONTENT_FORMAT = const(12)
 _URI_QUERY = const(15)
 _ACCEPT = const(17)
 _BLOCK2 = const(23)
+_BLOCK1 = const(27)
 _PROXY_URI = const(35)
 _PROXY_SCHEME = const(39)
 _ECHO = const(252)
@@ -123,6 +124,7 @@ class Request:
         self.accept = -1
         self.observe = -1
         self.block2 = -1
+        self.block1 = -1         # RFC 7959 §2.3: a block of the request's body
         self.bad_option = 0      # first unrecognised critical option (§5.4.1), 0 = none
         self.proxy = False       # Proxy-Uri or Proxy-Scheme present (§5.10.2)
         self.echo_off = 0        # the Echo option's value (RFC 9175 §2.2.1), 0 bytes: absent
@@ -218,6 +220,11 @@ class Request:
             if not repeated and 0 < olen <= 40:
                 self.echo_off = off
                 self.echo_len = olen
+        elif num == _BLOCK1:
+            if repeated or olen > 3:
+                self.unrecognised(num)
+            else:  # Size1 and Request-Tag: coap/block1.py reads them
+                self.block1 = uint(buf, off, olen)
         elif num == _ETAG or num == _IF_MATCH:
             self._tag(num, repeated, off, olen)
         elif num == _IF_NONE_MATCH:

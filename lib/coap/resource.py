@@ -50,6 +50,11 @@ class Resource:
     attrs:   more link-params as they are to appear, e.g. 'u="Cel"'.
     max_age: seconds a GET's representation stays fresh (RFC 7252 §5.10.5; 0: it
     may be stale at once); observers get a fresh one before it runs out.
+    upload:  bytes of a body this resource takes in blocks (RFC 7959 Block1:
+             PUT, POST, FETCH, PATCH); the handler sees it whole, once
+             (coap/block1.py). 0: one datagram's payload at most.
+    separate: its handlers may answer later, in a separate response
+             (resp.defer(), Server.answer_later(); coap/later.py).
     prepared: the GET handler reads only state that changes by a request to this
              server or where the board calls Server.forget(): the server may
              keep its answer and send it again for the same plain GET
@@ -63,10 +68,13 @@ class Resource:
              GET handler writes (one more run of it, only for such requests).
     """
 
+    upload = 0
+    separate = False
+
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 etag=None, listed=True):
+                 etag=None, listed=True, upload=0, separate=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -103,6 +111,13 @@ class Resource:
         if etag is not None and not callable(etag):
             raise ValueError("etag of %s is not callable" % self.href.decode())
         self.etag = etag
+        if not (isinstance(upload, int) and 0 <= upload <= 0xFFFFFF):
+            raise ValueError("upload of %s: 0 to 16777215 bytes" % self.href.decode())
+        # on the instance only when set: fewer attributes, faster lookups
+        if upload:
+            self.upload = upload
+        if separate:
+            self.separate = True
         self.link = self._link(title, attrs) if listed else None
 
     def _link(self, title, attrs):

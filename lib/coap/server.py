@@ -72,6 +72,13 @@ class Server:
     paths in `open` refuses plain requests with 4.01. An empty list means a
     context was asked for but is unusable: the same resources are refused.
 
+    uploads: how many block-wise uploads (RFC 7959 Block1) to resources with
+    an `upload` size may be under way at a time, each in a buffer of the
+    largest such size plus 128 bytes (coap/block1.py).
+
+    separate: how many requests to `separate` resources may wait for their
+    answer at a time (resp.defer(), answer_later(); coap/later.py).
+
     prepared: how many answers of `prepared` resources are kept and sent again
     for the same plain GET (coap/prepared.py); 0: none. Call forget() when the
     state behind them changes other than by a request.
@@ -79,7 +86,8 @@ class Server:
 
     def __init__(self, resources, buffer_size=1152, log=print, observers=4,
                  amplification_limit=True, echo_lifetime_s=300, oscore=None, open=(),
-                 prepared=8, proven_peers=8, held_requests=0, **observe):
+                 prepared=8, proven_peers=8, held_requests=0, uploads=2, separate=2,
+                 **observe):
         self.resources = check_table(resources)
         self.log = log = log or _discard
         self.buffer_size = buffer_size
@@ -138,6 +146,17 @@ class Server:
             from .prepared import Prepared  # only a table with prepared resources pays for it
 
             self.prepared = d.prepared = Prepared(prepared)
+        upload = max([res.upload for res in self.resources] + [0])
+        if uploads and upload:
+            from .block1 import Uploads  # only a table with upload resources pays for it
+
+            d.uploads = Uploads(upload, uploads)
+        self.later = None
+        if separate and any(res.separate for res in self.resources):
+            from .later import Later  # only a table with separate resources pays for it
+
+            self.later = self.response.later = Later(
+                self.request, self.response, self.passes, d, self.next_mid, log, separate)
         if observers and any(res.obs for res in self.resources):
             from .notify import Notifier  # only a table with observable resources pays for them
             from .observe import Observers
@@ -208,6 +227,10 @@ class Server:
             return self._reset(data) if t == _CON and not multicast else 0
         if t == _ACK or t == _RST:
             return 0  # §4.2/§4.3: ACK and RST never carry a request
+        if (self.later is not None and self.later.active and t == _CON
+                and self.later.find(req.mid, req.peer) >= 0):
+            self.response.begin(_ACK, 0, req.mid, data, 4, 0)  # §4.5: its answer comes later
+            return 4
         # RFC 9175 §2.4: budget, what any peer may get for this request; limit,
         # what this one may (0: no limit), once it showed an Echo this server
         # made for its address and port recently, or proved it otherwise
@@ -239,6 +262,9 @@ class Server:
             keep = self.dispatcher.answer(req, resp, n, limit, sock, multicast, held)
         except ResponseTooLarge:
             resp.error(_INTERNAL_ERROR, b"response too large")
+        if self.later is not None and self.later.taken >= 0:
+            keep = None
+            self.later.acknowledge(req, resp, data, sock, limit, multicast)
         if limit and limit < len(resp.buf):
             amplify.shorten(echo, req, resp, limit)  # RFC 9175 §2.4
         if multicast and (resp.buf[1] >= _BAD_REQUEST
@@ -249,6 +275,17 @@ class Server:
             # answer any peer would get (one within 3x when the limit is on)
             self.prepared.keep(data, n, resp.buf, budget or -1, keep)
         return len(resp.buf)
+
+    def answer_later(self, slot, handler):
+        """Answer the request that resp.defer() kept in slot: handler(req,
+        resp) writes the answer as any handler would, for that request, and
+        it goes out at once as a separate response (RFC 7252 §5.2.2): a CON
+        retransmitted until acknowledged, or a NON to a NON request. Call it
+        between requests (Server.tick, a timer), not from a handler. The
+        bytes sent (0 when the peer's socket is gone). coap/later.py."""
+        if self.later is None:
+            raise ValueError("slot %d waits for no answer" % slot)
+        return self.later.answer(slot, handler)
 
     def _protected(self, req, resp, data, n, budget, sock):
         # RFC 8613 §8.2-8.3: unprotect, answer as any request, protect
@@ -371,6 +408,11 @@ class Server:
         if t == _RST and self.pending is not None and self.pending.active:
             if self.pending.on_rst(req.mid, req.peer, prove):
                 return  # the answer to a ping: drain() sends the held answer
+        later = self.later
+        if later is not None and later.active and later.on_empty(req.mid, req.peer):
+            if t == _ACK and prove and self.proven is not None:
+                self.proven.add(req.peer)  # it acknowledged an unpredictable MID
+            return
         got = -1
         if self.observers is not None:
             got = self.observers.on_empty(t, req.mid, req.peer, prove)
@@ -424,8 +466,9 @@ class Server:
         serve(self, socks)
 
     def timed(self):
-        """True when on_tick() has work: the tick, observers."""
-        return self.tick is not None or self.observers is not None
+        """True when on_tick() has work: the tick, observers, separate
+        responses."""
+        return self.tick is not None or self.observers is not None or self.later is not None
 
     def on_tick(self):
         """The timed work, at least every tick_ms between datagrams: observer
@@ -439,6 +482,8 @@ class Server:
                     self._observers_changed()
             if self.pending is not None and self.pending.active:
                 self.answer_held()  # those whose ping timed out
+            if self.later is not None and self.later.active:
+                self.later.tick()
             if self.tick is not None:
                 self.tick()
         except Exception as e:

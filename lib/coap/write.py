@@ -27,14 +27,16 @@ _OBSERVE = const(6)
 _CONTENT_FORMAT = const(12)
 _MAX_AGE = const(14)
 _BLOCK2 = const(23)
+_BLOCK1 = const(27)
 _SIZE2 = const(28)
-_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _MAX_AGE, _BLOCK2, _SIZE2)
+_PENDING_NUMBERS = (_ETAG, _OBSERVE, _CONTENT_FORMAT, _MAX_AGE, _BLOCK2, _BLOCK1, _SIZE2)
 _P_ETAG = const(0)
 _P_OBSERVE = const(1)
 _P_FORMAT = const(2)
 _P_MAX_AGE = const(3)
 _P_BLOCK2 = const(4)
-_P_SIZE2 = const(5)
+_P_BLOCK1 = const(5)
+_P_SIZE2 = const(6)
 _DEFAULT_MAX_AGE = const(60)  # RFC 7252 §5.10.5: what an absent Max-Age means
 _PAYLOAD_MARKER = const(0xFF)
 _EMPTY = b""
@@ -66,6 +68,10 @@ def _uint_len(v):
 
 class Response:
     """Writes header, token, options (ascending) and payload into one buffer."""
+
+    #: the server's table of separate responses (later.Later), set on the
+    #: instance only when there is one (each attribute more slows lookups)
+    later = None
 
     def __init__(self, size=1152, block_size=1024):
         self.size = size
@@ -195,6 +201,16 @@ class Response:
             return True
         return False
 
+    def defer(self):
+        """Answer later (RFC 7252 §5.2.2): the server acknowledges the request
+        now and the board answers it with Server.answer_later(slot, handler).
+        Returns the slot, or -1 when the request can't wait (this response
+        is then the answer: 5.03 with Max-Age when every slot is busy). Write
+        nothing more after it. Needs Resource(..., separate=True)."""
+        if self.later is None:
+            raise ValueError("defer() needs Resource(..., separate=True)")
+        return self.later.take(self)
+
     # --- pending server options ----------------------------------------------
 
     def _set_pending(self, i, v):
@@ -216,6 +232,10 @@ class Response:
     def size2(self, v):
         self._set_pending(_P_SIZE2, v)
 
+    def block1(self, v):
+        """Block1 of an upload's last answer (RFC 7959 §2.3)."""
+        self._set_pending(_P_BLOCK1, v)
+
     def _flush(self, below):
         # write pending options numbered below `below`; one numbered `below`
         # is dropped, since the handler writes that option itself
@@ -234,6 +254,16 @@ class Response:
     def flush(self):
         """Write the pending options now: an answer without a payload (2.03)."""
         if self._n_pending:
+            self._flush(0xFFFF)
+
+    def finish(self):
+        """Write the pending options of an answer without a payload (the
+        Block1 of an upload's last answer); not a Content-Format, which
+        would describe nothing."""
+        if self._n_pending and not self._in_payload:
+            if self._pending[_P_FORMAT] >= 0:
+                self._pending[_P_FORMAT] = -1
+                self._n_pending -= 1
             self._flush(0xFFFF)
 
     # --- options -------------------------------------------------------------

@@ -2,15 +2,15 @@
 blocks. Part of gen_corpus.py (see there for the expected answers)."""
 
 import coapmsg
-from gen_corpus import (ACCEPT, ACK, BLOCK2, CON, CONTENT_FORMAT, GET, NON, OBSERVE, PROXY_SCHEME,
-                        PROXY_URI, PUT, RESOURCES, RST, URI_HOST, URI_PATH, URI_PORT, URI_QUERY,
-                        WKC_QUERIES, expect, format_error, ok_get)
+from gen_corpus import (ACCEPT, ACK, BLOCK1, BLOCK2, CON, CONTENT_FORMAT, GET, NON, OBSERVE,
+                        PROXY_SCHEME, PROXY_URI, PUT, RESOURCES, RST, URI_HOST, URI_PATH, URI_PORT,
+                        URI_QUERY, WKC_QUERIES, expect, format_error, ok_get)
 
 IF_MATCH, IF_NONE_MATCH = 1, 5
 
 
 def option_cases(c):
-    critical = [9, 19, 21, 27, 61, 259, 2049, 65001, 65535]
+    critical = [9, 19, 21, 61, 259, 2049, 65001, 65535]  # not 27: Block1 is known
     critical += [c.rng.randrange(41, 65535, 2) for _ in range(8)]
     g = ("Unrecognised critical option in a CON request: 4.02", "RFC 7252 §5.4.1")
     for num in critical:
@@ -32,6 +32,12 @@ def option_cases(c):
         for mtype in (CON, NON):
             c.request(g, mtype, GET, "sensors/temp", "2.05", options=opts,
                       **ok_get("sensors/temp"))
+    g = ("Block1 with the whole body in one block: a request like any other", "RFC 7959 §2.3")
+    for mtype in (CON, NON):
+        c.request(g, mtype, PUT, "actuators/led", "2.04", payload=b"on",
+                  options=[(BLOCK1, b"\x02")])  # NUM 0, M unset, 64-byte blocks
+        c.request(g, mtype, PUT, "actuators/led", "4.13", payload=b"on" * 32,
+                  options=[(BLOCK1, b"\x0a")])  # M set: more blocks to a resource without upload
     g = ("Option value length out of range: treated as unrecognised", "RFC 7252 §5.4.3")
     for mtype in (CON, NON):
         c.request(g, mtype, GET, "sensors/temp", "4.02", options=[(URI_PATH, b"p" * 256)])

@@ -30,6 +30,7 @@ CON, NON, ACK, RST = 0, 1, 2, 3
 GET, POST, PUT, DELETE = 1, 2, 3, 4
 URI_HOST, URI_PORT, URI_PATH, CONTENT_FORMAT, URI_QUERY = 3, 7, 11, 12, 15
 OBSERVE, ACCEPT, BLOCK2, PROXY_URI, PROXY_SCHEME = 6, 17, 23, 35, 39
+BLOCK1 = 27
 
 # The board's resources (firmware/resources.py): methods -> code, formats, payload by format
 RESOURCES = {

@@ -274,6 +274,26 @@ class ReplayTwins(unittest.TestCase):
             self.assertEqual(a, b)
             self.assertEqual(bytes(a[at:at + n]), src[:n])
 
+    def test_copy_in(self):
+        r = Rand(10)
+        for _ in range(200):
+            src = r.data(r.next(40))
+            off = r.next(len(src) + 1)
+            n = r.next(len(src) - off + 1)
+            at = r.next(8)
+            a = bytearray(r.data(at + n + r.next(4)))
+            b = bytearray(a)
+            viper.copy_in(a, at, src, off, n)
+            py.copy_in(b, at, src, off, n)
+            self.assertEqual(a, b)
+            self.assertEqual(bytes(a[at:at + n]), src[off:off + n])
+
+    def test_copy_in_moves_bytes_down_within_one_buffer(self):
+        for f in (viper.copy_in, py.copy_in):
+            a = bytearray(b"..abcdef")
+            f(a, 0, a, 2, 6)
+            self.assertEqual(a, bytearray(b"abcdefef"))
+
     def test_xor_at(self):
         r = Rand(9)
         for _ in range(200):

@@ -86,6 +86,18 @@ class Options(unittest.TestCase):
         r, st = parsed(m.get("x", options=[(9, b"\x09\x14\x01")]))
         self.assertEqual((st, r.bad_option, r.oscore_off, r.oscore_len), (OK, 0, 6, 3))
 
+    def test_block1(self):  # RFC 7959 §2.3
+        r, st = parsed(m.get("x", code=3, options=[(27, m.uint(0x2E)), (60, m.uint(3000)),
+                                                  (292, b"tg")], payload=b"p"))
+        self.assertEqual((st, r.bad_option, r.block1), (OK, 0, 0x2E))
+        msg = m.get("x", code=3)
+        r.parse(msg, len(msg))
+        self.assertEqual(r.block1, -1)
+
+    def test_repeated_block1_is_unrecognised(self):  # §5.4.5
+        r, _ = parsed(m.get("x", code=3, options=[(27, b""), (27, b"\x10")]))
+        self.assertEqual(r.bad_option, 27)
+
     def test_unrecognised_elective_option_is_ignored(self):  # §5.4.1
         r, st = parsed(m.get("x", options=[(2048, b"abc"), (258, b"\x02")]))
         self.assertEqual((st, r.bad_option), (OK, 0))

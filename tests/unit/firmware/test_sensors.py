@@ -314,6 +314,57 @@ class Watch(unittest.TestCase):
         self.assertEqual(changed, [b"/sensors/porch/temp", b"/sensors/porch/dew", b"/sensors"])
 
 
+class Fresh(unittest.TestCase):
+    """GET /sensors/<name>?fresh: acknowledged at once, answered in a separate
+    response (RFC 7252 §5.2.2) with the reading taken next."""
+
+    class Sock:
+        def __init__(self):
+            self.sent = []
+
+        def sendto(self, buf, addr):
+            import coapmsg as m
+            self.sent.append(m.decode(bytes(buf)))
+
+    def setUp(self):
+        from coap.clock import ticks_add, ticks_ms
+        table, self.s, _, _ = build([{"type": "thermo", "name": "porch", "pin": 3}])
+        self.drv = Thermo.Driver.made[-1]
+        self.srv = Server(table, log=None, amplification_limit=False,
+                          separate=sensors.FRESH_SLOTS)
+        self.srv.request.peer = bytes([2, 0, 0x9C, 0x41, 10, 0, 0, 7]) + bytes(8)
+        self.watch = resources.ChangeWatch(self.srv, self.s, 10)
+        # read 600 ms ago: the next read is 400 ms away, the driver allows one now
+        self.s.sensors[0].due = ticks_add(ticks_ms(), 400)
+        self.sock = self.Sock()
+
+    def ask(self, msg):
+        import coapmsg as m
+        n = self.srv.handle(msg, len(msg), False, self.sock)
+        return m.decode(bytes(self.srv.response.buf[:n])) if n else None
+
+    def test_the_answer_follows_the_next_read(self):
+        import coapmsg as m
+        self.drv.script[:] = [[2222, 1020]]
+        got = self.ask(m.get("sensors/porch/temp", mid=7, token=b"f", query=("fresh",)))
+        self.assertEqual(got, (m.ACK, 0, 7, b"", [], b""))
+        reads = self.drv.reads
+        self.watch.tick()
+        self.assertEqual(self.drv.reads, reads + 1)  # at once, not 400 ms later
+        t, code, mid, token, opts, payload = self.sock.sent[0]
+        self.assertEqual((t, code, token, payload), (m.CON, 69, b"f", b"22.22"))
+
+    def test_without_fresh_the_cached_reading_at_once(self):
+        import coapmsg as m
+        got = self.ask(m.get("sensors/porch/temp", query=("unit=x",)))
+        self.assertEqual((got[0], got[1], got[5]), (m.ACK, 69, b"21.50"))
+
+    def test_a_registration_with_fresh_is_answered_at_once(self):  # it carries the Observe
+        import coapmsg as m
+        got = self.ask(m.get("sensors/porch/temp", query=("fresh",), options=[(6, b"")]))
+        self.assertEqual((got[0], got[1], got[5]), (m.ACK, 69, b"21.50"))
+
+
 class SenmlCbor(unittest.TestCase):
     def test_float32_is_the_nearest_single(self):
         import struct
