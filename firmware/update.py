@@ -13,8 +13,6 @@ from binascii import hexlify
 import bootguard
 from appmanifest import INSTALLED, MAX_FILE, changed, check_manifest, running, version
 from bootguard import NEW, OLD, exists
-from coap.blockget import BlockGet, describe
-from coap.client import Client, Path, parse_uri
 from coap.clock import ticks_diff, ticks_ms
 
 try:
@@ -103,6 +101,11 @@ class Updater:
             return None if uri == self.uri else "an update is under way"
         if not exists("main.py"):
             return "no main.py in the working directory: not a deployed tree"
+        # The client's modules load with the first update, not at boot: a
+        # board that is never updated keeps their heap
+        from coap.blockget import BlockGet
+        from coap.client import Client, parse_uri
+
         try:
             host, port, segs = parse_uri(uri)
             if not segs or len(segs) > 7:
@@ -126,6 +129,8 @@ class Updater:
         return None
 
     def _fetch(self, segs, sink):
+        from coap.client import Path  # loaded by start() already
+
         p = Path(16, 64)
         for s in self.base + segs:
             if not p.add(s, 0, len(s)):
@@ -160,6 +165,8 @@ class Updater:
                 self.resumes += 1
                 self.get.resume()
                 return True
+            from coap.blockget import describe  # loaded by start() already
+
             raise ValueError(describe(r))
         if self.todo is None:
             return self._manifest()

@@ -15,6 +15,10 @@ for _p in (_here + "/../../../firmware",):
 
 import bootguard  # noqa: E402
 import update  # noqa: E402
+# update.py loads the client with the first update; these tests change the
+# working directory, and the unit runner's module paths are relative
+import coap.blockget  # noqa: E402,F401
+import coap.client  # noqa: E402,F401
 from fake_fileserver import FileServer, body  # noqa: E402
 
 OLD_TREE = {"main.py": b"# main\n", "app.py": b"print('v1')\n" * 300,
