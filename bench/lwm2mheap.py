@@ -1,0 +1,186 @@
+"""Heap that LwM2M takes on a board: what app.start() builds (the board's
+handlers, its resource table, the Server), without and with an "lwm2m"
+config, on the 32-bit wasm MicroPython (tools/run32.mjs) and the 64-bit unix
+port, from .mpy as deployed.
+
+    .venv/bin/python bench/lwm2mheap.py
+
+The config is the default one (a DHT22: temperature and humidity) and, with
+LwM2M, {"server": "coap://192.0.2.9"}. Sockets, network and fleet are left
+out (wasm32 has no sockets; they are the same either way). Per config it
+prints the table's entries, the heap the modules' code takes (gc.mem_alloc()
+after a first build, its objects dropped) and the heap the built objects
+hold (a second build, modules loaded). wasm32 runs bytecode: loops_viper is
+native only, so loops_py stands in there, as on a port without viper; and
+that port never frees a generator (about 100 bytes each, measured), so its
+figures count every generator a build ran: an upper bound for a board.
+"""
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.build import compile_module, find_mpy_cross  # noqa: E402
+from tools.common import ROOT, Refused, run_cli, venv_tool  # noqa: E402
+from tools.layout import BOARDS  # noqa: E402
+
+RUN32 = ROOT / "tools" / "run32.mjs"
+#: compiled into the library folder, each tree to its top (coap/, drivers/, firmware's modules)
+TREES = (("lib", "coap"), ("boards/common", "drivers"), ("firmware", ""))
+
+# Runs on MicroPython with only the compiled tree on its path. LWM2M: 0 or 1.
+_MEASURE = """\
+import gc
+import os
+import sys
+LWM2M, MODULES = %d, %r
+if not hasattr(os, "urandom"):  # wasm32 has none (the Echo's secret asks for one)
+    import random
+    os.urandom = lambda n: bytes(random.getrandbits(8) for _ in range(n))
+def used():
+    gc.collect()
+    return gc.mem_alloc()
+
+class Driver:
+    def read(self, out):
+        out[0] = 2150
+        out[1] = 4500
+        return True
+
+class Board:
+    name = "unix"
+    def open_sensor(self, spec, module):
+        return Driver()
+    def led(self):
+        return 0
+    def set_led(self, on):
+        pass
+
+def build():
+    # app.start(), less the network: config, sensors, handlers, table, Server
+    import config as board_config
+    import resources
+    import security
+    import sensorconfig
+    import sensors
+    from coap import Server
+    cfg, problems = board_config.validate(
+        {"lwm2m": {"server": "coap://192.0.2.9"}} if LWM2M else {})
+    assert not problems, problems
+    b = Board()
+    specs, problems = sensorconfig.parse(cfg["sensors"], None, "dht22")
+    assert not problems, problems
+    readings = sensors.Sensors(specs, b, cfg["name"], None)
+    readings.refresh(0)
+    handlers = resources.SensorBoard(b, cfg, None, readings)
+    table = resources.table(handlers, cfg)
+    objects = None
+    if LWM2M:
+        import lwm2mboard
+        objects = lwm2mboard.Objects(b, cfg, readings)
+        table += tuple(objects.resources())
+    server = Server(table, log=None, observers=cfg["observers"],
+                    con_every=cfg["observe_con_every"],
+                    amplification_limit=cfg["amplification_limit"],
+                    held_requests=cfg["held_requests"],
+                    oscore=security.contexts(cfg, None), open=cfg["open"])
+    handlers.server = server
+    if objects is not None:
+        objects.server = server
+    server.tick = resources.ChangeWatch(server, readings, cfg["observe_threshold"]).tick
+    return server, handlers, objects
+
+if MODULES is None:  # which modules a build loads
+    build()
+    print("modules", " ".join(sorted(sys.modules)))
+else:
+    start = used()
+    for name in MODULES:
+        __import__(name)
+    code = used()
+    built = build()
+    print("heap", len(built[0].resources), code - start, used() - code)
+"""
+
+
+def compile_tree(exe, arch, out, src=ROOT):
+    """The firmware's and library's modules as .mpy under out, laid out for
+    import; a native-only module is skipped where arch is None (bytecode)."""
+    for tree, sub in TREES:
+        base = Path(src) / tree
+        for source in sorted((base / sub).glob("*.py")):
+            dest = Path(out) / sub / (source.stem + ".mpy")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.name in ("boot.py", "main.py"):
+                continue
+            try:
+                compile_module(exe, arch, source, dest, source.name)
+            except Refused:
+                if arch is not None or "@micropython.viper" not in source.read_text():
+                    raise
+
+
+def on_wasm32(lib, code):
+    node = shutil.which("node")
+    if not node:
+        raise Refused("node not found: the wasm32 MicroPython needs it; run `make peers`")
+    return subprocess.run([node, str(RUN32), str(lib)], input=code, capture_output=True,
+                          text=True, timeout=120)
+
+
+def on_unix(lib, code):
+    micropython = venv_tool("micropython")
+    if not micropython:
+        raise Refused("micropython (the unix port) not found; run `make setup`")
+    return subprocess.run([micropython, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=lib, env={"MICROPYPATH": str(lib)})
+
+
+def _run(port, run, lib, lwm2m, modules, word, count):
+    out = run(lib, _MEASURE % (lwm2m, modules))
+    words = out.stdout.split()
+    if out.returncode != 0 or not words or words[0] != word or (count and len(words) != count):
+        raise Refused("measuring on %s failed: %s"
+                      % (port, (out.stdout + out.stderr).strip()[-300:]))
+    return words[1:]
+
+
+def measure(src=ROOT):
+    """{(port, lwm2m): (table entries, code heap, objects heap)}: the modules
+    a build loads are found by one run, then measured apart in another."""
+    exe = find_mpy_cross()
+    got = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for port, arch, run in (("wasm32", None, on_wasm32),
+                                ("unix64", BOARDS["unix"], on_unix)):
+            lib = Path(tmp) / port
+            compile_tree(exe, arch, lib, src)
+            for lwm2m in (0, 1):
+                modules = _run(port, run, lib, lwm2m, None, "modules", 0)
+                got[port, lwm2m] = tuple(int(w) for w in _run(port, run, lib, lwm2m, modules,
+                                                              "heap", 4))
+    return got
+
+
+def main(argv):
+    if argv:
+        raise Refused("takes no arguments")
+    got = measure()
+    print("%-8s %-8s %7s %9s %9s %9s" % ("port", "config", "entries", "code", "objects",
+                                          "total"))
+    for (port, lwm2m), (entries, code, objects) in got.items():
+        print("%-8s %-8s %7d %9d %9d %9d" % (port, "lwm2m" if lwm2m else "plain", entries,
+                                             code, objects, code + objects))
+    for port in ("wasm32", "unix64"):
+        plain, lw = got[port, 0], got[port, 1]
+        print("%s: LwM2M adds %d bytes of heap (%d code, %d objects)" % (
+            port, lw[1] + lw[2] - plain[1] - plain[2], lw[1] - plain[1], lw[2] - plain[2]))
+    print("(bytes of GC heap, gc.mem_alloc(); code: modules imported from .mpy,"
+          " which a frozen image keeps in flash)")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli("lwm2mheap", main, sys.argv[1:]))
