@@ -61,7 +61,8 @@ class Dispatcher:
         # /.well-known/core is served like any resource, but not listed in itself
         well_known = Resource("/.well-known/core", get=self._links, ct=_LINK_FORMAT)
         self._table = (well_known,) + tuple(resources)
-        self._paths = paths_table([res.path for res in self._table])  # for loops.match_path
+        self._paths = paths_table([res.path for res in self._table],  # for loops.match_path
+                                  [res.subtree for res in self._table])
 
     def answer(self, req, resp, n, limit, sock, multicast=False, held=False):
         """Answer the parsed request req (n bytes) into resp, begun by the

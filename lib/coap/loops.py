@@ -36,6 +36,7 @@ _S_PATH_LEN = const(16)
 _STATE_SIZE = const(24)
 _URI_PATH = const(11)
 _MAX_PATH = const(8)
+_SUBTREE = const(0x80)  # loops_py's, on a subtree path's segment count
 
 
 def options(buf, n):
@@ -59,15 +60,16 @@ def options(buf, n):
     return None if r < 0 else (found, st[_S_PAYLOAD])
 
 
-def paths_table(paths):
+def paths_table(paths, subtrees=()):
     """match_path()'s table for paths, each a tuple of byte segments (up to
-    _MAX_PATH of up to 255 bytes): per path its count, then each segment's
-    length and bytes. Built once, at start-up."""
+    _MAX_PATH of up to 255 bytes): per path its count (+ _SUBTREE where
+    subtrees, a true value per path, says it also takes the paths below it),
+    then each segment's length and bytes. Built once, at start-up."""
     out = bytearray()
-    for path in paths:
+    for i, path in enumerate(paths):
         if len(path) > _MAX_PATH or any(len(seg) > 255 for seg in path):
             raise ValueError("path too deep or a segment too long to match")
-        out.append(len(path))
+        out.append(len(path) + (_SUBTREE if i < len(subtrees) and subtrees[i] else 0))
         for seg in path:
             out.append(len(seg))
             out.extend(seg)

@@ -11,6 +11,7 @@ except ImportError:  # CPython
 
 _URI_PATH = const(11)
 _MAX_PATH = const(8)
+_SUBTREE = const(0x80)  # paths_table(): set on a subtree entry's segment count
 _FORMAT_ERROR = const(-2)
 _HASH_MASK = const(0xFFFFFF)  # 24 bits: h * 31 + b stays a small int on 32-bit ports
 
@@ -196,8 +197,9 @@ def replay(table, answers, data, n):
 
 
 def match_path(buf, st, table):
-    """Index of the entry of table (loops.paths_table()) equal to the Uri-Path that
-    walk() kept in st from buf, or -1. One call for the whole lookup."""
+    """Index of the first entry of table (loops.paths_table()) equal to the
+    Uri-Path that walk() kept in st from buf, or, for a subtree entry, equal
+    to its start; -1: none. One call for the whole lookup."""
     count = st[S_PATHS]
     p = 0
     idx = 0
@@ -206,6 +208,9 @@ def match_path(buf, st, table):
         c = table[p]
         p += 1
         ok = c == count
+        if c > _MAX_PATH:  # a subtree entry: its own path, or longer
+            c -= _SUBTREE
+            ok = count >= c
         for k in range(c):
             ln = table[p]
             p += 1

@@ -21,6 +21,7 @@ S_PATH_LEN = const(16)
 
 _URI_PATH = const(11)
 _MAX_PATH = const(8)
+_SUBTREE = const(0x80)
 _FORMAT_ERROR = const(-2)
 _HASH_MASK = const(0xFFFFFF)
 
@@ -205,6 +206,9 @@ def match_path(buf: ptr8, st: ptr32, table) -> int:
         c = t[p]
         p += 1
         ok = c == count
+        if c > _MAX_PATH:  # a subtree entry: its own path, or longer
+            c -= _SUBTREE
+            ok = count >= c
         k = 0
         while k < c:
             ln = t[p]

@@ -66,15 +66,19 @@ class Resource:
              If-None-Match against it (coap/conditional.py), without running
              the handler for that. Without it those compare a hash of what the
              GET handler writes (one more run of it, only for such requests).
+    subtree: also answers every path below its own (/3303 takes /3303/0/5700),
+             which the handler reads from req (path_count, path_is, path_off
+             and path_len). The first entry of the table that matches wins.
     """
 
     upload = 0
     separate = False
+    subtree = False
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 etag=None, listed=True, upload=0, separate=False):
+                 etag=None, listed=True, upload=0, separate=False, subtree=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -118,6 +122,8 @@ class Resource:
             self.upload = upload
         if separate:
             self.separate = True
+        if subtree:
+            self.subtree = True
         self.link = self._link(title, attrs) if listed else None
 
     def _link(self, title, attrs):

@@ -128,6 +128,15 @@ class Errors(unittest.TestCase):
         self.assertIn(b"</sensors/temp>", r[5])
         self.assertNotIn(b"</.well-known/core>", r[5])
 
+    def test_a_subtree_resource_answers_the_paths_below_it(self):
+        def depth(req, resp):
+            resp.payload_int(req.path_count)
+        desk = Desk(TABLE + (Resource("3303", get=depth, subtree=True),))
+        for path, want in (("3303", (CONTENT, b"1")), ("3303/0/5700", (CONTENT, b"3")),
+                           ("3304/0", (NOT_FOUND, b"")), ("sensors/temp/x", (NOT_FOUND, b""))):
+            r = desk.ask(m.get(path))
+            self.assertEqual((r[1], r[5]), want, path)
+
 
 class Observing(unittest.TestCase):
     def setUp(self):

@@ -186,13 +186,13 @@ class MatchPath(unittest.TestCase):
     def impls(self):
         return [py.match_path] + ([viper.match_path] if viper is not None else [])
 
-    def index(self, fn, segments):
+    def index(self, fn, segments, table=None):
         msg = m.get("/".join(s.decode() for s in segments)) if segments else m.get("")
         st = array("i", [0] * py.STATE_SIZE)
         r = loops.walk(msg, 4 + (msg[0] & 15), len(msg), st)
         while r == 1:
             r = loops.walk(msg, st[py.S_NEXT], len(msg), st)
-        return fn(msg, st, loops.paths_table(self.PATHS))
+        return fn(msg, st, table or loops.paths_table(self.PATHS))
 
     def test_every_path_finds_its_own_entry(self):
         for fn in self.impls():
@@ -215,6 +215,16 @@ class MatchPath(unittest.TestCase):
             path = tuple(words[r.next(len(words))] for _ in range(r.next(4)))
             self.assertEqual(self.index(viper.match_path, path),
                              self.index(py.match_path, path), path)
+
+    def test_a_subtree_entry_takes_its_path_and_those_below(self):
+        paths = ((b"sensors", b"temp"), (b"3303",), (b"3",), ())
+        table = loops.paths_table(paths, (False, True, True, False))
+        for fn in self.impls():
+            for segments, i in (((b"3303",), 1), ((b"3303", b"0", b"5700"), 1),
+                                ((b"3", b"0"), 2), ((b"sensors", b"temp"), 0),
+                                ((), 3), ((b"33",), -1), ((b"3304", b"0"), -1),
+                                ((b"sensors", b"temp", b"x"), -1)):
+                self.assertEqual(self.index(fn, segments, table), i, segments)
 
     def test_a_path_no_request_can_reach_is_refused(self):
         with self.assertRaises(ValueError):
