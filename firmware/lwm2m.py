@@ -1,18 +1,20 @@
-# The board as OMA LwM2M objects (LwM2M 1.1 Core TS; IPSO Smart Objects),
-# built from what it has: 1 Server, 3 Device, one IPSO instance per reading
-# (3303 temperature, 3304 humidity, 3315 barometer, 3316 voltage, 3300
-# generic for the rest: an ADC), 3311 Light Control for the LED. Every
-# object, instance and resource is an entry of the static table (unlisted:
-# the registration and Discover describe them), read from the same cached
-# readings as /sensors. See docs/lwm2m.md.
+# Serving OMA LwM2M objects (LwM2M 1.1 Core TS) from a few table entries:
+# one subtree Resource per object answers /<obj>[/<inst>[/<res>]], found
+# from the request's path segments, and each observable resource has an
+# entry of its own, so that Observe keeps its observers apart. An instance
+# is a tuple, its resources a shared description per object type; values
+# come from the subclass (lwm2mboard.Objects). Entries are unlisted: the
+# registration and Discover describe them. See docs/lwm2m.md.
 #
 # Read: text/plain for a resource (its default), TLV for any level,
-# link format (40) for Discover. Write: text or TLV (the LED). Execute:
-# POST to 3/0/4 (reboot), 33xx/i/5605 (reset min and max), 1/0/8
-# (registration update). Nothing here allocates on a read.
+# link format (40) for Discover. Write: text or TLV. Execute: POST to a
+# resource described as executable. Nothing here allocates on a read.
 
+from coap import Resource
+from coap.clock import ticks_ms
 from coap.tlv import FORMAT as TLV
 from coap.tlv import INSTANCE, MULTIPLE, RESOURCE
+from lwm2mattrs import Attrs, Notifier
 
 try:
     from micropython import const
@@ -26,41 +28,38 @@ _CHANGED = const(68)
 _BAD_REQUEST = const(128)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
+_NOT_ACCEPTABLE = const(134)
 _SERVICE_UNAVAILABLE = const(163)
+_RES_CT = (_TEXT, TLV, _LINK)
+_LEVEL_CT = (TLV, _TEXT, _LINK)  # TLV by default; text only for a resource
 
-# resource types (LwM2M Core TS Appendix C)
+# resource types (LwM2M Core TS Appendix C), in a description's low bits
 STRING = const(0)
 INTEGER = const(1)
 FLOAT = const(2)   # a fixed-point reading in hundredths
 BOOLEAN = const(3)
-
-#: IPSO object of a quantity; any other is a generic sensor (3300)
-IPSO = {"temp": 3303, "humidity": 3304, "pressure": 3315, "voltage": 3316}
-GENERIC = 3300
-
-
-class Res:
-    """One resource of an instance: its id, type, and how it is read (a
-    function returning the value, or None when there is none now), written
-    (a function of the new value) or executed. multiple: one instance (0)
-    of a multiple resource."""
-
-    def __init__(self, rid, kind, read=None, write=None, execute=None, multiple=False,
-                 sensor=None):
-        self.rid = rid
-        self.kind = kind
-        self.read = read
-        self.write = write
-        self.execute = execute
-        self.multiple = multiple
-        self.sensor = sensor  # says why there is no value (its 5.03)
+_KIND = const(3)
+# what a resource allows, in the same int
+READ = const(4)
+WRITE = const(8)
+EXEC = const(16)
+MULTI = const(32)  # a multiple resource, of one instance (0)
+OBS = const(64)    # observable: an entry of its own
 
 
-class Instance:
-    def __init__(self, obj, iid, resources):
-        self.obj = obj
-        self.iid = iid
-        self.resources = resources
+def _num(req, i):
+    """Path segment i as a number of 1-5 digits, or -1 (no allocation)."""
+    n = req.path_len[i]
+    if n == 0 or n > 5:
+        return -1
+    off = req.path_off[i]
+    v = 0
+    for k in range(n):
+        d = req.buf[off + k] - 48
+        if d < 0 or d > 9:
+            return -1
+        v = v * 10 + d
+    return v
 
 
 def _put(t, kind, ident, v):
@@ -74,29 +73,39 @@ def _put(t, kind, ident, v):
         t.integer(ident, v)
 
 
-def _tlv_resource(t, r):
-    v = r.read()
+def _tlv_resource(t, tree, k, rid, spec):
+    v = tree.value(k, rid)
     if v is None:
         return
-    if r.multiple:
-        t.begin(MULTIPLE, r.rid)
-        _put(t, r.kind, 0, v)
+    if spec & MULTI:
+        t.begin(MULTIPLE, rid)
+        _put(t, spec & _KIND, 0, v)
         t.end()
     else:
-        _put(t, r.kind, r.rid, v)
+        _put(t, spec & _KIND, rid, v)
 
 
-def _tlv_instance(t, inst):
-    for r in inst.resources:
-        if r.read is not None:
-            _tlv_resource(t, r)
+def _tlv_instance(t, tree, k):
+    for rid, spec in tree.insts[k][2]:
+        if spec & READ:
+            _tlv_resource(t, tree, k, rid, spec)
 
 
-def _tlv_object(t, insts):
-    for inst in insts:
-        t.begin(INSTANCE, inst.iid)
-        _tlv_instance(t, inst)
-        t.end()
+def _tlv(t, tree):
+    # what tree.k and tree.j name: an object (k < 0), an instance (j < 0), a resource
+    k, j = tree.k, tree.j
+    if k < 0:
+        obj = tree.objs[tree.o]
+        for k in range(len(tree.insts)):
+            if tree.insts[k][0] == obj:
+                t.begin(INSTANCE, tree.insts[k][1])
+                _tlv_instance(t, tree, k)
+                t.end()
+    elif j < 0:
+        _tlv_instance(t, tree, k)
+    else:
+        rid, spec = tree.insts[k][2][j]
+        _tlv_resource(t, tree, k, rid, spec)
 
 
 def _text(resp, kind, v):
@@ -110,147 +119,249 @@ def _text(resp, kind, v):
         resp.payload_int(v)
 
 
-class Entry:
-    """The handlers of one table entry: an object (inst and res None), an
-    instance (res None) or a resource."""
+class Tree:
+    """The objects, from instances: (object id, instance id, its resources
+    ((id, type | READ | WRITE | EXEC | MULTI | OBS), ...)), kept sorted with
+    their first attribute level in self.insts. A subclass gives value(k, rid)
+    (None: none now), write(k, rid, v), execute(k, rid) and missing(k, rid,
+    resp) of instance k."""
 
-    def __init__(self, objects, insts, inst=None, res=None, attrs=None):
-        self.objects = objects
-        self.insts = insts
-        self.inst = inst
-        self.res = res
-        self.attrs = attrs     # lwm2mattrs.Attrs of this level
-        self.link = b""        # its own link, set by Objects
-        self.discover = ()     # the entries Discover lists: this one, then below it
-        self.notifier = None   # lwm2mattrs.Notifier when it is observable
+    def __init__(self, instances):
+        instances.sort(key=lambda i: (i[0], i[1]))
+        self.objs = []
+        for obj, _, _ in instances:
+            if obj not in self.objs:
+                self.objs.append(obj)
+        # attribute levels: each object, then each instance and its resources
+        level = len(self.objs)
+        self.insts = []
+        for obj, iid, res in instances:
+            self.insts.append((obj, iid, res, level))
+            level += 1 + len(res)
+        self.attrs = [None] * level  # lwm2mattrs.Attrs, made when first set
+        self.tlv = None              # coap.tlv.Tlv and Reader: the subclass's
+        self.reader = None
+        self.o = self.k = self.j = -1  # the level a request names (_find)
+        self.watched = []  # (instance, resource index, table entry, Notifier)
+
+    def _attrs(self, o, k, j):
+        """The Attrs of a level, made with those above it on first use."""
+        a = self.attrs
+        if a[o] is None:
+            a[o] = Attrs()
+        if k < 0:
+            return a[o]
+        i = self.insts[k][3]
+        if a[i] is None:
+            a[i] = Attrs(a[o])
+        if j >= 0 and a[i + 1 + j] is None:
+            a[i + 1 + j] = Attrs(a[i])
+        return a[i if j < 0 else i + 1 + j]
+
+    def resources(self):
+        """The table entries: each observable resource, then each object."""
+        out = []
+        for k in range(len(self.insts)):
+            obj, iid, res, _ = self.insts[k]
+            for j in range(len(res)):
+                if res[j][1] & OBS:
+                    e = Resource("%d/%d/%d" % (obj, iid, res[j][0]), get=self.get, put=self.put,
+                                 ct=_RES_CT, obs=True, max_age=0, listed=False)
+                    n = Notifier(self._attrs(self.objs.index(obj), k, j),
+                                 self._reader(k, res[j][0]), ticks_ms)
+                    self.watched.append((k, j, e, n))
+                    out.append(e)
+        for obj in self.objs:
+            out.append(Resource("%d" % obj, get=self.get, put=self.put, post=self.post,
+                                ct=_LEVEL_CT, max_age=0, listed=False, subtree=True))
+        return out
+
+    def _reader(self, k, rid):
+        return lambda: self.value(k, rid)
+
+    def _find(self, req):
+        """Set o, k, j to the level the path names; False: no such level."""
+        n = req.path_count
+        obj = _num(req, 0)
+        self.k = self.j = -1
+        if n > 3 or obj not in self.objs:
+            return False
+        self.o = self.objs.index(obj)
+        if n == 1:
+            return True
+        iid = _num(req, 1)
+        for k in range(len(self.insts)):
+            if self.insts[k][0] == obj and self.insts[k][1] == iid:
+                self.k = k
+                if n == 2:
+                    return True
+                rid = _num(req, 2)
+                res = self.insts[k][2]
+                for j in range(len(res)):
+                    if res[j][0] == rid:
+                        self.j = j
+                        return True
+        return False
+
+    def _spec(self):
+        return self.insts[self.k][2][self.j][1] if self.j >= 0 else 0
 
     def get(self, req, resp):
+        if not self._find(req):
+            resp.reset(_NOT_FOUND)
+            return
         f = resp.format
+        spec = self._spec()
+        if self.j >= 0 and not spec & READ:
+            resp.reset(_METHOD_NOT_ALLOWED)  # an Execute-only resource
+            return
         if f == _LINK:
             self._discover(resp)
             return
-        if self.notifier is not None and req.observe == 0:
-            self.notifier.sent()  # a registration, or a notification rendered
-        tlv = self.objects.tlv
-        r = self.res
-        if r is None:
-            if self.inst is None:
-                tlv.render(resp, _tlv_object, self.insts)
+        if self.j >= 0 and req.accept < 0 and f != _TEXT:
+            f = _TEXT  # a resource without Accept: text (its default)
+            resp.content_format(f)
+        if req.observe == 0:
+            for k, j, _, n in self.watched:
+                if k == self.k and j == self.j:
+                    n.sent()  # a registration, or a notification rendered
+        if self.j < 0:
+            if f == _TEXT:
+                resp.reset(_NOT_ACCEPTABLE)  # an object or instance is not text
             else:
-                tlv.render(resp, _tlv_instance, self.inst)
+                self.tlv.render(resp, _tlv, self)
             return
-        v = r.read()
+        rid = self.insts[self.k][2][self.j][0]
+        v = self.value(self.k, rid)
         if v is None:
-            if r.sensor is not None:
-                r.sensor.unavailable(resp)
-            else:
-                resp.error(_SERVICE_UNAVAILABLE, b"no value")
+            self.missing(self.k, rid, resp)
         elif f == TLV:
-            tlv.render(resp, _tlv_resource, r)
+            self.tlv.render(resp, _tlv, self)
         else:
-            _text(resp, r.kind, v)
+            _text(resp, spec & _KIND, v)
+
+    def missing(self, k, rid, resp):
+        resp.error(_SERVICE_UNAVAILABLE, b"no value")
 
     def _discover(self, resp):
-        # §5.4.2: the links below this level, each with its own attributes
-        first = True
-        for e in self.discover:
-            if not first:
-                resp.payload(b",")
-            first = False
-            resp.payload(e.link)
-            e.attrs.write_link(resp)
+        # §5.4.2: the links of this level and below, each with its own attributes
+        o, k0, j0 = self.o, self.k, self.j
+        obj = self.objs[o]
+        first = k0 < 0
+        if first:
+            resp.payload(b"</")
+            resp.payload_int(obj)
+            resp.payload(b">")
+            self._attrs_link(resp, o)
+        for k in range(len(self.insts)):
+            inst_obj, iid, res, level = self.insts[k]
+            if inst_obj != obj or (k0 >= 0 and k != k0):
+                continue
+            for j in range(-1, len(res)):
+                if j0 >= 0 and j != j0:
+                    continue
+                if first:
+                    resp.payload(b",")
+                first = True
+                resp.payload(b"</")
+                resp.payload_int(obj)
+                resp.payload(b"/")
+                resp.payload_int(iid)
+                if j >= 0:
+                    resp.payload(b"/")
+                    resp.payload_int(res[j][0])
+                resp.payload(b">")
+                if j >= 0 and res[j][1] & MULTI:
+                    resp.payload(b";dim=1")
+                self._attrs_link(resp, level + 1 + j)
+
+    def _attrs_link(self, resp, level):
+        a = self.attrs[level]
+        if a is not None:
+            a.write_link(resp)
 
     def put(self, req, resp):
         """Write-Attributes (§5.4.4: only Uri-Query, no payload), or a Write."""
+        if not self._find(req):
+            resp.reset(_NOT_FOUND)
+            return
         if req.payload_len == 0 and req.query_count:
-            why = self.attrs.write(req)
+            why = self._attrs(self.o, self.k, self.j).write(req)
             if why is None:
                 resp.set_code(_CHANGED)
             else:
                 resp.error(_BAD_REQUEST, why)
             return
-        writable = self.res.write is not None if self.res is not None else any(
-            r.write is not None for r in self.inst.resources) if self.inst is not None else False
-        if not writable:
+        self._write(req, resp)
+
+    def post(self, req, resp):
+        """Execute a resource, or update an instance (a partial Write)."""
+        if not self._find(req):
+            resp.reset(_NOT_FOUND)
+        elif self.j >= 0 and self._spec() & EXEC:
+            resp.set_code(_CHANGED)
+            self.execute(self.k, self.insts[self.k][2][self.j][0])
+        elif self.j < 0 and self.k >= 0:
+            self._write(req, resp)
+        else:
+            resp.reset(_METHOD_NOT_ALLOWED)
+
+    def _write(self, req, resp):
+        """PUT (replace) or POST to an instance (partial update): §5.4.3.
+        Only resources described as writable take a value."""
+        k, j = self.k, self.j
+        res = self.insts[k][2] if k >= 0 else ()
+        if not (res[j][1] & WRITE if j >= 0 else any(s & WRITE for _, s in res)):
             resp.reset(_METHOD_NOT_ALLOWED)
             return
-        self.write(req, resp)
-
-    def write(self, req, resp):
-        """PUT (replace) or POST to an instance (partial update): §5.4.3.
-        Only resources with a write function take a value."""
         resp.set_code(_CHANGED)
         if req.content_format == TLV:
-            self._write_tlv(req, resp)
+            self._write_tlv(req, resp, k, res)
             return
-        r = self.res
-        if r is None:
+        if j < 0:
             resp.error(_BAD_REQUEST, b"an instance is written as TLV")
             return
         v = req.payload_int()
-        if v is None or (r.kind == BOOLEAN and v not in (0, 1)):
-            resp.error(_BAD_REQUEST, b"expected 0 or 1" if r.kind == BOOLEAN else
-                       b"expected an integer")
+        boolean = res[j][1] & _KIND == BOOLEAN
+        if v is None or (boolean and v not in (0, 1)):
+            resp.error(_BAD_REQUEST, b"expected 0 or 1" if boolean else b"expected an integer")
             return
-        r.write(v)
+        self.write(k, res[j][0], v)
 
-    def _write_tlv(self, req, resp):
-        rd = self.objects.reader
+    def _write_tlv(self, req, resp, k, res):
+        rd = self.reader
         for check in (True, False):  # all or nothing: check every value first
             rd.start(req.buf, req.payload_off, req.payload_off + req.payload_len)
             while rd.next():
                 if rd.kind != RESOURCE:
                     continue  # an instance header: its resources follow
-                r = self._find(rd.ident)
-                if r is None or r.write is None:
-                    resp.error(_NOT_FOUND if r is None else _METHOD_NOT_ALLOWED,
-                               b"no such resource" if r is None else b"not writable")
+                spec = -1
+                for j in range(len(res)):
+                    if res[j][0] == rd.ident and (self.j < 0 or j == self.j):
+                        spec = res[j][1]
+                if spec < 0 or not spec & WRITE:
+                    resp.error(_NOT_FOUND if spec < 0 else _METHOD_NOT_ALLOWED,
+                               b"no such resource" if spec < 0 else b"not writable")
                     return
                 v = rd.integer()
-                if v is None or (r.kind == BOOLEAN and v not in (0, 1)):
+                if v is None or (spec & _KIND == BOOLEAN and v not in (0, 1)):
                     resp.error(_BAD_REQUEST, b"bad value")
                     return
                 if not check:
-                    r.write(v)
+                    self.write(k, rd.ident, v)
             if rd.bad:
                 resp.error(_BAD_REQUEST, b"TLV entry runs past the payload")
                 return
 
-    def _find(self, rid):
-        if self.res is not None:
-            return self.res if self.res.rid == rid else None
-        for r in self.inst.resources:
-            if r.rid == rid:
-                return r
-        return None
+    def notify_due(self, observers):
+        """Tell observers of each observed resource whose attributes say a
+        notification is due (lwm2mattrs.Notifier)."""
+        for _, _, e, n in self.watched:
+            if n.due():
+                observers.changed(e)
+                n.sent()
 
-    def execute(self, req, resp):
-        resp.set_code(_CHANGED)
-        self.res.execute()
-
-
-class MinMax:
-    """5601/5602 of an IPSO sensor: the lowest and highest reading since
-    start or the last 5605 (reset)."""
-
-    def __init__(self, reading):
-        self.reading = reading
-        self.low = self.high = 0
-        self.seen = False
-
-    def update(self):
-        s = self.reading.sensor
-        if not s.ok:
-            return
-        v = self.reading.value()
-        if not self.seen:
-            self.low = self.high = v
-            self.seen = True
-        elif v < self.low:
-            self.low = v
-        elif v > self.high:
-            self.high = v
-
-    def reset(self):
-        self.seen = False
-        self.update()
+    def registration_links(self):
+        """The Register payload (§6.2.1): the root, then each instance."""
+        return b",".join([b'</>;rt="oma.lwm2m";ct=11542'] +
+                         [b"</%d/%d>" % (i[0], i[1]) for i in self.insts])

@@ -6,21 +6,37 @@
 import time
 
 import sleep as deep_sleep
-from coap import Resource, __version__
-from coap.tlv import FORMAT as TLV
+from coap import __version__
 from coap.tlv import Reader, Tlv
-from coap.clock import ticks_ms
-from lwm2m import BOOLEAN, FLOAT, GENERIC, INTEGER, IPSO, STRING, Entry, Instance, MinMax, Res
-from lwm2mattrs import Attrs, Notifier
+from lwm2m import (BOOLEAN, EXEC, FLOAT, INTEGER, MULTI, OBS, READ, STRING, WRITE, Tree)
 
-_TEXT = 0
-_LINK = 40
 _KNOWN_TIME = 1600000000  # a clock before 2020 has not been set
 _PERIPHERAL = 8  # Device 11, Error Code: "Peripheral Malfunction"
-_READ_CT = (_TEXT, TLV, _LINK)
-_LEVEL_CT = (TLV, _LINK)
-#: observable resources: the sensors' values and the LED
-_OBSERVABLE = (5700, 5850)
+
+#: IPSO object of a quantity; any other is a generic sensor (3300)
+IPSO = {"temp": 3303, "humidity": 3304, "pressure": 3315, "voltage": 3316}
+GENERIC = 3300
+
+# The resources of each object: (id, type and what it allows)
+_SERVER = ((0, INTEGER | READ),    # Short Server ID
+           (1, INTEGER | READ),    # Lifetime
+           (6, BOOLEAN | READ),    # Notification Storing
+           (7, STRING | READ),     # Binding
+           (8, INTEGER | EXEC))    # Registration Update Trigger
+_DEVICE = ((0, STRING | READ),     # Manufacturer
+           (1, STRING | READ),     # Model Number
+           (2, STRING | READ),     # Serial Number
+           (3, STRING | READ),     # Firmware Version
+           (4, INTEGER | EXEC),    # Reboot
+           (10, INTEGER | READ),   # Memory Free
+           (11, INTEGER | READ | MULTI),  # Error Code
+           (13, INTEGER | READ),   # Current Time, where known
+           (16, STRING | READ))    # Supported Binding and Modes
+# IPSO sensor: Sensor Value, Units, Min/Max Measured, Reset Min and Max
+_IPSO = ((5700, FLOAT | READ | OBS), (5701, STRING | READ), (5601, FLOAT | READ),
+         (5602, FLOAT | READ), (5605, INTEGER | EXEC))
+_IPSO_NO_UNIT = _IPSO[:1] + _IPSO[2:]
+_LIGHT = ((5850, BOOLEAN | READ | WRITE | OBS),)  # Light Control: On/Off
 
 
 class Reboot(deep_sleep.GoToSleep):
@@ -42,66 +58,110 @@ class Reboot(deep_sleep.GoToSleep):
             pass  # the unix port has no reset: main.py starts the firmware again
 
 
-class Objects:
+class Objects(Tree):
     def __init__(self, b, cfg, sensors):
         self.board = b
         self.server = None  # set once the server exists: Memory Free reads its heap
         self.lifetime_s = cfg["lwm2m"]["lifetime_s"]
-        self.tlv = Tlv()
-        self.reader = Reader()
-        self.minmax = []
+        self.model = b.name.encode()
+        self.serial = cfg["name"].encode()
+        self.version = __version__.encode()
+        self.sensors = sensors.sensors if sensors is not None else ()
         self.reboot_asked = False
         self.on_update = None  # Execute 1/0/8: the registration's update
-        self.watched = []      # (table entry, Notifier) of each observable resource
-        self.instances = [self._server(), self._device(b, cfg, sensors)]
+        found = [(1, 0, _SERVER), (3, 0, _DEVICE), (3311, 0, _LIGHT)]
+        readings = sensors.readings if sensors is not None else ()
         counts = {}
-        for r in sensors.readings if sensors is not None else ():
+        for r in readings:
             obj = IPSO.get(r.sensor.quantities[r.index][0], GENERIC)
             counts[obj] = counts.get(obj, -1) + 1
-            self.instances.append(self._ipso(obj, counts[obj], r))
-        self.instances.append(Instance(3311, 0, [
-            Res(5850, BOOLEAN, lambda: 1 if b.led() else 0, lambda v: b.set_led(v))]))
-        self.instances.sort(key=lambda i: (i.obj, i.iid))
+            found.append((obj, counts[obj], _IPSO if r.unit else _IPSO_NO_UNIT))
+        # per instance: its reading and units (None but for IPSO), min and max
+        key = [(obj, iid) for obj, iid, _ in found]
+        Tree.__init__(self, found)
+        n = len(self.insts)
+        self.reading = [None] * n
+        self.unit = [None] * n
+        self.low = [0] * n
+        self.high = [0] * n
+        self.seen = [False] * n
+        for i in range(len(readings)):
+            k = self._index(key[3 + i])
+            self.reading[k] = readings[i]
+            self.unit[k] = readings[i].unit.encode() if readings[i].unit else None
+        self.tlv = Tlv()
+        self.reader = Reader()
 
-    def _server(self):
-        return Instance(1, 0, [
-            Res(0, INTEGER, lambda: 1),                  # Short Server ID
-            Res(1, INTEGER, lambda: self.lifetime_s),    # Lifetime
-            Res(6, BOOLEAN, lambda: 0),                  # Notification Storing
-            Res(7, STRING, lambda: b"U"),                # Binding
-            Res(8, INTEGER, execute=self._update)])      # Registration Update Trigger
+    def _index(self, obj_iid):
+        for k in range(len(self.insts)):
+            if self.insts[k][:2] == obj_iid:
+                return k
+        return -1
 
-    def _device(self, b, cfg, sensors):
-        model = b.name.encode()
-        serial = cfg["name"].encode()
-        version = __version__.encode()
-        self.sensors = sensors.sensors if sensors is not None else ()
-        return Instance(3, 0, [
-            Res(0, STRING, lambda: b"coap-board"),       # Manufacturer
-            Res(1, STRING, lambda: model),               # Model Number
-            Res(2, STRING, lambda: serial),              # Serial Number
-            Res(3, STRING, lambda: version),             # Firmware Version
-            Res(4, INTEGER, execute=self._reboot),       # Reboot
-            Res(10, INTEGER, self._free_kib),            # Memory Free
-            Res(11, INTEGER, self._error, multiple=True),  # Error Code
-            Res(13, INTEGER, _now),                      # Current Time, where known
-            Res(16, STRING, lambda: b"U")])              # Supported Binding and Modes
+    def value(self, k, rid):
+        obj = self.insts[k][0]
+        if obj == 1:
+            return 1 if rid == 0 else self.lifetime_s if rid == 1 else 0 if rid == 6 else b"U"
+        if obj == 3:
+            if rid == 0:
+                return b"coap-board"
+            if rid == 1:
+                return self.model
+            if rid == 2:
+                return self.serial
+            if rid == 3:
+                return self.version
+            if rid == 10:
+                return self.server.heap.free // 1024 if self.server is not None else None
+            if rid == 11:
+                return self._error()
+            if rid == 13:
+                return _now()
+            return b"U"
+        if obj == 3311:
+            return 1 if self.board.led() else 0
+        if rid == 5700:
+            r = self.reading[k]
+            return r.value() if r.sensor.ok else None
+        if rid == 5701:
+            return self.unit[k]
+        if not self.seen[k]:
+            return None
+        return self.low[k] if rid == 5601 else self.high[k]
 
-    def _ipso(self, obj, iid, r):
-        mm = MinMax(r)
-        self.minmax.append(mm)
-        s = r.sensor
-        res = [Res(5700, FLOAT, lambda: r.value() if s.ok else None, sensor=s),
-               Res(5601, FLOAT, lambda: mm.low if mm.seen else None),
-               Res(5602, FLOAT, lambda: mm.high if mm.seen else None),
-               Res(5605, INTEGER, execute=mm.reset)]
-        if r.unit:
-            unit = r.unit.encode()
-            res.insert(1, Res(5701, STRING, lambda: unit))
-        return Instance(obj, iid, res)
+    def missing(self, k, rid, resp):
+        if rid == 5700:
+            self.reading[k].sensor.unavailable(resp)  # says why, as /sensors does
+        else:
+            Tree.missing(self, k, rid, resp)
 
-    def _free_kib(self):
-        return self.server.heap.free // 1024 if self.server is not None else None
+    def write(self, k, rid, v):
+        self.board.set_led(v)  # the only writable resource: 3311/0/5850
+
+    def execute(self, k, rid):
+        obj = self.insts[k][0]
+        if obj == 3:
+            self.reboot_asked = True
+        elif obj == 1:
+            if self.on_update is not None:
+                self.on_update()
+        else:
+            self.seen[k] = False  # 5605: reset min and max
+            self._minmax(k)
+
+    def _minmax(self, k):
+        # 5601/5602: the lowest and highest reading since start or the last 5605
+        r = self.reading[k]
+        if not r.sensor.ok:
+            return
+        v = r.value()
+        if not self.seen[k]:
+            self.low[k] = self.high[k] = v
+            self.seen[k] = True
+        elif v < self.low[k]:
+            self.low[k] = v
+        elif v > self.high[k]:
+            self.high[k] = v
 
     def _error(self):
         for s in self.sensors:
@@ -109,77 +169,17 @@ class Objects:
                 return _PERIPHERAL
         return 0
 
-    def _reboot(self):
-        self.reboot_asked = True
-
-    def _update(self):
-        if self.on_update is not None:
-            self.on_update()
-
     def tick(self):
         """Min and max, the notifications the attributes ask for (lwm2mattrs),
         and a reboot asked for."""
-        for mm in self.minmax:
-            mm.update()
+        for k in range(len(self.reading)):
+            if self.reading[k] is not None:
+                self._minmax(k)
         obs = self.server.observers if self.server is not None else None
         if obs is not None and obs.active:
-            for res, notifier in self.watched:
-                if notifier.due():
-                    obs.changed(res)
-                    notifier.sent()
+            self.notify_due(obs)
         if self.reboot_asked:
             raise Reboot(self.board)
-
-    def resources(self):
-        """The table entries: every object, instance and resource (unlisted)."""
-        out = []
-        objs = []
-        for inst in self.instances:
-            if inst.obj not in objs:
-                objs.append(inst.obj)
-        for obj in objs:
-            insts = [i for i in self.instances if i.obj == obj]
-            top = Entry(self, insts, attrs=Attrs())
-            top.link = b"</%d>" % obj
-            below = [top]
-            out.append(self._entry("%d" % obj, top, top.put, None, _LEVEL_CT))
-            for inst in insts:
-                e = Entry(self, insts, inst, attrs=Attrs(top.attrs))
-                e.link = b"</%d/%d>" % (obj, inst.iid)
-                writable = any(r.write is not None for r in inst.resources)
-                out.append(self._entry(e.link[2:-1].decode(), e, e.put,
-                                       e.write if writable else None, _LEVEL_CT))
-                level = [e]
-                for r in inst.resources:
-                    out.append(self._resource(inst, r, e))
-                    level.append(out[-1].entry)
-                    level[-1].discover = (level[-1],)
-                e.discover = tuple(level)
-                below += level
-            top.discover = tuple(below)
-        return out
-
-    def _resource(self, inst, r, up):
-        e = Entry(self, up.insts, inst, r, Attrs(up.attrs))
-        e.link = b"</%d/%d/%d>" % (inst.obj, inst.iid, r.rid) + (b";dim=1" if r.multiple else b"")
-        post = e.execute if r.execute is not None else None
-        res = self._entry("%d/%d/%d" % (inst.obj, inst.iid, r.rid), e, e.put, post,
-                          _READ_CT if r.read is not None else None, r.rid in _OBSERVABLE)
-        if r.rid in _OBSERVABLE:
-            e.notifier = Notifier(e.attrs, r.read, ticks_ms)
-            self.watched.append((res, e.notifier))
-        return res
-
-    def _entry(self, path, e, put, post, ct, obs=False):
-        res = Resource(path, get=e.get if e.res is None or e.res.read is not None else None,
-                       put=put, post=post, ct=ct, obs=obs, max_age=0, listed=False)
-        res.entry = e
-        return res
-
-    def registration_links(self):
-        """The Register payload (§6.2.1): the root, then each instance."""
-        return b",".join([b'</>;rt="oma.lwm2m";ct=11542'] +
-                         [b"</%d/%d>" % (i.obj, i.iid) for i in self.instances])
 
 
 def _now():

@@ -153,6 +153,29 @@ class Read(unittest.TestCase):
         self.assertEqual(self.get("3/0/11").payload, b"8")  # Peripheral Malfunction
         self.assertNotIn(5700, [e[1] for e in entries(self.get("3303/0").payload)])
 
+    def test_few_table_entries_each_object_and_each_observable_resource(self):
+        paths = [b"/".join(r.path) for r in self.objects.resources()]
+        self.assertEqual(paths, [b"3300/0/5700", b"3303/0/5700", b"3304/0/5700",
+                                 b"3311/0/5850", b"1", b"3", b"3300", b"3303", b"3304",
+                                 b"3311"])
+
+    def test_paths_no_object_has_are_4_04(self):
+        for path in ("3303/1", "3303/0/9999", "3303/0/5700/0", "3303/x", "3303/00000x",
+                     "3305", "3303/0/057000"):
+            self.assertEqual(str(self.get(path).code), "4.04", path)
+
+    def test_what_a_level_cannot_be_read_as_is_refused(self):
+        self.assertEqual(str(self.get("3303/0", accept=0).code), "4.06")  # text: resources only
+        self.assertEqual(str(self.get("3303/0/5700", accept=60).code), "4.06")
+        self.assertEqual(str(self.get("3/0/4").code), "4.05")  # Execute only
+
+    def test_only_the_observable_resources_are_observed(self):
+        r = self.get("3303/0/5700", observe=0)
+        self.assertEqual((str(r.code), r.option_uint(6) is not None), ("2.05", True))
+        r = self.get("3303/0", observe=0, token=b"\x43")
+        self.assertEqual((str(r.code), r.option_uint(6)), ("2.05", None))
+        self.assertEqual(self.srv.observers.active, 1)
+
     def test_reads_allocate_nothing(self):
         srv = self.srv
         for path, accept in (("3303/0/5700", None), ("3303/0", TLV), ("3303", TLV),
