@@ -3,11 +3,14 @@ handlers, its resource table, the Server), without and with an "lwm2m"
 config, on the 32-bit wasm MicroPython (tools/run32.mjs) and the 64-bit unix
 port, from .mpy as deployed.
 
-    .venv/bin/python bench/lwm2mheap.py
+    .venv/bin/python bench/lwm2mheap.py [TREE]
+
+TREE: another checkout of the project to measure (default: this one), e.g.
+one made with `git worktree add` at an earlier commit.
 
 The config is the default one (a DHT22: temperature and humidity) and, with
-LwM2M, {"server": "coap://192.0.2.9"}. Sockets, network and fleet are left
-out (wasm32 has no sockets; they are the same either way). Per config it
+LwM2M, {"server": "coap://192.0.2.9"}. Sockets, network and fleet (its
+registration) are left out: wasm32 has no sockets. Per config it
 prints the table's entries, the heap the modules' code takes (gc.mem_alloc()
 after a first build, its objects dropped) and the heap the built objects
 hold (a second build, modules loaded). wasm32 runs bytecode: loops_viper is
@@ -66,27 +69,33 @@ def build():
     import security
     import sensorconfig
     import sensors
+    import sleep  # noqa: F401  (app imports it: deep sleep, kept observers)
+    import update
     from coap import Server
+    from logring import LogRing
+    log = LogRing(echo=lambda line: None)
     cfg, problems = board_config.validate(
         {"lwm2m": {"server": "coap://192.0.2.9"}} if LWM2M else {})
     assert not problems, problems
     b = Board()
     specs, problems = sensorconfig.parse(cfg["sensors"], None, "dht22")
     assert not problems, problems
-    readings = sensors.Sensors(specs, b, cfg["name"], None)
+    readings = sensors.Sensors(specs, b, cfg["name"], log)
     readings.refresh(0)
-    handlers = resources.SensorBoard(b, cfg, None, readings)
+    handlers = resources.SensorBoard(b, cfg, log, readings)
+    handlers.updater = update.Updater(None, log)
+    handlers.app_version = update.running().encode()
     table = resources.table(handlers, cfg)
     objects = None
     if LWM2M:
         import lwm2mboard
         objects = lwm2mboard.Objects(b, cfg, readings)
         table += tuple(objects.resources())
-    server = Server(table, log=None, observers=cfg["observers"],
+    server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"],
-                    oscore=security.contexts(cfg, None), open=cfg["open"])
+                    oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     if objects is not None:
         objects.server = server
@@ -166,9 +175,12 @@ def measure(src=ROOT):
 
 
 def main(argv):
-    if argv:
-        raise Refused("takes no arguments")
-    got = measure()
+    if len(argv) > 1:
+        raise Refused("takes at most one argument, the tree to measure")
+    src = Path(argv[0]) if argv else ROOT
+    if not (src / "firmware" / "lwm2mboard.py").is_file():
+        raise Refused("%s is not a tree of this project with LwM2M" % src)
+    got = measure(src)
     print("%-8s %-8s %7s %9s %9s %9s" % ("port", "config", "entries", "code", "objects",
                                           "total"))
     for (port, lwm2m), (entries, code, objects) in got.items():
