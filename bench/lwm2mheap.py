@@ -19,6 +19,7 @@ that port never frees a generator (about 100 bytes each, measured), so its
 figures count every generator a build ran: an upper bound for a board.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,23 @@ else:
     print("heap", len(built[0].resources), code - start, used() - code)
 """
 
+# app.start() itself on the unix port (sockets on 127.0.0.1, the LwM2M
+# registration sent to the discard port): what it leaves on the heap, the
+# modules it imports on its way (LwM2M's, the registration's) included
+_APP = """\
+import gc
+import app
+gc.collect()
+before = gc.mem_alloc()
+server, socks, addresses, log = app.start(%r, log=lambda line: None)
+gc.collect()
+print("app", len(server.resources), gc.mem_alloc() - before)
+for s in socks:
+    s.close()
+"""
+_CONFIGS = ({"bind": ["127.0.0.1"], "port": 0},
+            {"bind": ["127.0.0.1"], "port": 0, "lwm2m": {"server": "coap://127.0.0.1:9"}})
+
 
 def compile_tree(exe, arch, out, src=ROOT):
     """The firmware's and library's modules as .mpy under out, laid out for
@@ -148,8 +166,8 @@ def on_unix(lib, code):
                           timeout=120, cwd=lib, env={"MICROPYPATH": str(lib)})
 
 
-def _run(port, run, lib, lwm2m, modules, word, count):
-    out = run(lib, _MEASURE % (lwm2m, modules))
+def _run(port, run, lib, lwm2m, modules, word, count, code=None):
+    out = run(lib, code or _MEASURE % (lwm2m, modules))
     words = out.stdout.split()
     if out.returncode != 0 or not words or words[0] != word or (count and len(words) != count):
         raise Refused("measuring on %s failed: %s"
@@ -159,7 +177,8 @@ def _run(port, run, lib, lwm2m, modules, word, count):
 
 def measure(src=ROOT):
     """{(port, lwm2m): (table entries, code heap, objects heap)}: the modules
-    a build loads are found by one run, then measured apart in another."""
+    a build loads are found by one run, then measured apart in another; and
+    {("app", lwm2m): (table entries, heap)} of app.start() on the unix port."""
     exe = find_mpy_cross()
     got = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,6 +190,15 @@ def measure(src=ROOT):
                 modules = _run(port, run, lib, lwm2m, None, "modules", 0)
                 got[port, lwm2m] = tuple(int(w) for w in _run(port, run, lib, lwm2m, modules,
                                                               "heap", 4))
+        # the unix board too, for app.start()
+        for source in [Path(src) / "boards" / "unix" / "board.py"] + sorted(
+                (Path(src) / "boards" / "common").glob("*.py")):
+            compile_module(exe, BOARDS["unix"], source, lib / (source.stem + ".mpy"), source.name)
+        for lwm2m in (0, 1):
+            config = Path(tmp) / ("config%d.json" % lwm2m)
+            config.write_text(json.dumps(_CONFIGS[lwm2m]))
+            got["app", lwm2m] = tuple(int(w) for w in _run(
+                "the unix port", on_unix, lib, lwm2m, None, "app", 3, _APP % str(config)))
     return got
 
 
@@ -183,13 +211,16 @@ def main(argv):
     got = measure(src)
     print("%-8s %-8s %7s %9s %9s %9s" % ("port", "config", "entries", "code", "objects",
                                           "total"))
-    for (port, lwm2m), (entries, code, objects) in got.items():
+    for (port, lwm2m), (entries, code, objects) in ((k, v) for k, v in got.items()
+                                                    if k[0] != "app"):
         print("%-8s %-8s %7d %9d %9d %9d" % (port, "lwm2m" if lwm2m else "plain", entries,
                                              code, objects, code + objects))
     for port in ("wasm32", "unix64"):
         plain, lw = got[port, 0], got[port, 1]
         print("%s: LwM2M adds %d bytes of heap (%d code, %d objects)" % (
             port, lw[1] + lw[2] - plain[1] - plain[2], lw[1] - plain[1], lw[2] - plain[2]))
+    print("unix64: app.start() leaves %d bytes (%d entries) plain, %d (%d) with LwM2M"
+          % (got["app", 0][1], got["app", 0][0], got["app", 1][1], got["app", 1][0]))
     print("(bytes of GC heap, gc.mem_alloc(); code: modules imported from .mpy,"
           " which a frozen image keeps in flash)")
 
