@@ -118,6 +118,14 @@ class Tables(unittest.TestCase):
         self.assertIn("more than 8 segments", self.message([Resource("1/2/3/4/5/6/7/8/9", get=h)]))
         self.assertIn("longer than 255 bytes", self.message([Resource("x" * 256, get=h)]))
 
+    def test_a_path_a_subtree_before_it_takes_is_refused(self):
+        self.assertEqual(self.message([Resource("3303", get=h, subtree=True),
+                                       Resource("3303/0/5700", get=h)]),
+                         "resource /3303/0/5700 is below the subtree /3303 before it in the "
+                         "table: no request can reach it")
+        check_table([Resource("3303/0/5700", get=h), Resource("3303", get=h, subtree=True),
+                     Resource("33", get=h)])
+
     def test_limits_themselves_are_fine(self):  # what a request can still reach
         check_table([Resource("1/2/3/4/5/6/7/8", get=h), Resource("x" * 255, get=h)])
 
