@@ -21,6 +21,7 @@ figures count every generator a build ran: an upper bound for a board.
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -129,8 +130,13 @@ print("app", len(server.resources), gc.mem_alloc() - before)
 for s in socks:
     s.close()
 """
-_CONFIGS = ({"bind": ["127.0.0.1"], "port": 0},
-            {"bind": ["127.0.0.1"], "port": 0, "lwm2m": {"server": "coap://127.0.0.1:9"}})
+_LWM2M = {"server": "coap://127.0.0.1:9"}
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def compile_tree(exe, arch, out, src=ROOT):
@@ -196,7 +202,10 @@ def measure(src=ROOT):
             compile_module(exe, BOARDS["unix"], source, lib / (source.stem + ".mpy"), source.name)
         for lwm2m in (0, 1):
             config = Path(tmp) / ("config%d.json" % lwm2m)
-            config.write_text(json.dumps(_CONFIGS[lwm2m]))
+            cfg = {"bind": ["127.0.0.1"], "port": _free_port()}
+            if lwm2m:
+                cfg["lwm2m"] = _LWM2M
+            config.write_text(json.dumps(cfg))
             got["app", lwm2m] = tuple(int(w) for w in _run(
                 "the unix port", on_unix, lib, lwm2m, None, "app", 3, _APP % str(config)))
     return got
