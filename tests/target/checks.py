@@ -52,13 +52,16 @@ def libcoap(*args):
 
 
 def links(text):
-    """[(path, [content formats], observable)] of a link-format document."""
+    """[(path, [content formats], observable)] of a link-format document: the
+    resources with a representation to read (a ct= attribute); one without,
+    such as POST /board/update, has nothing to GET."""
     found = []
     for link in text.split(",<"):
         path = link.lstrip("<").split(">")[0].lstrip("/")
         attrs = link.split(";")[1:]
         ct = [a[3:].strip('"') for a in attrs if a.startswith("ct=")]
-        found.append((path, [int(c) for c in ct[0].split()] if ct else [0], "obs" in attrs))
+        if ct:
+            found.append((path, [int(c) for c in ct[0].split()], "obs" in attrs))
     return found
 
 
