@@ -27,6 +27,8 @@ _EAFNOSUPPORT = const(97)
 _EADDRINUSE = const(98)
 _EADDRNOTAVAIL = const(99)
 _RETRY_MAX_S = const(60)
+#: main()'s answer when the board is to restart (sleep.Reboot): main.py does it
+RESET = "reset"
 # <netinet/in.h>: an IPv6 wildcard socket takes only IPv6, so "0.0.0.0" and "::"
 # can share a port (Linux's default would take IPv4 too and collide).
 _IPPROTO_IPV6 = const(41)
@@ -202,14 +204,6 @@ def start(config_path=board_config.PATH, log=None, required=False):
     return server, socks, addresses, log
 
 
-def _reset():
-    try:
-        import machine
-        machine.reset()
-    except (ImportError, AttributeError):
-        pass
-
-
 def _connect(host, port):
     """A socket of its own for the update's file server: connect()ed, non-blocking."""
     ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
@@ -226,8 +220,9 @@ def _connect(host, port):
 def main(config_path=board_config.PATH, required=False):
     """Start and serve until Ctrl-C. required: config_path was named on the
     command line, so a missing file is an error (a board without config.json
-    runs on defaults). Returns True only when the unix board woke
-    from a simulated deep sleep (main.py then starts the firmware afresh)."""
+    runs on defaults). Returns True when the unix board woke from a
+    simulated deep sleep, RESET when the board is to restart; main.py then
+    starts the firmware afresh."""
     try:
         return run(config_path, required)
     except KeyboardInterrupt:
@@ -265,9 +260,10 @@ def run(config_path, required):
             except deep_sleep.GoToSleep as s:
                 s.sleep(socks, log)
                 return True
-            except update.Reboot:  # the new version is in place (update.py)
-                _reset()
-                return True  # the unix port has no reset: main.py starts afresh
+            except deep_sleep.Reboot as r:  # an update in place, an LwM2M reboot
+                if r.line:
+                    log(r.line)
+                return RESET  # main() closes the link, main.py restarts the firmware
             except Exception as e:  # never let the board go down: log and serve again
                 log("coap: serve loop error %r; continuing" % (e,))
                 time.sleep(1)

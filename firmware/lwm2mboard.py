@@ -39,23 +39,8 @@ _IPSO_NO_UNIT = _IPSO[:1] + _IPSO[2:]
 _LIGHT = ((5850, BOOLEAN | READ | WRITE | OBS),)  # Light Control: On/Off
 
 
-class Reboot(deep_sleep.GoToSleep):
-    """Raised from the server's tick once an Execute on 3/0/4 was answered.
-    It takes deep sleep's way out of app.run(): the sockets closed, then a
-    real board resets and the unix board starts the firmware afresh."""
-
-    def __init__(self, b):
-        super().__init__(b, None, 0)
-
-    def sleep(self, socks, log):
-        for s in socks:
-            s.close()
-        log("lwm2m: rebooting (Execute on /3/0/4)")
-        try:
-            import machine
-            machine.reset()
-        except (ImportError, AttributeError):
-            pass  # the unix port has no reset: main.py starts the firmware again
+# Raised from the server's tick once an Execute on 3/0/4 was answered
+Reboot = deep_sleep.Reboot
 
 
 class Objects(Tree):
@@ -179,7 +164,7 @@ class Objects(Tree):
         if obs is not None and obs.active:
             self.notify_due(obs)
         if self.reboot_asked:
-            raise Reboot(self.board)
+            raise Reboot("lwm2m: rebooting (Execute on /3/0/4)")
 
 
 def _now():

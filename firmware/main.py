@@ -27,6 +27,11 @@ while True:
         again = True
     if not again:
         break
+    if again == "reset":  # app.RESET: an update in place, a reboot asked for
+        import machine
+
+        if hasattr(machine, "reset"):  # a board: boot.py and main.py on a fresh heap
+            machine.soft_reset()
     for _name in list(sys.modules):
         if _name not in _BEFORE and _name != "board":
             del sys.modules[_name]

@@ -43,6 +43,18 @@ def keep_observers(server, b, socks, log):
     return store
 
 
+class Reboot(BaseException):
+    """Raised once a reboot is due (an update in place, an LwM2M Execute on
+    3/0/4) and its answer is out. A signal, not an error: serve() lets it
+    through, app.run() closes the sockets and returns app.RESET, and main.py
+    restarts the firmware once the network link is closed (a soft reset on a
+    board: rp2040js has no hard reset, and a soft one keeps Wi-Fi up)."""
+
+    def __init__(self, line=None):
+        super().__init__(line)
+        self.line = line  # logged by app.run() as it closes the sockets
+
+
 class GoToSleep(BaseException):
     """Raised from the server's tick when the awake time is over. A signal,
     not an error: serve() contains a tick's Exceptions, never this."""

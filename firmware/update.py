@@ -11,6 +11,7 @@ import json
 from binascii import hexlify
 
 import bootguard
+import sleep
 from appmanifest import INSTALLED, MAX_FILE, changed, check_manifest, running, version
 from bootguard import NEW, OLD, exists
 from coap.clock import ticks_diff, ticks_ms
@@ -31,9 +32,8 @@ RESUMES = 3
 TICK_MS = 50
 
 
-class Reboot(BaseException):
-    """Raised from the tick once the new version is in place: not an Exception,
-    so that the serve loop lets it through (app.run reboots)."""
+# Raised from the tick once the new version is in place (app.run reboots)
+Reboot = sleep.Reboot
 
 
 class _FileSink:
