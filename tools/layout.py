@@ -62,7 +62,8 @@ PACKAGES = (
     ("coap-prepared", ("coap-core",), "Prepared answers to repeated GETs for coap-core.", (
         "prepared.py",)),
     ("coap-oscore", ("coap-core",), "OSCORE (RFC 8613) and its crypto for coap-core.", (
-        "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscorectx.py", "oscorekept.py")),
+        "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscoreclient.py", "oscorectx.py",
+        "oscorekept.py")),
     ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
         "blockget.py", "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
     ("coap-lwm2m", ("coap-core",), "OMA LwM2M: TLV (11542) written and read for coap-core.", (

@@ -40,7 +40,10 @@ _SIZE2 = const(28)
 
 _NAMES = {-1: "no answer (timeout)", -2: "reset by the server", -3: "server unreachable",
           CHANGING: "the file kept changing while it was read",
-          TOO_LARGE: "larger than allowed", BAD_BLOCK: "the server sent a block not asked for"}
+          TOO_LARGE: "larger than allowed", BAD_BLOCK: "the server sent a block not asked for",
+          # coap.oscoreclient's, with a Protector on the client
+          -7: "answer not protected by OSCORE", -8: "answer failed OSCORE verification",
+          -9: "no OSCORE sequence number left", -10: "request too long to protect"}
 
 
 def describe(code):

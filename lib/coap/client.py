@@ -11,6 +11,11 @@
 # Requests are written into one preallocated buffer and matched by Message ID
 # (ACK, RST) and token (the response); poll() allocates only what sock.recv returns.
 #
+# With c.oscore = coap.oscoreclient.Protector(ctx, size) every request is
+# protected as send() sends it, and only a response that verifies is given
+# back (data then holds its decrypted inner message); one that does not ends
+# the exchange with the Protector's UNPROTECTED or FORGED.
+#
 # The socket may be the server's own (Shared below): the requests then leave
 # from the address the board serves on, so a NAT or firewall that lets them
 # out lets the peer's requests back in (as LwM2M asks).
@@ -125,6 +130,7 @@ class Client:
         self.clock = clock
         self.msg = Response(size, size)  # a payload window as large as the buffer
         self.busy = False
+        self.oscore = None  # a coap.oscoreclient.Protector: requests over OSCORE
         self.data = b""
         self.payload_off = 0
         self._empty = bytearray(4)  # an ACK or RST for the peer's own CON messages
@@ -135,6 +141,7 @@ class Client:
         self._tries = 0
         self._timeout = 0
         self._due = 0
+        self._early = None  # send()'s failure to protect, for the next poll()
 
     def begin(self, code):
         """Start a CON request; write its options and payload into the result."""
@@ -146,10 +153,16 @@ class Client:
 
     def send(self):
         """Send the request begun; poll() then reports how it went."""
-        self.busy = True
         self._acked = False
         self._tries = 0
         self._timeout = retransmit_timeout(_ACK_TIMEOUT_MS)
+        self._early = None
+        if self.oscore is not None:
+            r = self.oscore.protect(self.msg.buf)  # once: retransmissions resend it
+            if r < 0:
+                self._early = r
+                return r
+        self.busy = True
         return self._transmit()
 
     def _transmit(self):
@@ -167,6 +180,10 @@ class Client:
     def poll(self):
         """None while the exchange goes on; then the response code, or TIMEOUT,
         RESET or UNREACHABLE. Reads at most a few datagrams per call."""
+        r = self._early
+        if r is not None:  # send() could not protect the request: said here too
+            self._early = None
+            return r
         if not self.busy:
             return None
         for _ in range(4):
@@ -230,6 +247,16 @@ class Client:
             self._reply(_ACK if off >= 0 else _RST, mid)
         if off < 0:
             return None
+        if self.oscore is not None:
+            k = self.oscore.unprotect(d, n)
+            if k < 0:  # §8.4: never taken as the answer
+                self.data = d
+                return self._done(k)
+            d = self.oscore.inner
+            code = d[1]
+            off = self._walk(d, -1, None)
+            if off < 0:
+                return self._done(-8)  # oscoreclient.FORGED: a malformed inner message
         self.data = d
         self.payload_off = off
         return self._done(code)

@@ -8,6 +8,7 @@ package(
         "cose.py",
         "hkdf.py",
         "oscore.py",
+        "oscoreclient.py",
         "oscorectx.py",
         "oscorekept.py",
     ),
