@@ -160,7 +160,9 @@ def start(config_path=board_config.PATH, log=None, required=False):
     readings = sensors.Sensors(specs, b, cfg["name"], log)
     readings.refresh()  # a first reading before the first request
     handlers = resources.SensorBoard(b, cfg, log if isinstance(log, LogRing) else None, readings)
-    handlers.updater = update.Updater(_connect, log)  # docs/updates.md
+    handlers.updater = update.Updater(  # docs/updates.md
+        _connect, log, None if cfg["update_oscore"] is None
+        else lambda: security.update_context(cfg))
     handlers.app_version = update.running().encode()
     table = resources.table(handlers, cfg)
     objects = None

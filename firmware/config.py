@@ -13,7 +13,7 @@ MAX_BYTES = 4096
 #: Fields whose value may hold a secret (a Wi-Fi password, OSCORE keys): a
 #: problem line names the field and never shows its value. Any field whose
 #: value has a key from SECRET_KEYS (at any depth) is treated the same way.
-SECRET_FIELDS = ("wifi", "oscore")
+SECRET_FIELDS = ("wifi", "oscore", "update_oscore")
 SECRET_KEYS = ("password", "secret", "salt", "key", "psk")
 
 #: Fields that name a GPIO pin, checked again by the board (app.make_board). A
@@ -41,6 +41,7 @@ DEFAULTS = {
     "amplification_limit": True,  # answers to unverified peers within 3x (RFC 9175 §2.4)
     "held_requests": 2,  # large GETs from unproven peers held for a ping's RST (coap/pending.py)
     "oscore": None,        # the board's OSCORE context (docs/security.md); None: no security
+    "update_oscore": None,  # the board's own context for its update file server (docs/updates.md)
     "open": [],            # with a context: paths served without OSCORE, e.g. "sensors/humidity"
     "max_age_s": 60,       # how long a sensor reading stays fresh (Max-Age, RFC 7252)
     "sleep": None,         # {"awake_s": 5, "sleep_s": 300}: deep sleep between awake times
@@ -216,24 +217,24 @@ def unhex(v):
     return bytes(out)
 
 
-def _oscore_problem(v):
-    """What is wrong with an "oscore" value, naming the field but never its
-    value (it holds the secret); None when it is usable."""
+def _oscore_problem(v, name="oscore"):
+    """What is wrong with an "oscore" (or "update_oscore") value, naming the
+    field but never its value (it holds the secret); None when it is usable."""
     if not isinstance(v, dict):
-        return "oscore: expected an object with secret, sender_id and recipient_id"
+        return "%s: expected an object with secret, sender_id and recipient_id" % name
     for key in v:
         if key not in _OSCORE_FIELDS:
-            return "oscore: unknown field %r" % key
+            return "%s: unknown field %r" % (name, key)
     for key, (low, high, required) in _OSCORE_FIELDS.items():
         if key not in v:
             if required:
-                return "oscore.%s: missing" % key
+                return "%s.%s: missing" % (name, key)
             continue
         b = unhex(v[key])
         if b is None or not low <= len(b) <= high:
-            return "oscore.%s: expected a hex string of %d to %d bytes" % (key, low, high)
+            return "%s.%s: expected a hex string of %d to %d bytes" % (name, key, low, high)
     if unhex(v["sender_id"]) == unhex(v["recipient_id"]):
-        return "oscore: sender_id and recipient_id must differ"
+        return "%s: sender_id and recipient_id must differ" % name
     return None
 
 
@@ -298,6 +299,12 @@ def validate(raw):
             problem = None if value is None else _oscore_problem(value)
             if problem:  # asked for and unusable: refuse, and never print the value
                 problems.append("config: %s; OSCORE-protected resources are refused" % problem)
+                value = INVALID
+            config[key] = value
+        elif key == "update_oscore":
+            problem = None if value is None else _oscore_problem(value, key)
+            if problem:  # asked for and unusable: no update at all, never a plain one
+                problems.append("config: %s; updates are refused" % problem)
                 value = INVALID
             config[key] = value
         elif key == "ppp" and value is not None and _ppp_problem(value):

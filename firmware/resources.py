@@ -107,7 +107,8 @@ class SensorBoard:
 
     def update_post(self, req, resp):
         """POST /board/update, the manifest's coap:// URI as payload (?force:
-        an older version too). Answered at once; /board shows the progress."""
+        an older version too; ?plain: fetch it without OSCORE, on a board
+        without an update context). Answered at once; /board shows the progress."""
         if req.secured is None:  # whoever may update the board may run anything on it
             resp.error(_UNAUTHORIZED, b"OSCORE required")  # even where "open" lists it
             return
@@ -115,7 +116,8 @@ class SensorBoard:
             uri = bytes(req.buf[req.payload_off:req.payload_off + req.payload_len]).decode()
         except UnicodeError:
             uri = "?"
-        why = self.updater.start(uri, force=req.query_index(b"force") >= 0)
+        why = self.updater.start(uri, force=req.query_index(b"force") >= 0,
+                                 plain=req.query_index(b"plain") >= 0)
         if why is not None:
             resp.error(_BAD_REQUEST, why.encode())
             return

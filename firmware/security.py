@@ -9,6 +9,9 @@ import config
 #: where the board reserves its OSCORE sequence numbers (RFC 8613 Appendix B.1.1),
 #: in the working directory: the board's root, or where `make run` was started
 SEQUENCE_FILE = "oscore.seq"
+#: ... and those of its update context: a context of its own, since the file
+#: server and the operator's client are two processes that can't share one
+UPDATE_SEQUENCE_FILE = "update.seq"
 
 
 def contexts(cfg, log):
@@ -38,3 +41,19 @@ def contexts(cfg, log):
     log("oscore: context ready (sender_id %s), %d open resource(s)"
         % (sec["sender_id"] or "empty", len(cfg["open"])))
     return [ctx]
+
+
+def update_context(cfg):
+    """The board's context for its update file server (config "update_oscore",
+    docs/updates.md), made when an update starts. ValueError when the config's
+    is unusable; the messages name fields and files, never keys."""
+    sec = cfg["update_oscore"]
+    if sec is None or sec == config.INVALID:
+        raise ValueError("unusable (see the config's line at boot)")
+    from coap.oscorectx import Context, SequenceStore
+
+    unhex = config.unhex
+    return Context(unhex(sec["secret"]), unhex(sec.get("salt", "")), unhex(sec["sender_id"]),
+                   unhex(sec["recipient_id"]),
+                   unhex(sec["id_context"]) if "id_context" in sec else None,
+                   SequenceStore(UPDATE_SEQUENCE_FILE))

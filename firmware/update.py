@@ -5,6 +5,12 @@
 #
 # The manifest (appmanifest.py) is served next to the files it names: a
 # file's URI is the manifest's with its last segment replaced by the path.
+#
+# Over OSCORE (RFC 8613) when the board has an update context (config
+# "update_oscore", security.py): every request is protected and only answers
+# that verify under that context reach the manifest parser or a file, so the
+# manifest, and through its SHA-256s every file, comes from whoever holds the
+# context. Without one an update is refused unless asked for in plain (?plain).
 
 import hashlib
 import json
@@ -25,6 +31,9 @@ except ImportError:  # CPython
         sleep(ms / 1000)
 
 _CONTENT = 69
+_UNPROTECTED = -7  # coap.oscoreclient's: a plain answer to a protected request
+#: the client's request buffer: a protected request fits it (Uri-Path, Block2, Size2)
+_REQUEST = 256
 MAX_MANIFEST = 16384
 #: resume()s of a transfer after a timeout before the update gives up
 RESUMES = 3
@@ -69,11 +78,18 @@ class _BytesSink:
 
 class Updater:
     """One update at a time. `connect(host, port)` gives a connect()ed,
-    non-blocking UDP socket; status is the JSON object /board shows."""
+    non-blocking UDP socket; status is the JSON object /board shows.
+    context: None (the board has no update context), or a function that
+    makes the board's oscorectx.Context for its file server (called at the
+    first update, so that a board never updated keeps the heap; ValueError
+    or OSError when the context is unusable)."""
 
-    def __init__(self, connect, log=print):
+    def __init__(self, connect, log=print, context=None):
         self.connect = connect
         self.log = log
+        self.context = context
+        self._ctx = None
+        self.plain = False
         self.busy = False
         self.sock = None
         self.uri = None
@@ -93,14 +109,30 @@ class Updater:
             s["done"], s["total"] = done, total
         if why:
             s["error"] = why
+        if self.plain:
+            s["plain"] = True  # fetched without OSCORE, as the trigger asked
         self.status = json.dumps(s).encode()
 
-    def start(self, uri, force=False):
-        """Begin an update from the manifest at uri; None, or why not."""
+    def start(self, uri, force=False, plain=False):
+        """Begin an update from the manifest at uri; None, or why not. plain:
+        fetch without OSCORE, which only a board without a context may do."""
         if self.busy:  # a retransmitted POST (no deduplication here) is no error
             return None if uri == self.uri else "an update is under way"
         if not exists("main.py"):
             return "no main.py in the working directory: not a deployed tree"
+        if self.context is None and not plain:
+            return ("no update_oscore context: nothing could tell the manifest is "
+                    "authentic (?plain fetches it anyway)")
+        if self.context is not None and plain:
+            return "the board has an update_oscore context: ?plain is refused"
+        ctx = None
+        if self.context is not None:
+            if self._ctx is None:
+                try:
+                    self._ctx = self.context()
+                except (ValueError, OSError) as e:  # names fields and files, never keys
+                    return "update_oscore: %s" % e
+            ctx = self._ctx
         # The client's modules load with the first update, not at boot: a
         # board that is never updated keeps their heap
         from coap.blockget import BlockGet
@@ -118,14 +150,20 @@ class Updater:
         self.force = force
         self.busy = True
         self.version = None
-        self.get = BlockGet(Client(self.sock, 256), limit=MAX_MANIFEST)
+        self.plain = plain
+        client = Client(self.sock, _REQUEST)
+        if ctx is not None:
+            from coap.oscoreclient import Protector
+
+            client.oscore = Protector(ctx, _REQUEST)
+        self.get = BlockGet(client, limit=MAX_MANIFEST)
         self.sink = _BytesSink()
         self.todo = None
         self.resumes = 0
         bootguard.remove_tree(NEW)
         self._fetch([segs[-1]], self.sink)
         self._say("manifest")
-        self.log("update: fetching %s" % uri)
+        self.log("update: fetching %s%s" % (uri, " in plain CoAP" if plain else " over OSCORE"))
         return None
 
     def _fetch(self, segs, sink):
@@ -167,7 +205,10 @@ class Updater:
                 return True
             from coap.blockget import describe  # loaded by start() already
 
-            raise ValueError(describe(r))
+            why = describe(r)
+            if r == _UNPROTECTED:  # the file server's plain error says why
+                why += " (%s)" % describe(self.get.client.oscore.plain_code)
+            raise ValueError(why)
         if self.todo is None:
             return self._manifest()
         f = self.todo[self.index]

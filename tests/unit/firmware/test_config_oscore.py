@@ -49,6 +49,21 @@ class Fields(unittest.TestCase):
             self.assertNotIn(SECRET[:6], problems[0])
             self.assertEqual(security.contexts(cfg, print), [])  # asked for: refuse
 
+    def test_update_context_checked_the_same_way(self):
+        cfg, problems = config.validate({"update_oscore": GOOD})
+        self.assertEqual((cfg["update_oscore"], cfg["oscore"], problems), (GOOD, None, []))
+        for value, start in ((dict(GOOD, secret="00"), "update_oscore.secret: expected"),
+                             (dict(GOOD, recipient_id="01"),
+                              "update_oscore: sender_id and recipient_id must differ")):
+            cfg, problems = config.validate({"update_oscore": value})
+            self.assertEqual(cfg["update_oscore"], config.INVALID)
+            self.assertEqual(len(problems), 1)
+            self.assertTrue(problems[0].startswith("config: " + start), problems[0])
+            self.assertTrue(problems[0].endswith("; updates are refused"), problems[0])
+            self.assertNotIn(SECRET[:6], problems[0])
+            with self.assertRaises(ValueError):
+                security.update_context(cfg)
+
     def test_bad_open_list(self):
         cfg, problems = config.validate({"open": "sensors/humidity"})
         self.assertEqual(cfg["open"], [])
@@ -62,6 +77,27 @@ class Fields(unittest.TestCase):
 
 
 class Start(unittest.TestCase):
+    def test_update_context_has_its_own_sequence_file(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        import os
+        cfg, _ = config.validate({"oscore": GOOD, "update_oscore": dict(GOOD, sender_id="02")})
+        security.UPDATE_SEQUENCE_FILE = "/tmp/coap-config-test-update-ssn"
+        try:
+            os.remove(security.UPDATE_SEQUENCE_FILE)
+        except OSError:
+            pass
+        try:
+            ctx = security.update_context(cfg)
+            self.assertEqual((ctx.sender_id, ctx.recipient_id), (b"\x02", b""))
+            self.assertEqual(ctx.next_ssn(), 0)
+            with open(security.UPDATE_SEQUENCE_FILE) as f:
+                self.assertEqual(f.read(), "64")  # reserved before use (B.1.1)
+            self.assertEqual(security.update_context(cfg).next_ssn(), 64)  # after a reboot
+        finally:
+            os.remove(security.UPDATE_SEQUENCE_FILE)
+            security.UPDATE_SEQUENCE_FILE = "update.seq"
+
     def test_context_from_config(self):
         if not aes.available():
             raise unittest.SkipTest("this port has no cryptolib")

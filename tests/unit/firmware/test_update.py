@@ -19,7 +19,10 @@ import update  # noqa: E402
 # working directory, and the unit runner's module paths are relative
 import coap.blockget  # noqa: E402,F401
 import coap.client  # noqa: E402,F401
+import coap.oscore  # noqa: E402,F401
+import coap.oscoreclient  # noqa: E402,F401
 from fake_fileserver import FileServer, body  # noqa: E402
+from test_prepared import answers  # noqa: E402
 
 OLD_TREE = {"main.py": b"# main\n", "app.py": b"print('v1')\n" * 300,
             "lib/coap/x.py": b"X = 1\n", "util.py": b"U = 1\n"}
@@ -116,7 +119,7 @@ class Board(unittest.TestCase):
         return update.Updater(lambda host, port: self.server, log=self.lines.append)
 
     def run_update(self, u, uri="coap://files.example/fw/manifest.json", force=False):
-        self.assertIsNone(u.start(uri, force))
+        self.assertIsNone(u.start(uri, force, plain=u.context is None))
         for _ in range(200):
             try:
                 u.tick()
@@ -205,7 +208,7 @@ class Board(unittest.TestCase):
         u = self.serve({}, {"version": "v9", "files": []})
         self.assertFalse(self.run_update(u))
         self.assertEqual(json.loads(u.status)["error"], "version 'v9' is not major.minor.patch")
-        self.assertEqual(u.start("http://x/m.json"),
+        self.assertEqual(u.start("http://x/m.json", plain=True),
                          "bad manifest URI http://x/m.json: not a coap:// URI")
         self.assertEqual(tree(), self.old)
 
@@ -263,6 +266,91 @@ class Board(unittest.TestCase):
             self.assertTrue(n > 5, "%s: only %d cuts" % (phase, n))
 
 
+class SecureWire:
+    """A connected socket whose peer is a file server under OSCORE: the
+    library's own Server with a context, one resource per file."""
+
+    def __init__(self, files, ctx):
+        from coap import Resource, Server
+
+        def serve(data):
+            def get(req, resp):
+                resp.payload(data)
+            return get
+        table = tuple(Resource(path, get=serve(files[path])) for path in sorted(files))
+        self.srv = Server(table, log=None, oscore=[ctx], amplification_limit=False)
+        self.inbox = []
+        self.closed = False
+
+    def send(self, buf):
+        a = answers(self.srv, [bytes(buf)])[0]
+        if a is not None:
+            self.inbox.append(a)
+
+    def recv(self, n):
+        if not self.inbox:
+            raise OSError(11)
+        return self.inbox.pop(0)
+
+    def close(self):
+        self.closed = True
+
+
+class OverOscore(Board):
+    """The board's update context: the manifest and files come only from a
+    file server that holds it."""
+
+    def setUp(self):
+        super().setUp()
+        from coap import aes
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+
+    def secure(self, files, man, secret=b"\x11" * 16, plain=False):
+        from coap.oscorectx import Context
+        served = dict(("fw/" + k, v) for k, v in files.items())
+        served["fw/manifest.json"] = json.dumps(man).encode()
+        if plain:
+            self.server = FileServer(served)
+        else:
+            self.server = SecureWire(served, Context(secret, b"", b"\x01", b"\x02"))
+        self.made = 0
+
+        def context():
+            self.made += 1
+            return Context(b"\x11" * 16, b"", b"\x02", b"\x01")
+        return update.Updater(lambda host, port: self.server, log=self.lines.append,
+                              context=context)
+
+    def test_update_over_oscore(self):
+        u = self.secure(NEW_FILES, manifest(NEW_FILES))
+        self.assertTrue(self.run_update(u))
+        self.assertEqual(set(tree()), set(self.new_tree()))
+        self.assertIn("update: fetching coap://files.example/fw/manifest.json over OSCORE",
+                      self.lines)
+        self.assertEqual(self.made, 1)
+
+    def test_file_server_with_another_key_refused(self):
+        u = self.secure(NEW_FILES, manifest(NEW_FILES), secret=b"\x22" * 16)
+        self.assertFalse(self.run_update(u))
+        self.assertEqual(json.loads(u.status), {
+            "state": "failed", "error": "answer not protected by OSCORE (4.00)"})
+        self.assertEqual(tree(), self.old)
+
+    def test_plain_file_server_refused(self):
+        u = self.secure(NEW_FILES, manifest(NEW_FILES), plain=True)
+        self.assertFalse(self.run_update(u))
+        # the fake's plain 4.04: the path it looked for is encrypted
+        self.assertEqual(json.loads(u.status)["error"], "answer not protected by OSCORE (4.04)")
+        self.assertEqual(tree(), self.old)
+
+    def test_plain_refused_with_a_context(self):
+        u = self.secure(NEW_FILES, manifest(NEW_FILES))
+        self.assertEqual(u.start("coap://files.example/fw/manifest.json", plain=True),
+                         "the board has an update_oscore context: ?plain is refused")
+        self.assertFalse(u.busy)
+
+
 class Trigger(unittest.TestCase):
     """POST /board/update and the "update" of /board, through the server."""
 
@@ -272,8 +360,11 @@ class Trigger(unittest.TestCase):
         from test_sensors import FakeBoard
         h = resources.SensorBoard(FakeBoard(), {"name": "greenhouse"})
         self.started = []
-        h.updater = update.Updater(lambda host, port: self.started.append((host, port)),
-                                   log=lambda line: None)
+        h.updater = update.Updater(
+            lambda host, port: self.started.append((host, port)) or FileServer({}),
+            log=lambda line: None)
+        self.h = h
+        self.updater = h.updater
         h.app_version = b"0.1.0"
         # whole answers: no 3x limit (RFC 9175) for this test's one peer
         self.server = Server(resources.table(h, {}), log=None, amplification_limit=False)
@@ -290,6 +381,51 @@ class Trigger(unittest.TestCase):
         # 4.01, on a board with no context at all
         self.assertEqual((got[1], got[5]), (129, b"OSCORE required"))
         self.assertEqual(self.started, [])
+
+    def test_no_update_context_no_fetch_unless_plain(self):
+        """Over the board's OSCORE, as a real trigger comes: without an update
+        context the board fetches nothing, unless the POST says ?plain."""
+        from coap import Server, aes
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        import coapmsg as m
+        import resources
+        from coap.oscorectx import Context
+        from oscoreclient import BOARD_ID, CLIENT_ID, SALT, SECRET, Client
+        from test_prepared import answers
+        srv = Server(resources.table(self.h, {}), log=None, amplification_limit=False,
+                     oscore=[Context(SECRET, SALT, BOARD_ID, CLIENT_ID)])
+        self.h.server = srv
+        client = Client()
+
+        def post(query):
+            echo = ()
+            for _ in range(2):  # RFC 9175 §2.4: the first POST is asked for an Echo
+                req = client.protect(m.get("board/update", code=2, query=query, options=echo,
+                                           payload=b"coap://127.0.0.1/fw/m.json"))
+                got = m.decode(client.open(answers(srv, [req])[0])[1])
+                echo = [(252, m.option(got[4], 252))]
+                if got[1] != 129:
+                    return got
+        cwd = os.getcwd()
+        root = "/tmp/coap-update-trigger-%d" % (os.getpid() if hasattr(os, "getpid") else 0)
+        bootguard.remove_tree(root)
+        os.mkdir(root)
+        os.chdir(root)
+        try:
+            lay_out({"main.py": b"# main\n"})
+            got = post(())
+            self.assertEqual(got[1], 128)
+            self.assertEqual(got[5], b"no update_oscore context: nothing could tell the "
+                             b"manifest is authentic (?plain fetches it anyway)")
+            self.assertEqual(self.started, [])
+            got = post(("plain",))
+            self.assertEqual(got[1], 68)
+            self.assertEqual(self.started, [("127.0.0.1", 5683)])
+            self.assertEqual(json.loads(self.updater.status), {"state": "manifest", "plain": True})
+        finally:
+            os.chdir(cwd)
+            bootguard.remove_tree(root)
 
     def test_board_shows_the_app_and_its_update(self):
         import coapmsg as m
