@@ -74,14 +74,15 @@ def publish(board, version, out, source=False, src=ROOT, mpy_cross=None):
     return manifest
 
 
-async def _trigger(board, manifest_uri, credentials, force, wait, say):
+async def _trigger(board, manifest_uri, credentials, force, wait, say, plain=False):
     import aiocoap
 
     ctx = await aiocoap.Context.create_client_context()
     try:
         base = board.rstrip("/") + "/"
         ctx.client_credentials.load_from_dict({base + "*": {"oscore": {"basedir": credentials}}})
-        uri = base + "board/update" + ("?force" if force else "")
+        query = [q for q, on in (("force", force), ("plain", plain)) if on]
+        uri = base + "board/update" + ("?" + "&".join(query) if query else "")
         msg = aiocoap.Message(code=aiocoap.POST, uri=uri, payload=manifest_uri.encode())
         try:
             resp = await asyncio.wait_for(ctx.request(msg).response, 30)
@@ -120,12 +121,13 @@ def check_trigger(board, credentials):
                       % credentials)
 
 
-def trigger(board, manifest_uri, credentials, force=False, wait=0, say=print):
+def trigger(board, manifest_uri, credentials, force=False, wait=0, say=print, plain=False):
     """POST the manifest's URI to the board; with wait, its /board once the
-    update is done, failed or rolled back (None: not within wait seconds)."""
+    update is done, failed or rolled back (None: not within wait seconds).
+    plain: the board fetches without OSCORE (one without an update context)."""
     check_trigger(board, credentials)
     try:
-        return asyncio.run(_trigger(board, manifest_uri, credentials, force, wait, say))
+        return asyncio.run(_trigger(board, manifest_uri, credentials, force, wait, say, plain))
     finally:
         # aiocoap releases the credentials' lock file (and saves the sequence
         # number) only when its context is collected: now, for the next use
@@ -144,6 +146,8 @@ def main(argv=None):
     ap.add_argument("--trigger", help="coap:// URI of the board to update")
     ap.add_argument("--credentials", help="aiocoap OSCORE credentials directory")
     ap.add_argument("--force", action="store_true", help="an older version too")
+    ap.add_argument("--plain", action="store_true",
+                    help="the board fetches without OSCORE (it has no update_oscore)")
     ap.add_argument("--wait", type=float, default=0, help="follow /board for S seconds")
     a = ap.parse_args(argv)
     if a.trigger:
@@ -155,7 +159,7 @@ def main(argv=None):
           % (a.board, a.version, len(m["files"]), MANIFEST, a.out))
     if a.trigger:
         state = trigger(a.trigger, a.files.rstrip("/") + "/" + MANIFEST, a.credentials,
-                        a.force, a.wait)
+                        a.force, a.wait, plain=a.plain)
         if a.wait and (state is None or state["update"]["state"] != "done"):
             raise Refused("the board did not report %s done" % a.version)
     return 0

@@ -1,12 +1,15 @@
 """An app update end to end (docs/updates.md): a deployed unix board, a new
-build published with tools.publish and served by aiocoap-fileserver, the
-update triggered over OSCORE with aiocoap; the board fetches, verifies, swaps,
-reboots and reports the new version in /board. A bad hash, a downgrade and a
+build published with tools.publish and served by aiocoap-fileserver under
+OSCORE (the board's update context), the update triggered over OSCORE with
+aiocoap; the board fetches, verifies, swaps, reboots and reports the new
+version in /board. A file server with another key, or none, is refused. A bad hash, a downgrade and a
 version that fails at start-up leave the old app serving; a process killed at
 random points of an update boots the old tree or the new one, never a mix
 (UPDATE_KILLS kills, 3 by default: long soaks take more).
 """
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -22,13 +25,19 @@ from boardsim import ROOT, SimulatedBoard, ping
 from support import free_port, stop_process
 from tools.build import MARKER, build
 from tools.layout import files_for
+from tools.common import Refused
 from tools.publish import MANIFEST, publish, trigger
 
 SECRET = "0102030405060708090a0b0c0d0e0f10"
 SALT = "9e7ca92223786340"
 BOARD_ID, CLIENT_ID = "01", "02"
+# the board's update context: its own, for its file server (docs/updates.md)
+UPDATE_SECRET = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"
+UPDATE_BOARD_ID, FILES_ID = "0a", "0b"
+UPDATE = {"secret": UPDATE_SECRET, "salt": SALT, "sender_id": UPDATE_BOARD_ID,
+          "recipient_id": FILES_ID}
 CONFIG = {"oscore": {"secret": SECRET, "salt": SALT, "sender_id": BOARD_ID,
-                     "recipient_id": CLIENT_ID}, "open": ["board"]}
+                     "recipient_id": CLIENT_ID}, "open": ["board"], "update_oscore": UPDATE}
 FILESERVER = os.path.join(ROOT, ".venv", "bin", "aiocoap-fileserver")
 
 
@@ -42,7 +51,7 @@ def deploy(tree):
 
 def snapshot(tree):
     """path -> SHA-256 of every file the board runs (its own state aside)."""
-    skip = (".update", "oscore.seq", "state.bin")
+    skip = (".update", "oscore.seq", "update.seq", "state.bin")
     return {str(p.relative_to(tree)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(tree.rglob("*")) if p.is_file()
             and not str(p.relative_to(tree)).startswith(skip) and "__pycache__" not in p.parts}
@@ -62,13 +71,24 @@ def new_build(tmp, version, out, change=None):
     return publish("unix", version, out, source=True, src=src)
 
 
-@pytest.fixture
-def fileserver(tmp_path):
-    root = tmp_path / "files"
+@contextlib.contextmanager
+def serving(tmp_path, secret=UPDATE_SECRET, name="files"):
+    """aiocoap-fileserver on a folder: under OSCORE with the board's update
+    context (secret=None: plain CoAP only). Yields (folder, its coap:// URI)."""
+    root = tmp_path / name
     root.mkdir()
     port = free_port()
-    proc = subprocess.Popen([FILESERVER, "--bind", "127.0.0.1:%d" % port, str(root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    cmd = [FILESERVER, "--bind", "127.0.0.1:%d" % port, str(root)]
+    if secret:
+        keys = tmp_path / (name + "-keys")
+        keys.mkdir()
+        (keys / "settings.json").write_text(json.dumps(
+            {"sender-id_hex": FILES_ID, "recipient-id_hex": UPDATE_BOARD_ID,
+             "secret_hex": secret, "salt_hex": SALT}))
+        creds = tmp_path / (name + "-credentials.json")
+        creds.write_text(json.dumps({":board": {"oscore": {"basedir": str(keys) + "/"}}}))
+        cmd += ["--credentials", str(creds)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while not ping("127.0.0.1", port):
@@ -78,6 +98,12 @@ def fileserver(tmp_path):
         yield root, "coap://127.0.0.1:%d" % port
     finally:
         stop_process(proc)
+
+
+@pytest.fixture
+def fileserver(tmp_path):
+    with serving(tmp_path) as served:
+        yield served
 
 
 @pytest.fixture
@@ -95,14 +121,14 @@ def tree(tmp_path):
     return deploy(tmp_path / "board")
 
 
-def start(tree):
-    return SimulatedBoard(config=CONFIG, tree=str(tree), start_timeout=20).start()
+def start(tree, config=CONFIG):
+    return SimulatedBoard(config=config, tree=str(tree), start_timeout=20).start()
 
 
-def update(board, files_uri, credentials, folder="", force=False, wait=40):
+def update(board, files_uri, credentials, folder="", force=False, wait=40, plain=False):
     uri = "%s/%s%s" % (files_uri, folder, MANIFEST)
     return trigger("coap://127.0.0.1:%d" % board.port, uri, credentials, force, wait,
-                   say=lambda line: None)
+                   say=lambda line: None, plain=plain)
 
 
 def test_update_reboots_into_the_new_version(tree, fileserver, credentials, tmp_path):
@@ -121,6 +147,7 @@ def test_update_reboots_into_the_new_version(tree, fileserver, credentials, tmp_
         out = board.output()
         assert "update: 0.2.0 in place (%d files); rebooting" % len(manifest["files"]) in out
         assert "update: 0.2.0 confirmed" in out
+        assert "over OSCORE" in out
     finally:
         board.stop()
     now = snapshot(tree)
@@ -174,6 +201,62 @@ def test_bad_hash_refused_old_app_serves(tree, fileserver, credentials, tmp_path
     finally:
         board.stop()
     assert snapshot(tree) == old
+
+
+@pytest.mark.parametrize("secret", ["b0" * 16, None], ids=["another key", "plain"])
+def test_file_server_without_the_context_refused(tree, credentials, tmp_path, secret):
+    """A file server holding another key (its 4.00 "Decryption failed",
+    RFC 8613 §8.2) or none (4.05: it sees the protected request's outer
+    POST, and no path) serves nothing the board takes; the old app keeps
+    serving."""
+    with serving(tmp_path, secret, "other") as (root, uri):
+        new_build(tmp_path, "0.2.0", root)
+        old = snapshot(tree)
+        board = start(tree)
+        try:
+            state = update(board, uri, credentials)
+            assert state["app"] == "0.1.0"
+            assert state["update"] == {"state": "failed", "error": (
+                "answer not protected by OSCORE (%s)" % ("4.00" if secret else "4.05"))}
+            assert "0.1.0 keeps running" in board.output()
+        finally:
+            board.stop()
+        assert snapshot(tree) == old
+
+
+def refusal(board, uri, credentials):
+    """Why the board refused a trigger (its traceback dropped: it holds
+    aiocoap's context, and with it the credentials' lock)."""
+    try:
+        update(board, uri, credentials)
+    except Refused as e:
+        why = str(e)
+    else:
+        why = None
+    gc.collect()
+    return why
+
+
+def test_no_update_context_fetches_only_when_asked_plain(tree, credentials, tmp_path):
+    """A board without update_oscore: the trigger is refused, saying so,
+    unless it asks for ?plain; then a plain file server updates it (while
+    it fetches, /board says "plain": test_update)."""
+    config = dict(CONFIG)
+    del config["update_oscore"]
+    with serving(tmp_path, None) as (root, uri):
+        new_build(tmp_path, "0.2.0", root)
+        board = start(tree, config)
+        try:
+            assert "answered 4.00: no update_oscore context" in refusal(board, uri, credentials)
+            assert "update:" not in board.output()
+            t0 = time.monotonic()
+            state = update(board, uri, credentials, wait=40, plain=True)
+            print("update in plain CoAP: %.1f s from the POST to the new version serving"
+                  % (time.monotonic() - t0))
+            assert state["app"] == "0.2.0", board.output()
+            assert "in plain CoAP" in board.output()
+        finally:
+            board.stop()
 
 
 def test_plain_trigger_refused(tree, fileserver):
