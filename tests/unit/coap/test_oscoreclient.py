@@ -66,6 +66,27 @@ class Vectors(Skip):
         t, code, mid, token, opts, payload = self.opened(RESP_C8)
         self.assertEqual((code, payload), (CONTENT, b"Hello World!"))
 
+    def test_outer_options_and_observe(self):
+        # §4.1: Uri-Host, Uri-Port, Proxy-Scheme outside; Observe both; with
+        # Observe the outer code is FETCH (§4.2), else POST
+        p = self.client(b"", h("01"), SALT)
+        w = Response(128, 128)
+        w.begin(0, 1, 7, b"\x01", 0, 1)
+        w.option(3, LOCALHOST)
+        w.option_uint(6, 0)
+        w.option_uint(7, 5690)
+        w.option(11, b"fw")
+        w.option_uint(23, 0x16)
+        w.option(39, b"coap")
+        n = p.protect(w.buf)
+        _, code, _, _, opts, _ = m.decode(bytes(w.buf[0:n]))
+        self.assertEqual(code, 5)
+        self.assertEqual([k for k, v in opts], [3, 6, 7, 9, 39])
+        self.assertEqual(m.option(opts, 7), b"\x16\x3a")
+        # the inner message: code GET, Observe, Uri-Path, Block2
+        plain = bytes(p.plain)
+        self.assertEqual(plain, b"\x01\x60\x52fw\xc1\x16")
+
     def test_altered_response_is_forged(self):
         p = self.client(b"", h("01"), SALT)
         c4_request(p, 0x5D1F, h("00003974"))
