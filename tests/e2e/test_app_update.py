@@ -2,10 +2,11 @@
 build published with tools.publish and served by aiocoap-fileserver under
 OSCORE (the board's update context), the update triggered over OSCORE with
 aiocoap; the board fetches, verifies, swaps, reboots and reports the new
-version in /board. A file server with another key, or none, is refused. A bad hash, a downgrade and a
-version that fails at start-up leave the old app serving; a process killed at
-random points of an update boots the old tree or the new one, never a mix
-(UPDATE_KILLS kills, 3 by default: long soaks take more).
+version in /board. A file server with another key, or none, is refused. A
+bad hash, a downgrade and a version that fails at start-up leave the old app
+serving; a process killed at random points of an update boots the old tree
+or the new one, never a mix (UPDATE_KILLS kills, 3 by default: long soaks
+take more).
 """
 
 import contextlib
