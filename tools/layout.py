@@ -65,7 +65,8 @@ PACKAGES = (
         "ccm.py", "cose.py", "hkdf.py", "oscore.py", "oscoreclient.py", "oscorectx.py",
         "oscorekept.py")),
     ("coap-fleet", ("coap-core",), "CoAP client, Resource Directory and multicast.", (
-        "blockget.py", "client.py", "linkformat.py", "multicast.py", "rd.py", "rddiscover.py")),
+        "blockget.py", "blockput.py", "client.py", "linkformat.py", "multicast.py", "rd.py",
+        "rddiscover.py")),
     ("coap-lwm2m", ("coap-core",), "OMA LwM2M: TLV (11542) written and read for coap-core.", (
         "tlv.py",)),
     ("coap-testing", ("coap-core",), "Run coap-core resources in tests, no socket.", (

@@ -5,6 +5,7 @@ package(
     "coap",
     files=(
         "blockget.py",
+        "blockput.py",
         "client.py",
         "linkformat.py",
         "multicast.py",
