@@ -89,6 +89,10 @@ class Registration:
     #: Back-off after a failed exchange: first delay, doubled up to the maximum.
     retry_first_ms = 5000
     retry_max_ms = 300000
+    #: How long deregister(pump) waits for the answer to its DELETE.
+    deregister_wait_ms = 5000
+    #: How often tick() asks `whereami` for the board's address.
+    address_every_ms = 5000
 
     def __init__(self, sock, ep, links, lifetime_s=3600, base=None, path=None,
                  clock=_clock, log=print, finder=None, origin=None, queries=(), name="rd"):
@@ -99,6 +103,7 @@ class Registration:
         self.log = log
         self.lifetime_s = lifetime_s
         self.ep = ep
+        self.base = base
         self._base(base)
         self.links = links
         self.finder = finder
@@ -116,6 +121,15 @@ class Registration:
             self._step = _FIND
         self.registered = False
         self.refreshes = 0
+        #: what the next Update carries (LwM2M §6.2.2): lt=, the links
+        self.new_lifetime = False
+        self.new_links = False
+        self.asked = False  # update() called: one more Update once this exchange ends
+        #: whereami() -> the address the board is reached at, or None: a
+        #: change sends an Update (LwM2M §6.2.2), so the server sees the new one
+        self.whereami = None
+        self.address = None
+        self._looked = clock.ticks_ms()
         self._retry = self.retry_first_ms
         self._due = clock.ticks_ms()  # the first tick starts
 
@@ -145,8 +159,21 @@ class Registration:
             if r is not None:
                 self._answered(r)
             return
-        if self.clock.ticks_diff(self.clock.ticks_ms(), self._due) >= 0:
+        now = self.clock.ticks_ms()
+        if self.whereami is not None and self.clock.ticks_diff(now, self._looked) >= 0:
+            self._look(now)
+        if self.clock.ticks_diff(now, self._due) >= 0:
             self._start()
+
+    def _look(self, now):
+        self._looked = self.clock.ticks_add(now, self.address_every_ms)
+        a = self.whereami()
+        if a is None or a == self.address:
+            return
+        if self.address is not None and self.registered:
+            self.log("%s: the board's address is now %s; updating" % (self.name, a))
+            self.update()
+        self.address = a
 
     def _start(self):
         step = self._step
@@ -161,6 +188,7 @@ class Registration:
             msg.option(_URI_PATH, b"core")
             msg.option(_URI_QUERY, b"rt=core.rd")
         elif step == _REGISTER:
+            self.new_lifetime = self.new_links = self.asked = False  # it carries them all
             self.dir.write(msg, _URI_PATH)
             msg.content_format(_LINK_FORMAT)
             for q in self.queries:
@@ -168,6 +196,13 @@ class Registration:
             msg.payload(self.links)
         else:
             self.location.write(msg, _URI_PATH)  # an empty POST: a refresh
+            if self.new_links:
+                msg.content_format(_LINK_FORMAT)
+            if self.new_lifetime:
+                msg.option(_URI_QUERY, self.queries[1])
+            if self.new_links:
+                msg.payload(self.links)
+            self.new_lifetime = self.new_links = self.asked = False  # from now: the next one
         r = self.client.send()
         if r is not None:
             self._answered(r)
@@ -212,28 +247,57 @@ class Registration:
             self._failed("refused with %d.%02d %s" % (
                 code >> 5, code & 31, _text(c.data[c.payload_off:])), now, step)
 
-    def update(self):
-        """Refresh now (LwM2M's Registration Update Trigger, Server 1/0/8)."""
+    def update(self, lifetime_s=None, links=None):
+        """Update now (LwM2M §6.2.2: Registration Update Trigger, Server
+        1/0/8), with a new lifetime (lt=) or links (the payload) if given.
+        Unregistered, they go into the next Register instead."""
+        if lifetime_s is not None and lifetime_s != self.lifetime_s:
+            self.lifetime_s = lifetime_s
+            self._base(self.base)
+            self.new_lifetime = True
+        if links is not None and links != self.links:
+            if len(links) > len(self.links) + 256:
+                raise ValueError("links too long for the registration's buffer")
+            self.links = links
+            self.new_links = True
+        self.asked = True
         if self.registered and self._step == _REFRESH:
             self._due = self.clock.ticks_ms()
 
-    def deregister(self):
-        """On a clean stop: one DELETE of the registration (RFC 9176 §5.3.3,
-        LwM2M's De-register), not waited for; the lifetime ends it otherwise."""
+    def deregister(self, pump=None):
+        """On a clean stop: a DELETE of the registration (RFC 9176 §5.3.3,
+        LwM2M's De-register). With pump (a call that hands the server's
+        datagrams over, waiting a little), its answer is waited for, at most
+        deregister_wait_ms; either way the lifetime ends it otherwise."""
         if not self.registered:
-            return
-        msg = self.client.begin(_DELETE)
+            return None
+        c = self.client
+        msg = c.begin(_DELETE)
         self.location.write(msg, _URI_PATH)
-        self.client.send()
-        self.client.busy = False
+        r = c.send()
         self.registered = False
-        self.log("%s: de-registered %s" % (self.name, self.location.text()))
+        start = self.clock.ticks_ms()
+        while pump is not None and r is None and c.busy and self.clock.ticks_diff(
+                self.clock.ticks_ms(), start) < self.deregister_wait_ms:
+            pump()
+            r = c.poll()
+        c.busy = False
+        where = self.location.text()
+        if pump is None:
+            self.log("%s: de-registered %s" % (self.name, where))
+        elif r is None or r < 0:
+            self.log("%s: de-register %s: no answer in %d s; the lifetime ends it"
+                     % (self.name, where, self.deregister_wait_ms // 1000))
+        else:
+            self.log("%s: de-registered %s (%d.%02d)" % (self.name, where, r >> 5, r & 31))
+        return r
 
     def _renew(self, now):
         self._retry = self.retry_first_ms
         self._step = _REFRESH
-        # half the lifetime: room for a full retransmission series and a retry
-        self._due = self.clock.ticks_add(now, self.lifetime_s * 500)
+        # half the lifetime: room for a full retransmission series and a retry;
+        # at once when update() was called during the exchange
+        self._due = now if self.asked else self.clock.ticks_add(now, self.lifetime_s * 500)
 
     def _forget(self, now):
         self.registered = False
@@ -256,6 +320,7 @@ class Registration:
         if old is not None:
             old.close()
         self.client.sock = sock
+        self.base = base
         self._base(base)
         self.log("rd: found %s by multicast" % uri)
         self.origin = parse_uri(uri)[:2]

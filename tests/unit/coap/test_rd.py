@@ -527,6 +527,105 @@ class LwM2MRegistration(unittest.TestCase):
         self.reg.tick()
         self.assertEqual(path_of(self.lwm2m.request()[4]), [b"rd"])
 
+    def test_a_new_lifetime_and_links_go_in_the_update(self):
+        self.register()
+        self.reg.update(lifetime_s=120, links=b'</>;rt="oma.lwm2m",</3/0>,</3303/0>')
+        self.reg.tick()
+        req = self.lwm2m.request()  # §6.2.2: lt= and the objects, at once
+        self.assertEqual((req[1], path_of(req[4]), queries(req[4])),
+                         (2, [b"rd", b"5a3f"], [b"lt=120"]))
+        self.assertEqual((m.option(req[4], 12), req[5]),
+                         (b"\x28", b'</>;rt="oma.lwm2m",</3/0>,</3303/0>'))
+        self.lwm2m.answer(req, 68)
+        self.serve()
+        self.clock.advance(60000 - 1)  # then half the new lifetime
+        self.reg.tick()
+        self.assertIsNone(self.lwm2m.request())
+        self.clock.advance(1)
+        self.reg.tick()
+        req = self.lwm2m.request()  # a plain Update again
+        self.assertEqual((queries(req[4]), req[5]), ([], b""))
+
+    def test_a_new_lifetime_while_unregistered_goes_in_the_register(self):
+        self.reg.update(lifetime_s=90)
+        self.reg.tick()
+        self.assertIn(b"lt=90", queries(self.lwm2m.request()[4]))
+
+    def test_a_new_lifetime_during_an_exchange_follows_it(self):
+        self.reg.tick()
+        req = self.lwm2m.request()  # the Register, still with lt=60
+        self.reg.update(lifetime_s=90)
+        self.lwm2m.answer(req, 65, [(8, b"rd"), (8, b"5a3f")])
+        self.serve()
+        self.reg.tick()
+        req = self.lwm2m.request()  # then at once an Update with it
+        self.assertEqual((path_of(req[4]), queries(req[4])), ([b"rd", b"5a3f"], [b"lt=90"]))
+        self.reg.update(lifetime_s=120)  # and again while that Update is out
+        self.lwm2m.answer(req, 68)
+        self.serve()
+        self.reg.tick()
+        req = self.lwm2m.request()
+        self.assertEqual(queries(req[4]), [b"lt=120"])
+        self.reg.update()  # Execute of 1/0/8 while that one is out: one more
+        self.lwm2m.answer(req, 68)
+        self.serve()
+        self.reg.tick()
+        req = self.lwm2m.request()
+        self.assertEqual((path_of(req[4]), queries(req[4])), ([b"rd", b"5a3f"], []))
+        self.lwm2m.answer(req, 68)
+        self.serve()
+        self.reg.tick()
+        self.assertIsNone(self.lwm2m.request())  # then none till half the lifetime
+
+    def test_a_new_address_sends_an_update(self):
+        where = ["192.0.2.5"]
+        self.reg.whereami = lambda: where[0]
+        self.register()
+        self.clock.advance(5000)
+        self.reg.tick()
+        self.assertIsNone(self.lwm2m.request())  # the same address: nothing
+        where[0] = "192.0.2.77"  # e.g. a new DHCP lease
+        self.clock.advance(4999)
+        self.reg.tick()
+        self.assertIsNone(self.lwm2m.request())  # looked at every 5 s
+        self.clock.advance(1)
+        self.reg.tick()
+        self.reg.tick()
+        req = self.lwm2m.request()
+        self.assertEqual((req[1], path_of(req[4]), req[5]), (2, [b"rd", b"5a3f"], b""))
+        self.assertEqual(self.log[-1], "lwm2m: the board's address is now 192.0.2.77; updating")
+
+    def test_deregister_waits_for_the_answer(self):
+        self.register()
+        answered = []
+
+        def pump():  # the LwM2M server answers the DELETE on the second look
+            req = self.lwm2m.request()
+            if req is not None:
+                self.assertEqual((req[1], path_of(req[4])), (4, [b"rd", b"5a3f"]))
+                answered.append(req)
+            elif answered and len(answered) == 1:
+                self.lwm2m.answer(answered[0], 66)
+                answered.append(None)
+            self.server.drain(self.sock, 8)
+            self.clock.advance(10)
+        self.assertEqual(self.reg.deregister(pump), 66)
+        self.assertEqual(self.log[-1], "lwm2m: de-registered /rd/5a3f (2.02)")
+        self.assertFalse(self.reg.registered)
+
+    def test_deregister_waits_no_longer_than_its_bound(self):
+        self.register()
+        pumped = []
+
+        def pump():  # a server that is gone
+            self.server.drain(self.sock, 8)
+            self.clock.advance(100)
+            pumped.append(1)
+        self.assertIsNone(self.reg.deregister(pump))
+        self.assertEqual(len(pumped), 50)  # 5 s
+        self.assertEqual(self.log[-1], "lwm2m: de-register /rd/5a3f: no answer in 5 s; "
+                                       "the lifetime ends it")
+
     def test_only_answers_to_its_request_are_taken(self):
         self.reg.tick()
         req = self.lwm2m.request()
