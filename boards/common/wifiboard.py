@@ -92,6 +92,14 @@ class WifiBoard:
         log("wifi: connected to %s as %s" % (ssid, addr))
         return self._serve_on(addr)
 
+    def address(self):
+        """The address the board has now, None without a link: an LwM2M
+        registration sends an Update when it changes (a new DHCP lease)."""
+        if self._ppp is not None:
+            return self._ppp.address()
+        wlan = network.WLAN(network.STA_IF)
+        return wlan.ifconfig()[0] if wlan.isconnected() else None
+
     def _connect_ppp(self, log):
         try:
             addr = self._ppp.up(log)

@@ -163,6 +163,17 @@ class BoardCases:
         self.assertEqual(fake_time.now, 700)
         self.assertEqual(log.lines, ["wifi: connected to home as 192.168.1.42"])
 
+    def test_address_follows_the_link(self):
+        b = self.wifi()
+        self.assertIsNone(b.address())  # no link yet
+        b.connect(Log())
+        self.assertEqual(b.address(), "192.168.1.42")
+        fake_network.address = "192.168.1.77"  # a new lease
+        try:
+            self.assertEqual(b.address(), "192.168.1.77")
+        finally:
+            fake_network.address = "192.168.1.42"
+
     def test_port_from_config(self):
         b = self.make(wifi={"ssid": "home"}, port=5684)
         self.assertEqual(b.connect(Log()), [("0.0.0.0", 5684)])
