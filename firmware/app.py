@@ -195,10 +195,9 @@ def start(config_path=board_config.PATH, log=None, required=False):
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
     if objects is not None:
-        reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log)
+        reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log, b)
         if reg is not None:
-            ticks.append(reg.tick)
-            server.on_stop = reg.deregister
+            ticks.append(reg.tick)  # it sets server.on_stop: the De-register
         ticks.append(objects.tick)  # last: a reboot it raises leaves after the rest ran
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)

@@ -2,6 +2,7 @@
 # registered with a Resource Directory (RFC 9176). app.start() calls start()
 # after binding; both parts run from server.tick. See docs/fleet.md.
 
+import select
 import socket
 
 import config as board_config
@@ -106,11 +107,13 @@ def register(server, b, cfg, addresses, ticks, log):
     return reg
 
 
-def lwm2m(server, cfg, socks, addresses, objects, log):
+def lwm2m(server, cfg, socks, addresses, objects, log, b=None):
     """Register the LwM2M objects with cfg["lwm2m"]["server"] and keep the
     registration fresh (docs/lwm2m.md): coap.rd's Registration, with LwM2M's
     queries, from the socket the board serves on (coap.client.Shared), so
-    that the server's requests come back to the address it saw."""
+    that the server's requests come back to the address it saw. An Update
+    follows a new address of the board (b.address(), where it has one); a
+    clean stop De-registers and waits a little for the answer."""
     from coap.client import Shared, parse_uri
     from coap.rd import Registration
     lw = cfg["lwm2m"]
@@ -148,6 +151,14 @@ def lwm2m(server, cfg, socks, addresses, objects, log):
         return True
     server.on_answer = on_answer
     objects.on_update = reg.update
+    reg.whereami = getattr(b, "address", None)
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+
+    def pump():  # the De-register's answer comes in on the server's socket
+        if poller.poll(50):
+            server.drain(sock, 8)
+    server.on_stop = lambda: reg.deregister(pump)
     log("lwm2m: registering with %s as %s" % (uri, lw["endpoint"]))
     return reg
 

@@ -321,12 +321,25 @@ class Tree:
         if j < 0:
             resp.error(_BAD_REQUEST, b"an instance is written as TLV")
             return
-        v = req.payload_int()
-        boolean = res[j][1] & _KIND == BOOLEAN
+        kind = res[j][1] & _KIND
+        if kind == STRING:
+            v = bytes(req.buf[req.payload_off:req.payload_off + req.payload_len])
+        else:
+            v = req.payload_int()
+        boolean = kind == BOOLEAN
         if v is None or (boolean and v not in (0, 1)):
             resp.error(_BAD_REQUEST, b"expected 0 or 1" if boolean else b"expected an integer")
             return
+        why = self.check(k, res[j][0], v)
+        if why is not None:
+            resp.error(_BAD_REQUEST, why)
+            return
         self.write(k, res[j][0], v)
+
+    def check(self, k, rid, v):
+        """None when v may be written to resource rid of instance k, else
+        why not (a 4.00). The subclass's."""
+        return None
 
     def _write_tlv(self, req, resp, k, res):
         rd = self.reader
@@ -343,9 +356,16 @@ class Tree:
                     resp.error(_NOT_FOUND if spec < 0 else _METHOD_NOT_ALLOWED,
                                b"no such resource" if spec < 0 else b"not writable")
                     return
-                v = rd.integer()
+                if spec & _KIND == STRING:
+                    v = bytes(req.buf[rd.value_off:rd.value_off + rd.value_len])
+                else:
+                    v = rd.integer()
                 if v is None or (spec & _KIND == BOOLEAN and v not in (0, 1)):
                     resp.error(_BAD_REQUEST, b"bad value")
+                    return
+                why = self.check(k, rd.ident, v)
+                if why is not None:
+                    resp.error(_BAD_REQUEST, why)
                     return
                 if not check:
                     self.write(k, rd.ident, v)

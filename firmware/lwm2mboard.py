@@ -11,6 +11,7 @@ from coap.tlv import Reader, Tlv
 from lwm2m import (BOOLEAN, EXEC, FLOAT, INTEGER, MULTI, OBS, READ, STRING, WRITE, Tree)
 
 _KNOWN_TIME = 1600000000  # a clock before 2020 has not been set
+_LIFETIME_MAX_S = 604800  # as config.py allows
 _PERIPHERAL = 8  # Device 11, Error Code: "Peripheral Malfunction"
 
 #: IPSO object of a quantity; any other is a generic sensor (3300)
@@ -19,9 +20,9 @@ GENERIC = 3300
 
 # The resources of each object: (id, type and what it allows)
 _SERVER = ((0, INTEGER | READ),    # Short Server ID
-           (1, INTEGER | READ),    # Lifetime
+           (1, INTEGER | READ | WRITE),  # Lifetime: an Update tells the server
            (6, BOOLEAN | READ),    # Notification Storing
-           (7, STRING | READ),     # Binding
+           (7, STRING | READ | WRITE),   # Binding: U, the only one served
            (8, INTEGER | EXEC))    # Registration Update Trigger
 _DEVICE = ((0, STRING | READ),     # Manufacturer
            (1, STRING | READ),     # Model Number
@@ -53,7 +54,7 @@ class Objects(Tree):
         self.version = __version__.encode()
         self.sensors = sensors.sensors if sensors is not None else ()
         self.reboot_asked = False
-        self.on_update = None  # Execute 1/0/8: the registration's update
+        self.on_update = None  # the registration's update: Execute 1/0/8, Write 1/0/1
         found = [(1, 0, _SERVER), (3, 0, _DEVICE), (3311, 0, _LIGHT)]
         readings = sensors.readings if sensors is not None else ()
         counts = {}
@@ -120,8 +121,22 @@ class Objects(Tree):
         else:
             Tree.missing(self, k, rid, resp)
 
+    def check(self, k, rid, v):
+        if self.insts[k][0] != 1:
+            return None
+        if rid == 1 and not 1 <= v <= _LIFETIME_MAX_S:
+            return b"lifetime: 1 to 604800 s"
+        if rid == 7 and v != b"U":
+            return b"binding: U (UDP) is the only one"
+        return None
+
     def write(self, k, rid, v):
-        self.board.set_led(v)  # the only writable resource: 3311/0/5850
+        if self.insts[k][0] == 3311:
+            self.board.set_led(v)  # 5850
+        elif rid == 1 and v != self.lifetime_s:  # Server 1/0/1 (1/0/7 stays U)
+            self.lifetime_s = v
+            if self.on_update is not None:
+                self.on_update(lifetime_s=v)  # LwM2M §6.2.2: an Update with lt=
 
     def execute(self, k, rid):
         obj = self.insts[k][0]

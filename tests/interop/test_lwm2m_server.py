@@ -2,8 +2,9 @@
 lwm2m-node-lib 1.4.0 (tests/interop/lwm2m_server.js drives it). The board
 registers from its serving socket, the server reads Device and each sensor
 (text and TLV), writes the LED, executes a reset of min/max, sees an Update
-before the lifetime ends and a De-register on Ctrl-C; a server restart
-leads to a new registration."""
+before the lifetime ends, one with the Lifetime it wrote, one on Execute of
+1/0/8, and a De-register on Ctrl-C, answered before the board exits; a
+server restart leads to a new registration."""
 
 import json
 import os
@@ -57,6 +58,14 @@ class LwM2MServer:
             self.seen.append(m)
             if match(m):
                 return m
+
+    def after(self, n, match, timeout):
+        """The first message since seen[n] that matches, waiting for it if
+        none came yet (ask() reads past events that come before its reply)."""
+        for m in self.seen[n:]:
+            if match(m):
+                return m
+        return self.expect(match, timeout)
 
     def ask(self, command, timeout=10):
         self.proc.stdin.write(command + "\n")
@@ -132,6 +141,15 @@ def test_register_read_write_execute_update_deregister(lwm2m):
         lwm2m.ask("execute lw-board 3303 0 5605")
         # an Update before the 20 s lifetime runs out
         lwm2m.expect(lambda m: m.get("event") == "update", 15)
+        # the Lifetime written: at once an Update that carries it (lt=)
+        n = len(lwm2m.seen)
+        lwm2m.ask("write lw-board 1 0 1 30")
+        assert lwm2m.after(n, lambda m: m.get("event") == "update", 5)["lifetime"] == "30"
+        assert lwm2m.ask("read lw-board 1 0 1") == "30"
+        # the Registration Update Trigger: an Update at once
+        n = len(lwm2m.seen)
+        lwm2m.ask("execute lw-board 1 0 8")
+        lwm2m.after(n, lambda m: m.get("event") == "update", 5)
         # Ctrl-C: a De-register
         board.proc.send_signal(signal.SIGINT)
         assert lwm2m.expect(lambda m: m.get("event") == "unregistration", 5)["endpoint"] == \
@@ -140,7 +158,7 @@ def test_register_read_write_execute_update_deregister(lwm2m):
     finally:
         out = board.stop()
     assert "lwm2m: registered as /rd/" in out
-    assert "lwm2m: de-registered /rd/" in out
+    assert "lwm2m: de-registered /rd/1 (2.02)" in out  # waited for its answer
     assert "board: LED on" in out and "board: LED off" in out
 
 

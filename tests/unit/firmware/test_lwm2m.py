@@ -229,6 +229,33 @@ class WriteExecute(unittest.TestCase):
         with self.assertRaises(lwm2mboard.Reboot):
             self.objects.tick()
 
+    def test_lifetime_written_asks_for_an_update_with_it(self):
+        asked = []
+        self.objects.on_update = lambda **kw: asked.append(kw)
+        r = call(self.srv, "PUT", "1/0/1", b"120", content_format=0)
+        self.assertEqual((str(r.code), asked), ("2.04", [{"lifetime_s": 120}]))
+        self.assertEqual(call(self.srv, "GET", "1/0/1").payload, b"120")
+        call(self.srv, "PUT", "1/0/1", b"120")  # the same again: nothing to tell
+        self.assertEqual(len(asked), 1)
+        # as TLV on the instance: lifetime 600 (0xc1 id 1, 2 bytes) and binding U
+        r = call(self.srv, "PUT", "1/0", b"\xc2\x01\x02\x58\xc1\x07U", content_format=TLV)
+        self.assertEqual((str(r.code), asked[-1]), ("2.04", {"lifetime_s": 600}))
+
+    def test_bad_lifetime_or_binding_is_4_00_and_changes_nothing(self):
+        asked = []
+        self.objects.on_update = lambda **kw: asked.append(kw)
+        for payload, why in ((b"0", b"lifetime: 1 to 604800 s"),
+                             (b"604801", b"lifetime: 1 to 604800 s")):
+            r = call(self.srv, "PUT", "1/0/1", payload)
+            self.assertEqual((str(r.code), r.payload), ("4.00", why))
+        r = call(self.srv, "PUT", "1/0/7", b"T")
+        self.assertEqual((str(r.code), r.payload), ("4.00", b"binding: U (UDP) is the only one"))
+        self.assertEqual(str(call(self.srv, "PUT", "1/0/7", b"U").code), "2.04")
+        # all or nothing: a good lifetime beside a bad binding is not written
+        r = call(self.srv, "PUT", "1/0", b"\xc1\x01\x3c\xc1\x07S", content_format=TLV)
+        self.assertEqual(str(r.code), "4.00")
+        self.assertEqual((asked, call(self.srv, "GET", "1/0/1").payload), ([], b"300"))
+
     def test_update_trigger_calls_the_registration(self):
         asked = []
         self.objects.on_update = lambda: asked.append(1)
