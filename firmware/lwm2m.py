@@ -6,8 +6,8 @@
 # come from the subclass (lwm2mboard.Objects). Entries are unlisted: the
 # registration and Discover describe them. See docs/lwm2m.md.
 #
-# Read: text/plain for a resource (its default), TLV for any level,
-# link format (40) for Discover. Write: text or TLV. Execute: POST to a
+# Read: text/plain for a resource (its default), TLV and SenML JSON or CBOR
+# (lwm2msenml) for any level, link format (40) for Discover. Write: text or TLV. Execute: POST to a
 # resource described as executable. Nothing here allocates on a read.
 
 from coap import Resource
@@ -30,8 +30,10 @@ _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
 _NOT_ACCEPTABLE = const(134)
 _SERVICE_UNAVAILABLE = const(163)
-_RES_CT = (_TEXT, TLV, _LINK)
-_LEVEL_CT = (TLV, _TEXT, _LINK)  # TLV by default; text only for a resource
+_SENML_JSON = const(110)
+_SENML_CBOR = const(112)
+_RES_CT = (_TEXT, TLV, _LINK, _SENML_JSON, _SENML_CBOR)
+_LEVEL_CT = (TLV, _TEXT, _LINK, _SENML_JSON, _SENML_CBOR)  # TLV by default; text: resources
 
 # resource types (LwM2M Core TS Appendix C), in a description's low bits
 STRING = const(0)
@@ -141,6 +143,7 @@ class Tree:
         self.attrs = [None] * level  # lwm2mattrs.Attrs, made when first set
         self.tlv = None              # coap.tlv.Tlv and Reader: the subclass's
         self.reader = None
+        self.senml = None            # lwm2msenml.Senml: the subclass's
         self.o = self.k = self.j = -1  # the level a request names (_find)
         self.watched = []  # (instance, resource index, table entry, Notifier)
 
@@ -229,16 +232,22 @@ class Tree:
             if f == _TEXT:
                 resp.reset(_NOT_ACCEPTABLE)  # an object or instance is not text
             else:
-                self.tlv.render(resp, _tlv, self)
+                self._render(resp, f)
             return
         rid = self.insts[self.k][2][self.j][0]
         v = self.value(self.k, rid)
         if v is None:
             self.missing(self.k, rid, resp)
-        elif f == TLV:
-            self.tlv.render(resp, _tlv, self)
-        else:
+        elif f == _TEXT:
             _text(resp, spec & _KIND, v)
+        else:
+            self._render(resp, f)
+
+    def _render(self, resp, f):
+        if f == TLV:
+            self.tlv.render(resp, _tlv, self)
+        else:  # SenML: the same walk, the same calls
+            self.senml.render(resp, _tlv, self, f == _SENML_CBOR)
 
     def missing(self, k, rid, resp):
         resp.error(_SERVICE_UNAVAILABLE, b"no value")
