@@ -1,7 +1,9 @@
 # Serving OMA LwM2M objects (LwM2M 1.1 Core TS) from a few table entries:
 # one subtree Resource per object answers /<obj>[/<inst>[/<res>]], found
 # from the request's path segments, and each observable resource has an
-# entry of its own, so that Observe keeps its observers apart. An instance
+# entry of its own, so that Observe keeps its observers apart; an observed
+# object, instance or other resource is observed through its object's
+# entry, and notified by the attributes of its level (Group). An instance
 # is a tuple, its resources a shared description per object type; values
 # come from the subclass (lwm2mboard.Objects). Entries are unlisted: the
 # registration and Discover describe them. See docs/lwm2m.md.
@@ -12,9 +14,10 @@
 
 from coap import Resource
 from coap.clock import ticks_ms
+from coap.parse import Request
 from coap.tlv import FORMAT as TLV
 from coap.tlv import INSTANCE, MULTIPLE, RESOURCE
-from lwm2mattrs import Attrs, Notifier
+from lwm2mattrs import Attrs, Group, Notifier
 
 try:
     from micropython import const
@@ -146,6 +149,14 @@ class Tree:
         self.senml = None            # lwm2msenml.Senml: the subclass's
         self.o = self.k = self.j = -1  # the level a request names (_find)
         self.watched = []  # (instance, resource index, table entry, Notifier)
+        # observed through an object's entry: a Group per level, made when
+        # first observed; which level each observer's request names
+        self.groups = [None] * level
+        self.grouped = []
+        self.entries = []  # the objects' table entries
+        self._slot = None  # per observer table entry: its level, -1: none of ours
+        self._seen = -1    # the observer table's version _slot is of
+        self._req = None   # a coap.parse.Request for the observers' requests
 
     def _attrs(self, o, k, j):
         """The Attrs of a level, made with those above it on first use."""
@@ -175,8 +186,10 @@ class Tree:
                     self.watched.append((k, j, e, n))
                     out.append(e)
         for obj in self.objs:
-            out.append(Resource("%d" % obj, get=self.get, put=self.put, post=self.post,
-                                ct=_LEVEL_CT, max_age=0, listed=False, subtree=True))
+            e = Resource("%d" % obj, get=self.get, put=self.put, post=self.post, obs=True,
+                         ct=_LEVEL_CT, max_age=0, listed=False, subtree=True)
+            self.entries.append(e)
+            out.append(e)
         return out
 
     def _reader(self, k, rid):
@@ -225,9 +238,7 @@ class Tree:
             f = _TEXT  # a resource without Accept: text (its default)
             resp.content_format(f)
         if req.observe == 0:
-            for k, j, _, n in self.watched:
-                if k == self.k and j == self.j:
-                    n.sent()  # a registration, or a notification rendered
+            self._observed()  # a registration, or a notification rendered
         if self.j < 0:
             if f == _TEXT:
                 resp.reset(_NOT_ACCEPTABLE)  # an object or instance is not text
@@ -251,6 +262,40 @@ class Tree:
 
     def missing(self, k, rid, resp):
         resp.error(_SERVICE_UNAVAILABLE, b"no value")
+
+    def _observed(self):
+        for k, j, _, n in self.watched:
+            if k == self.k and j == self.j:
+                n.sent()
+                return
+        level = self._level()
+        g = self.groups[level]
+        if g is None:  # first observed: its resources' Notifiers (allocates, once)
+            g = Group(self._attrs(self.o, self.k, self.j), self._parts(), ticks_ms)
+            self.groups[level] = g
+            self.grouped.append(g)
+        g.sent()
+
+    def _level(self):
+        if self.k < 0:
+            return self.o
+        return self.insts[self.k][3] + (0 if self.j < 0 else 1 + self.j)
+
+    def _parts(self):
+        # a Notifier per numeric readable resource at or below the level
+        o, k0, j0 = self.o, self.k, self.j
+        obj = self.objs[o]
+        parts = []
+        for k in range(len(self.insts)):
+            res = self.insts[k][2]
+            if self.insts[k][0] != obj or (k0 >= 0 and k != k0):
+                continue
+            for j in range(len(res)):
+                spec = res[j][1]
+                if (j0 < 0 or j == j0) and spec & READ and spec & _KIND != STRING:
+                    parts.append(Notifier(self._attrs(o, k, j), self._reader(k, res[j][0]),
+                                          ticks_ms))
+        return parts
 
     def _discover(self, resp):
         # §5.4.2: the links of this level and below, each with its own attributes
@@ -389,6 +434,38 @@ class Tree:
             if n.due():
                 observers.changed(e)
                 n.sent()
+        fired = False
+        for g in self.grouped:
+            if g.due():
+                g.fire = fired = True
+        if not fired:
+            return
+        self._levels(observers)
+        for i in range(observers.size):
+            level = self._slot[i]
+            if level >= 0 and self.groups[level] is not None and self.groups[level].fire:
+                observers.changed_entry(i)
+        for g in self.grouped:
+            if g.fire:
+                g.fire = False
+                g.sent()
+
+    def _levels(self, observers):
+        """Which level each observer of an object's entry observes, from its
+        request as the table keeps it (again only when the table changed)."""
+        if self._slot is not None and self._seen == observers.version:
+            return
+        if self._slot is None:
+            self._slot = [-1] * observers.size
+            self._req = Request()
+        req = self._req
+        for i in range(observers.size):
+            self._slot[i] = -1
+            if observers.addr[i] is not None and observers.res[i] in self.entries:
+                req.parse(observers.request[i], observers.request_len[i])
+                if self._find(req):
+                    self._slot[i] = self._level()
+        self._seen = observers.version
 
     def registration_links(self):
         """The Register payload (§6.2.1): the root, then each instance."""

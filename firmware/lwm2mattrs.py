@@ -1,7 +1,7 @@
 # LwM2M notification attributes (1.1 Core §5.1.2): pmin, pmax, gt, lt, st,
 # set by Write-Attributes (a PUT with only Uri-Query options, §5.4.4) on an
 # object, an instance or a resource, shown by Discover, and deciding when an
-# observed resource notifies. A resource's own attribute wins over its
+# observed resource (Notifier), instance or object (Group) notifies. A resource's own attribute wins over its
 # instance's, which wins over its object's. Thresholds are hundredths, like
 # the readings ("st=0.5" is 50).
 
@@ -104,14 +104,13 @@ class Notifier:
     def due(self):
         if not self.started:
             return False
+        w = _when(self.attrs, ticks_diff(self.ticks_ms(), self.at))
+        return w if w is not None else self.changed()
+
+    def changed(self):
+        """The value crossed gt or lt, moved by st, or (none set) changed
+        since sent()."""
         a = self.attrs
-        since = ticks_diff(self.ticks_ms(), self.at)
-        pmin = a.get(_PMIN) or 0
-        if since < pmin * 1000:
-            return False
-        pmax = a.get(_PMAX)
-        if pmax is not None and pmax > 0 and since >= pmax * 1000:
-            return True
         v, last = self.value(), self.last
         if v is None or last is None:
             return v is not last
@@ -123,3 +122,47 @@ class Notifier:
         if lt is not None and (v < lt) != (last < lt):
             return True
         return st is not None and abs(v - last) >= st
+
+
+def _when(a, since):
+    """False before pmin, True at pmax, None in between (the values decide)."""
+    pmin = a.get(_PMIN) or 0
+    if since < pmin * 1000:
+        return False
+    pmax = a.get(_PMAX)
+    if pmax is not None and pmax > 0 and since >= pmax * 1000:
+        return True
+    return None
+
+
+class Group:
+    """When an observed object or instance notifies (1.1 Core §5.1.2): its
+    own pmin and pmax; in between when one of its resources changed as that
+    resource's attributes (gt, lt, st, inherited from the levels above) say.
+    parts: a Notifier per numeric resource, compared from the group's last
+    notification, not from the resource's own."""
+
+    def __init__(self, attrs, parts, ticks_ms):
+        self.attrs = attrs
+        self.parts = parts
+        self.ticks_ms = ticks_ms
+        self.at = ticks_ms()
+        self.started = False
+        self.fire = False  # due: its observers notify at this tick
+
+    def sent(self):
+        for p in self.parts:
+            p.sent()
+        self.at = self.ticks_ms()
+        self.started = True
+
+    def due(self):
+        if not self.started:
+            return False
+        w = _when(self.attrs, ticks_diff(self.ticks_ms(), self.at))
+        if w is not None:
+            return w
+        for p in self.parts:
+            if p.changed():
+                return True
+        return False

@@ -298,6 +298,12 @@ class Observers:
             if self.res[i] is res:
                 self.dirty[i] = True
 
+    def changed_entry(self, i):
+        """Entry i's state changed (its resource's other observers' did not):
+        notify it at the next tick."""
+        if self.addr[i] is not None:
+            self.dirty[i] = True
+
     def tick(self):
         now = ticks_ms()
         for i in range(self.size):

@@ -291,3 +291,24 @@ def test_senml_reads_asked_for_with_accept(lwm2m):
                 "coap-board", "unix", 0)
             led = senml(asyncio.run(get(board.port, "3311/0/5850", accept)), accept == 112)
             assert led == {"/3311/0/5850": False}
+
+
+def test_an_observed_instance_in_senml_paced_by_its_attributes(lwm2m):
+    # libcoap's client observes /3303/0 as SenML JSON; the instance's
+    # attributes (pmax 2 s, st 1.00, which the slow simulated temperature
+    # never reaches) pace its notifications: the answer, then one every 2 s
+    with board_for(lwm2m) as board:
+        uri = "coap://127.0.0.1:%d/3303/0" % board.port
+        put = subprocess.run(["coap-client-notls", "-B", "3", "-m", "put",
+                              uri + "?pmin=1&pmax=2&st=100"], capture_output=True, timeout=10)
+        assert put.returncode == 0, put.stderr
+        got = subprocess.run(["coap-client-notls", "-s", "7", "-A", "110", "-m", "get", uri],
+                             capture_output=True, text=True, timeout=20).stdout
+        packs, i = [], got.find("[")  # it prints them one after the other
+        while i >= 0:
+            pack, i = json.JSONDecoder().raw_decode(got, i)
+            packs.append(pack)
+            i = got.find("[", i)
+        assert 3 <= len(packs) <= 5, got
+        for p in packs:
+            assert p[0]["bn"] == "/3303/" and p[0]["n"] == "0/5700" and 10 < p[0]["v"] < 40

@@ -169,12 +169,11 @@ class Read(unittest.TestCase):
         self.assertEqual(str(self.get("3303/0/5700", accept=60).code), "4.06")
         self.assertEqual(str(self.get("3/0/4").code), "4.05")  # Execute only
 
-    def test_only_the_observable_resources_are_observed(self):
-        r = self.get("3303/0/5700", observe=0)
-        self.assertEqual((str(r.code), r.option_uint(6) is not None), ("2.05", True))
-        r = self.get("3303/0", observe=0, token=b"\x43")
-        self.assertEqual((str(r.code), r.option_uint(6)), ("2.05", None))
-        self.assertEqual(self.srv.observers.active, 1)
+    def test_every_level_is_observable(self):
+        for path, token in (("3303/0/5700", b"\x42"), ("3303/0", b"\x43"), ("3303", b"\x44")):
+            r = self.get(path, observe=0, token=token)
+            self.assertEqual((str(r.code), r.option_uint(6) is not None), ("2.05", True), path)
+        self.assertEqual(self.srv.observers.active, 3)
 
     def test_reads_allocate_nothing(self):
         srv = self.srv
@@ -261,6 +260,69 @@ class WriteExecute(unittest.TestCase):
         self.objects.on_update = lambda: asked.append(1)
         self.assertEqual(str(call(self.srv, "POST", "1/0/8").code), "2.04")
         self.assertEqual(asked, [1])
+
+
+class Sink:
+    """The socket notifications go out on."""
+
+    def __init__(self):
+        self.sent = []
+
+    def sendto(self, data, addr):
+        self.sent.append(Result(bytes(data), []))
+        return len(data)
+
+
+class ObserveLevels(unittest.TestCase):
+    """Observe of instances and objects (1.1 Core §5.1.2, §6.4.1): through the
+    object's entry, each observer notified as the attributes of its level
+    say, gt/lt/st applied to each numeric resource in it."""
+
+    def setUp(self):
+        self.srv, self.objects, self.board, self.sensors = build()
+        self.sink = Sink()
+        self.at = 0
+
+    def observe(self, path, token, accept=TLV):
+        msg = request("GET", path, accept=accept, observe=0, token=token)
+        self.srv.request.peer = PEER
+        n = self.srv.handle(msg, len(msg), sock=self.sink)
+        r = Result(bytes(self.srv.response.buf[:n]), [])
+        self.assertEqual((str(r.code), r.option_uint(6) is not None), ("2.05", True), path)
+        return r
+
+    def reading(self, temp, humidity=4500):
+        self.board.drivers["dht22"].values = [temp, humidity]
+        self.at += 10 ** 6  # a new reading each time
+        self.sensors.refresh(self.at)
+        self.objects.tick()
+        self.srv.observers.tick()
+        got = [(r.token, entries(r.payload)) for r in self.sink.sent]
+        del self.sink.sent[:]
+        return got
+
+    def test_an_instance_notifies_when_its_resources_move_by_its_st(self):
+        call(self.srv, "PUT", "3303/0?st=1")
+        self.observe("3303/0", b"\x51")
+        self.observe("3304/0", b"\x52")
+        self.assertEqual(self.reading(2150), [])  # nothing changed
+        self.assertEqual(self.reading(2180), [])  # moved by less than st
+        got = self.reading(2300)
+        self.assertEqual([t for t, _ in got], [b"\x51"])  # humidity did not change
+        self.assertIn((RESOURCE, 5700, double(23.0)), got[0][1])
+        self.assertEqual(self.reading(2350), [])  # measured from the last one
+
+    def test_an_object_without_attributes_notifies_on_any_change(self):
+        self.observe("3304", b"\x53")
+        got = self.reading(2150, 4600)
+        self.assertEqual([t for t, _ in got], [b"\x53"])
+        self.assertEqual(got[0][1][:2], [(INSTANCE, 0, None), (RESOURCE, 5700, double(46.0))])
+
+    def test_a_resource_without_an_entry_of_its_own(self):
+        self.observe("3303/0/5602", b"\x54", accept=None)  # Max Measured
+        self.assertEqual(self.reading(2100), [])  # a new low: 5602 stays
+        got = self.reading(2250)
+        self.assertEqual([t for t, _ in got], [b"\x54"])
 
 
 class Config(unittest.TestCase):

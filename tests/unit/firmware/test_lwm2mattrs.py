@@ -5,7 +5,7 @@ import unittest
 
 from test_lwm2m import build, call
 
-from lwm2mattrs import Attrs, Notifier
+from lwm2mattrs import Attrs, Group, Notifier
 
 
 class Clock:
@@ -80,6 +80,55 @@ class Semantics(unittest.TestCase):
         inst.v[0] = 7
         res.v[1] = 60
         self.assertEqual((res.get(0), res.get(1), res.get(4)), (7, 60, None))
+
+
+class GroupSemantics(unittest.TestCase):
+    """An observed instance or object: its own pmin and pmax, and a change
+    of any of its resources as that resource's attributes say."""
+
+    def make(self, **attrs):
+        clock = Clock()
+        inst = Attrs()
+        for k, v in attrs.items():
+            inst.v[["pmin", "pmax", "gt", "lt", "st"].index(k)] = v
+        values = [2000, 5000]
+        own = Attrs(inst)
+        own.v[4] = 1000  # the second resource's own st: 10.00
+        parts = [Notifier(Attrs(inst), lambda: values[0], clock),
+                 Notifier(own, lambda: values[1], clock)]
+        g = Group(inst, parts, clock)
+        g.sent()
+        return g, values, clock
+
+    def test_pmin_holds_back_pmax_forces(self):
+        g, values, clock = self.make(pmin=5, pmax=30)
+        values[0] = 2100
+        clock.now = 4999
+        self.assertFalse(g.due())
+        clock.now = 5000
+        self.assertTrue(g.due())
+        g.sent()
+        clock.now = 5000 + 29999
+        self.assertFalse(g.due())  # unchanged since
+        clock.now = 5000 + 30000
+        self.assertTrue(g.due())
+
+    def test_each_resource_by_its_own_attributes(self):
+        g, values, clock = self.make(st=50)
+        values[1] = 5900  # moved 9.00: below its own st of 10.00
+        self.assertFalse(g.due())
+        values[0] = 2050  # moved 0.50: the instance's st
+        self.assertTrue(g.due())
+        g.sent()
+        self.assertFalse(g.due())  # measured from the group's last notification
+        values[1] = 6800  # 9.00 from 5900, where it was then
+        self.assertFalse(g.due())
+        values[1] = 6900
+        self.assertTrue(g.due())
+
+    def test_nothing_before_an_observation(self):
+        g = Group(Attrs(), [], Clock())
+        self.assertFalse(g.due())
 
 
 class WriteAttributes(unittest.TestCase):
