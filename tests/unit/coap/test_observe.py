@@ -200,6 +200,14 @@ class Notifications(unittest.TestCase):
         self.srv.observers.tick()
         self.assertEqual(self.sock.sent, [])
 
+    def test_one_observer_of_a_resource_told_alone(self):
+        other = FakeSock()
+        deliver(self.srv, observe(0, token=b"o2"), peer=b"peer-2", sock=other)
+        obs = self.srv.observers
+        obs.changed_entry(obs.find(b"peer-2", b"o2", 0, 2))
+        obs.tick()
+        self.assertEqual((self.sock.sent, [r[3] for r, _ in other.sent]), ([], [b"o2"]))
+
     def test_sequence_numbers_increase_and_every_nth_is_con(self):  # §3.4, §4.5
         seqs, types = [], []
         for _ in range(4):
