@@ -146,7 +146,7 @@ class Tree:
         self.attrs = [None] * level  # lwm2mattrs.Attrs, made when first set
         self.tlv = None              # coap.tlv.Tlv and Reader: the subclass's
         self.reader = None
-        self.senml = None            # lwm2msenml.Senml: the subclass's
+        self.senml = None            # lwm2msenml.Senml, made by the first SenML read
         self.o = self.k = self.j = -1  # the level a request names (_find)
         self.watched = []  # (instance, resource index, table entry, Notifier)
         # observed through an object's entry: a Group per level, made when
@@ -258,6 +258,9 @@ class Tree:
         if f == TLV:
             self.tlv.render(resp, _tlv, self)
         else:  # SenML: the same walk, the same calls
+            if self.senml is None:  # the first SenML read loads it: most servers read TLV
+                from lwm2msenml import Senml
+                self.senml = Senml()
             self.senml.render(resp, _tlv, self, f == _SENML_CBOR)
 
     def missing(self, k, rid, resp):

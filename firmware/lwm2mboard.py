@@ -9,7 +9,6 @@ import sleep as deep_sleep
 from coap import __version__
 from coap.tlv import Reader, Tlv
 from lwm2m import (BOOLEAN, EXEC, FLOAT, INTEGER, MULTI, OBS, READ, STRING, WRITE, Tree)
-from lwm2msenml import Senml
 
 _KNOWN_TIME = 1600000000  # a clock before 2020 has not been set
 _LIFETIME_MAX_S = 604800  # as config.py allows
@@ -78,7 +77,6 @@ class Objects(Tree):
             self.unit[k] = readings[i].unit.encode() if readings[i].unit else None
         self.tlv = Tlv()
         self.reader = Reader()
-        self.senml = Senml()
 
     def _index(self, obj_iid):
         for k in range(len(self.insts)):
