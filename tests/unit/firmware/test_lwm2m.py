@@ -318,6 +318,39 @@ class ObserveLevels(unittest.TestCase):
         self.assertEqual([t for t, _ in got], [b"\x53"])
         self.assertEqual(got[0][1][:2], [(INSTANCE, 0, None), (RESOURCE, 5700, double(46.0))])
 
+    def test_deciding_and_rendering_allocate_nothing(self):
+        class Count:
+            n = 0
+
+            def sendto(self, data, addr):
+                self.n += 1
+                return len(data)
+        self.sink = sink = Count()
+        self.observe("3303/0", b"\x55")
+        self.observe("3303", b"\x56", accept=112)
+        self.board.drivers["dht22"].values = [2160, 4500]
+        self.sensors.refresh(10 ** 6)
+        self.objects.tick()
+        obs = self.srv.observers
+        obs.tick()  # the first notifications: CON, acknowledged below
+        self.assertEqual(sink.n, 2)
+        for i in range(obs.size):
+            if obs.addr[i] is not None:
+                obs.on_empty(2, obs.mid[i], PEER)  # an empty ACK
+                self.assertEqual(obs.tries[i], 0)  # nothing left to retransmit
+        self.objects.tick()
+        obs.tick()
+        self.assertEqual(sink.n, 2)  # nothing changed, nothing sent
+        self.board.drivers["dht22"].values = [2170, 4500]
+        self.sensors.refresh(2 * 10 ** 6)
+        before = sink.n
+
+        def tick():
+            self.objects.tick()
+            obs.tick()
+        no_alloc(self, "a due instance and object notified", tick)
+        self.assertEqual(sink.n - before, 2)
+
     def test_a_resource_without_an_entry_of_its_own(self):
         self.observe("3303/0/5602", b"\x54", accept=None)  # Max Measured
         self.assertEqual(self.reading(2100), [])  # a new low: 5602 stays
