@@ -435,6 +435,57 @@ class FleetLines(unittest.TestCase):
                         lines[0])
 
 
+class FleetLwM2M(unittest.TestCase):
+    """firmware/fleet.lwm2m() wires the registration to the board and the
+    server: the board's address() is watched, and a clean stop sends the
+    De-register from the server's socket and waits, bounded, for it."""
+
+    def test_wiring(self):
+        firmware = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../../firmware"
+        if firmware not in sys.path:
+            sys.path.insert(0, firmware)
+        import fleet
+        from coap import Server
+        lwm2m = RD()
+        sock, addr = bound()
+        sock.setblocking(False)
+        log = []
+
+        class Objects:
+            on_update = None
+
+            def registration_links(self):
+                return b'</>;rt="oma.lwm2m"'
+
+        class Board:
+            def address(self):
+                return "192.0.2.5"
+        try:
+            server = Server((), log=log.append, amplification_limit=False)
+            cfg = {"lwm2m": {"server": "coap://%s:%d" % host_port(lwm2m.addr), "endpoint": "b1",
+                             "lifetime_s": 60}}
+            objects = Objects()
+            reg = fleet.lwm2m(server, cfg, [sock], [host_port(addr)], objects, log.append,
+                              Board())
+            self.assertEqual((reg.whereami(), objects.on_update), ("192.0.2.5", reg.update))
+            reg.tick()
+            req = lwm2m.request()
+            self.assertEqual(lwm2m.peer, addr)  # from the server's own socket
+            lwm2m.answer(req, 65, [(8, b"rd"), (8, b"9")])
+            server.drain(sock, 8)
+            reg.tick()
+            self.assertTrue(reg.registered)
+            reg.deregister_wait_ms = 300  # a server that no longer answers
+            server.on_stop()
+            req = lwm2m.request()
+            self.assertEqual((req[1], path_of(req[4])), (4, [b"rd", b"9"]))
+            self.assertEqual(log[-1], "lwm2m: de-register /rd/9: no answer in 0 s; "
+                                      "the lifetime ends it")
+        finally:
+            lwm2m.sock.close()
+            sock.close()
+
+
 class Constants(unittest.TestCase):
     def test_private_copies_agree_with_numbers(self):
         if sys.implementation.name == "micropython":
