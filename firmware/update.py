@@ -50,30 +50,37 @@ class _FileSink:
 
     def __init__(self, path):
         bootguard.makedirs(NEW + path)
-        self.file = open(NEW + path, "wb")
+        self.path = NEW + path
+        self.file = open(self.path, "wb")
         self.hash = hashlib.sha256()
+        self.written = 0
 
     def __call__(self, pos, data, off, n):
-        if pos == 0:  # (again:) a new representation, RFC 7959 §2.4
-            self.file.seek(0)
+        if pos == 0 and self.written:
+            # again: a new representation (RFC 7959 §2.4), maybe shorter: a
+            # file opened anew keeps no tail of the old one
+            self.file.close()
+            self.file = open(self.path, "wb")
             self.hash = hashlib.sha256()
+            self.written = 0
         block = memoryview(data)[off:off + n]
         self.file.write(block)
         self.hash.update(block)
+        self.written += n
 
     def close(self):
         self.file.close()
         return hexlify(self.hash.digest()).decode()
 
 
-class _BytesSink:
-    def __init__(self):
-        self.data = bytearray()
+def _free():
+    try:
+        import gc
 
-    def __call__(self, pos, data, off, n):
-        if pos == 0:
-            self.data = bytearray()
-        self.data.extend(memoryview(data)[off:off + n])
+        gc.collect()
+        return gc.mem_free()
+    except AttributeError:  # CPython
+        return -1
 
 
 class Updater:
@@ -157,10 +164,13 @@ class Updater:
 
             client.oscore = Protector(ctx, _REQUEST)
         self.get = BlockGet(client, limit=MAX_MANIFEST)
-        self.sink = _BytesSink()
         self.todo = None
         self.resumes = 0
         bootguard.remove_tree(NEW)
+        # The manifest goes to a file as it comes, staged as the new app.json,
+        # and is parsed from there: a board's heap, fragmented after hours of
+        # serving, may have 60 KB free and no 4 KB in one piece
+        self.sink = _FileSink(INSTALLED)
         self._fetch([segs[-1]], self.sink)
         self._say("manifest")
         self.log("update: fetching %s%s" % (uri, " in plain CoAP" if plain else " over OSCORE"))
@@ -196,6 +206,8 @@ class Updater:
                     return
             except (ValueError, OSError) as e:
                 return self._fail(str(e))
+            except MemoryError:
+                return self._fail("out of memory (%d bytes free)" % _free())
 
     def _done(self, r):
         if r != _CONTENT:
@@ -219,8 +231,10 @@ class Updater:
         return self._next()
 
     def _manifest(self):
+        self.sink.close()
         try:
-            m = json.loads(bytes(self.sink.data).decode())
+            with open(NEW + INSTALLED) as f:
+                m = json.load(f)  # read as it parses: no copy of the whole text
         except ValueError:  # UnicodeError too
             raise ValueError("manifest is not JSON")
         files = check_manifest(m)
@@ -229,7 +243,6 @@ class Updater:
         if version(self.version) <= version(now) and not self.force:
             raise ValueError("manifest %s is not newer than %s (force to downgrade)"
                              % (self.version, now))
-        self.manifest = m
         self.todo = [f for f in files if changed(f)]
         self.index = 0
         self.get.limit = MAX_FILE
@@ -248,10 +261,7 @@ class Updater:
         return False
 
     def _swap(self):
-        paths = [f["path"] for f in self.todo] + [INSTALLED]
-        bootguard.makedirs(NEW + INSTALLED)  # no file changed: only the version
-        with open(NEW + INSTALLED, "w") as out:
-            out.write(json.dumps(self.manifest))
+        paths = [f["path"] for f in self.todo] + [INSTALLED]  # staged as it came
         bootguard.remove_tree(OLD)
         j = {"state": "swap", "version": self.version, "previous": running(),
              "files": paths, "added": [p for p in paths if not exists(p)]}

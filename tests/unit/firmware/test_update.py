@@ -156,6 +156,26 @@ class Board(unittest.TestCase):
         bootguard.boot(self.lines.append)  # later boots leave it alone
         self.assertEqual(tree(), self.new_tree())
 
+    def test_a_file_replaced_by_a_shorter_one_mid_transfer(self):
+        # The server's app.py changes after 5 blocks of an older, longer
+        # one: the new ETag starts it over (RFC 7959 §2.4), and what is
+        # installed is the new file alone, with no tail of the old
+        u = self.serve(NEW_FILES, manifest(NEW_FILES))
+        server = self.server
+        files = server.files
+        files["fw/app.py"], right = body(6000, seed=5), files["fw/app.py"]
+        serve = server._serve
+
+        def swapping(buf):
+            serve(buf)
+            if server.paths[-1] == "fw/app.py" and server.requests[-1][1] == 4:
+                files["fw/app.py"] = right
+        server._serve = swapping
+        self.assertTrue(self.run_update(u))
+        with open("app.py", "rb") as f:
+            got = f.read()
+        self.assertEqual((len(got), sha(got)), (len(right), sha(right)))
+
     def test_a_new_version_with_no_changed_file(self):
         same = dict((p, d) for p, d in OLD_TREE.items() if p != "main.py")
         u = self.serve(same, manifest(same, "0.1.1"))
