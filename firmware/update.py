@@ -132,6 +132,11 @@ class Updater:
                     "authentic (?plain fetches it anyway)")
         if self.context is not None and plain:
             return "the board has an update_oscore context: ?plain is refused"
+        # What an update keeps (modules, context, buffers) is allocated after
+        # a collection: packed into the lowest free heap, not scattered among
+        # the garbage of the requests served so far, where it would leave no
+        # room in one piece for a datagram (a fragmented RP2040 heap did)
+        _free()
         ctx = None
         if self.context is not None:
             if self._ctx is None:
