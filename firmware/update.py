@@ -11,6 +11,10 @@
 # that verify under that context reach the manifest parser or a file, so the
 # manifest, and through its SHA-256s every file, comes from whoever holds the
 # context. Without one an update is refused unless asked for in plain (?plain).
+#
+# LwM2M's Firmware Update object (lwm2mfirmware.py) splits it in two: start
+# with hold=True stops once every file is in and verified ("downloaded"), and
+# install() swaps them in when the server executes Update.
 
 import hashlib
 import json
@@ -100,13 +104,20 @@ class Updater:
         self.busy = False
         self.sock = None
         self.uri = None
+        self.hold = False
+        self.version = None
+        # why the last update failed or was refused, one of KINDS (None: it did not)
+        self.failure = None
+        self.state = "idle"
         self.status = b'{"state":"idle"}'
         j = bootguard.read()
         if j is not None:
             self._say(j["state"], j["version"], why=j.get("why"))
+            self.version = j["version"]
         self._confirm = j is not None and j["state"] == "trial"
 
     def _say(self, state, ver=None, why=None, file=None, done=-1, total=-1):
+        self.state = state
         s = {"state": state}
         if ver:
             s["version"] = ver
@@ -120,18 +131,28 @@ class Updater:
             s["plain"] = True  # fetched without OSCORE, as the trigger asked
         self.status = json.dumps(s).encode()
 
-    def start(self, uri, force=False, plain=False):
-        """Begin an update from the manifest at uri; None, or why not. plain:
-        fetch without OSCORE, which only a board without a context may do."""
+    def _refuse(self, kind, why):
+        self.failure = kind
+        return why
+
+    def start(self, uri, force=False, plain=False, hold=False):
+        """Begin an update from the manifest at uri; None, or why not (and
+        self.failure says what kind of why). plain: fetch without OSCORE,
+        which only a board without a context may do. hold: stop once every
+        file is in ("downloaded"): install() swaps them in."""
         if self.busy:  # a retransmitted POST (no deduplication here) is no error
             return None if uri == self.uri else "an update is under way"
         if not exists("main.py"):
-            return "no main.py in the working directory: not a deployed tree"
+            return self._refuse("failed", "no main.py in the working directory: "
+                                "not a deployed tree")
+        if not uri.startswith("coap://"):
+            return self._refuse("protocol", "bad manifest URI %s: not a coap:// URI" % uri)
         if self.context is None and not plain:
-            return ("no update_oscore context: nothing could tell the manifest is "
-                    "authentic (?plain fetches it anyway)")
+            return self._refuse("protocol", "no update_oscore context: nothing could tell "
+                                "the manifest is authentic (?plain fetches it anyway)")
         if self.context is not None and plain:
-            return "the board has an update_oscore context: ?plain is refused"
+            return self._refuse("protocol",
+                                "the board has an update_oscore context: ?plain is refused")
         # What an update keeps (modules, context, buffers) is allocated after
         # a collection: packed into the lowest free heap, not scattered among
         # the garbage of the requests served so far, where it would leave no
@@ -143,21 +164,24 @@ class Updater:
                 try:
                     self._ctx = self.context()
                 except (ValueError, OSError) as e:  # names fields and files, never keys
-                    return "update_oscore: %s" % e
+                    return self._refuse("failed", "update_oscore: %s" % e)
             ctx = self._ctx
         # The client's modules load with the first update, not at boot: a
         # board that is never updated keeps their heap
         from coap.blockget import BlockGet
         from coap.client import Client, parse_uri
 
+        self.cancel()  # what an earlier one downloaded and held
         try:
             host, port, segs = parse_uri(uri)
             if not segs or len(segs) > 7:
                 raise ValueError("no manifest path")
             self.sock = self.connect(host, port)
         except (ValueError, OSError) as e:
-            return "bad manifest URI %s: %s" % (uri, e)
+            return self._refuse("uri", "bad manifest URI %s: %s" % (uri, e))
         self.uri = uri
+        self.hold = hold
+        self.failure = None
         self.base = segs[:-1]
         self.force = force
         self.busy = True
@@ -225,18 +249,21 @@ class Updater:
             why = describe(r)
             if r == _UNPROTECTED:  # the file server's plain error says why
                 why += " (%s)" % describe(self.get.client.oscore.plain_code)
+            self.failure = _kind(r, self.todo is None)
             raise ValueError(why)
         if self.todo is None:
             return self._manifest()
         f = self.todo[self.index]
         digest = self.sink.close()
         if self.get.pos != f["size"] or digest != f["sha256"]:
+            self.failure = "integrity"
             raise ValueError("%s: SHA-256 or size differs from the manifest" % f["path"])
         self.index += 1
         return self._next()
 
     def _manifest(self):
         self.sink.close()
+        self.failure = "package"
         try:
             with open(NEW + INSTALLED) as f:
                 m = json.load(f)  # read as it parses: no copy of the whole text
@@ -244,10 +271,12 @@ class Updater:
             raise ValueError("manifest is not JSON")
         files = check_manifest(m)
         self.version = m["version"]
+        self.failure = "version"
         now = running()
         if version(self.version) <= version(now) and not self.force:
             raise ValueError("manifest %s is not newer than %s (force to downgrade)"
                              % (self.version, now))
+        self.failure = None
         self.todo = [f for f in files if changed(f)]
         self.index = 0
         self.get.limit = MAX_FILE
@@ -262,8 +291,33 @@ class Updater:
                       total=len(self.todo))
             self._fetch([s.encode() for s in f["path"].split("/")], self.sink)
             return True
+        if self.hold:  # every file in and verified: install() swaps them in
+            self._close()
+            self._say("downloaded", self.version, done=len(self.todo), total=len(self.todo))
+            self.log("update: %s downloaded; waiting to install" % self.version)
+            return False
         self._swap()
         return False
+
+    def install(self):
+        """Swap in what a held update downloaded and reboot (raises Reboot);
+        why not, when nothing is downloaded."""
+        if self.state != "downloaded":
+            return "nothing downloaded to install"
+        self._say("swap", self.version)
+        self._swap()
+
+    def cancel(self):
+        """Drop an update under way or downloaded: the board stays as it is."""
+        if self.busy or self.state == "downloaded":
+            if self.busy and isinstance(self.sink, _FileSink):
+                self.sink.file.close()
+            self._close()
+            bootguard.remove_tree(NEW)
+            self.log("update: %s dropped" % (self.version or self.uri))
+            self.plain = False
+            self._say("idle")
+        self.failure = None
 
     def _swap(self):
         paths = [f["path"] for f in self.todo] + [INSTALLED]  # staged as it came
@@ -277,6 +331,8 @@ class Updater:
         raise Reboot()
 
     def _fail(self, why):
+        if self.failure is None:  # an OSError: most often the flash is full
+            self.failure = "storage" if "ENOSPC" in why or "Errno 28" in why else "failed"
         if isinstance(self.sink, _FileSink):
             self.sink.file.close()
         self._close()
@@ -289,3 +345,23 @@ class Updater:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+
+#: kinds of failure (Updater.failure), from the first request's or a later one's
+KINDS = ("uri", "protocol", "connection", "integrity", "package", "version", "storage",
+         "failed")
+
+
+def _kind(r, manifest):
+    """The kind of a poll() result other than 2.05 (coap.blockget)."""
+    if r in (-1, -2, -3, -4, -6):  # no answer, reset, unreachable, changing, bad block
+        return "connection"
+    if r == -5:  # larger than allowed
+        return "storage" if not manifest else "package"
+    if r == _UNPROTECTED:  # a file server without the update context
+        return "protocol"
+    if r == -8:  # failed OSCORE verification
+        return "integrity"
+    if r == 132 and manifest:  # 4.04: no manifest there
+        return "uri"
+    return "failed"
