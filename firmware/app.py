@@ -168,7 +168,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     objects = None
     if cfg["lwm2m"]:
         import lwm2mboard  # only a board configured for LwM2M loads it (docs/lwm2m.md)
-        objects = lwm2mboard.Objects(b, cfg, readings)
+        objects = lwm2mboard.Objects(b, cfg, readings, handlers.updater,
+                                     handlers.app_version, log)
         table += tuple(objects.resources())
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],

@@ -188,7 +188,7 @@ def _rd(v):
     return True
 
 
-_LWM2M_FIELDS = ("server", "endpoint", "lifetime_s")
+_LWM2M_FIELDS = ("server", "endpoint", "lifetime_s", "update_plain")
 LWM2M_LIFETIME_S = 300
 
 
@@ -199,7 +199,8 @@ def _lwm2m(v):
             and v["server"] != "multicast" and _rd(v["server"])
             and (isinstance(v.get("endpoint", "x"), str)
                  and 0 < len(v.get("endpoint", "x")) <= 64 and _printable(v.get("endpoint", "x")))
-            and _is_int(v.get("lifetime_s", 60)) and 1 <= v.get("lifetime_s", 60) <= 604800)
+            and _is_int(v.get("lifetime_s", 60)) and 1 <= v.get("lifetime_s", 60) <= 604800
+            and isinstance(v.get("update_plain", False), bool))
 
 
 def unhex(v):
@@ -283,7 +284,7 @@ CHECKS = {
     "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
     # The endpoint defaults to "name", the lifetime to 300 s (validate() fills them in)
     "lwm2m": (_lwm2m, 'null or {"server": "coap://host[:port]", "endpoint": "1-64 '
-                      'characters", "lifetime_s": 1-604800}'),
+                      'characters", "lifetime_s": 1-604800, "update_plain": false}'),
 }
 
 
@@ -319,7 +320,8 @@ def validate(raw):
     if config["lwm2m"] is not None:
         config["lwm2m"] = {"server": config["lwm2m"]["server"],
                            "endpoint": config["lwm2m"].get("endpoint", config["name"]),
-                           "lifetime_s": config["lwm2m"].get("lifetime_s", LWM2M_LIFETIME_S)}
+                           "lifetime_s": config["lwm2m"].get("lifetime_s", LWM2M_LIFETIME_S),
+                           "update_plain": config["lwm2m"].get("update_plain", False)}
     return config, problems
 
 

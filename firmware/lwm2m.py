@@ -129,7 +129,7 @@ class Tree:
     ((id, type | READ | WRITE | EXEC | MULTI | OBS), ...)), kept sorted with
     their first attribute level in self.insts. A subclass gives value(k, rid)
     (None: none now), write(k, rid, v), execute(k, rid) and missing(k, rid,
-    resp) of instance k."""
+    resp) of instance k; execute returns None, or why not (a 4.00)."""
 
     def __init__(self, instances):
         instances.sort(key=lambda i: (i[0], i[1]))
@@ -356,8 +356,11 @@ class Tree:
         if not self._find(req):
             resp.reset(_NOT_FOUND)
         elif self.j >= 0 and self._spec() & EXEC:
-            resp.set_code(_CHANGED)
-            self.execute(self.k, self.insts[self.k][2][self.j][0])
+            why = self.execute(self.k, self.insts[self.k][2][self.j][0])
+            if why is None:
+                resp.set_code(_CHANGED)
+            else:
+                resp.error(_BAD_REQUEST, why)
         elif self.j < 0 and self.k >= 0:
             self._write(req, resp)
         else:

@@ -1,7 +1,8 @@
 # The LwM2M objects of this board (lwm2m.py serves them): what the Device
 # and Server objects say, one IPSO instance per reading of the configured
-# sensors, the LED as Light Control. app.start() builds them only when the
-# config has "lwm2m" (docs/lwm2m.md has the map).
+# sensors, the LED as Light Control, the app update as Firmware Update
+# (lwm2mfirmware.py). app.start() builds them only when the config has
+# "lwm2m" (docs/lwm2m.md has the map).
 
 import time
 
@@ -45,17 +46,25 @@ Reboot = deep_sleep.Reboot
 
 
 class Objects(Tree):
-    def __init__(self, b, cfg, sensors):
+    """updater: the board's update.Updater (object 5), version: the app's."""
+
+    def __init__(self, b, cfg, sensors, updater=None, version=None, log=print):
         self.board = b
         self.server = None  # set once the server exists: Memory Free reads its heap
         self.lifetime_s = cfg["lwm2m"]["lifetime_s"]
         self.model = b.name.encode()
         self.serial = cfg["name"].encode()
-        self.version = __version__.encode()
+        self.version = version or __version__.encode()
+        self.firmware = None
         self.sensors = sensors.sensors if sensors is not None else ()
         self.reboot_asked = False
         self.on_update = None  # the registration's update: Execute 1/0/8, Write 1/0/1
         found = [(1, 0, _SERVER), (3, 0, _DEVICE), (3311, 0, _LIGHT)]
+        if updater is not None:
+            from lwm2mfirmware import RESOURCES, Firmware
+            self.firmware = Firmware(updater, cfg["lwm2m"].get("update_plain", False), log)
+            found.append((5, 0, RESOURCES))
+        fixed = len(found)
         readings = sensors.readings if sensors is not None else ()
         counts = {}
         for r in readings:
@@ -72,7 +81,7 @@ class Objects(Tree):
         self.high = [0] * n
         self.seen = [False] * n
         for i in range(len(readings)):
-            k = self._index(key[3 + i])
+            k = self._index(key[fixed + i])
             self.reading[k] = readings[i]
             self.unit[k] = readings[i].unit.encode() if readings[i].unit else None
         self.tlv = Tlv()
@@ -106,6 +115,8 @@ class Objects(Tree):
             return b"U"
         if obj == 3311:
             return 1 if self.board.led() else 0
+        if obj == 5:
+            return self.firmware.value(rid)
         if rid == 5700:
             r = self.reading[k]
             return r.value() if r.sensor.ok else None
@@ -122,6 +133,8 @@ class Objects(Tree):
             Tree.missing(self, k, rid, resp)
 
     def check(self, k, rid, v):
+        if self.insts[k][0] == 5:
+            return self.firmware.check(rid, v)
         if self.insts[k][0] != 1:
             return None
         if rid == 1 and not 1 <= v <= _LIFETIME_MAX_S:
@@ -133,6 +146,8 @@ class Objects(Tree):
     def write(self, k, rid, v):
         if self.insts[k][0] == 3311:
             self.board.set_led(v)  # 5850
+        elif self.insts[k][0] == 5:
+            self.firmware.write(rid, v)
         elif rid == 1 and v != self.lifetime_s:  # Server 1/0/1 (1/0/7 stays U)
             self.lifetime_s = v
             if self.on_update is not None:
@@ -140,6 +155,8 @@ class Objects(Tree):
 
     def execute(self, k, rid):
         obj = self.insts[k][0]
+        if obj == 5:
+            return self.firmware.execute(rid)
         if obj == 3:
             self.reboot_asked = True
         elif obj == 1:
@@ -148,6 +165,7 @@ class Objects(Tree):
         else:
             self.seen[k] = False  # 5605: reset min and max
             self._minmax(k)
+        return None
 
     def _minmax(self, k):
         # 5601/5602: the lowest and highest reading since start or the last 5605
@@ -180,6 +198,8 @@ class Objects(Tree):
             self.notify_due(obs)
         if self.reboot_asked:
             raise Reboot("lwm2m: rebooting (Execute on /3/0/4)")
+        if self.firmware is not None:
+            self.firmware.tick()  # an executed Update: swap and reboot
 
 
 def _now():
