@@ -114,8 +114,8 @@ def test_register_read_write_execute_update_deregister(lwm2m):
         reg = lwm2m.expect(lambda m: m.get("event") == "registration", 10)
         assert (reg["endpoint"], reg["lifetime"], reg["version"], reg["binding"]) == (
             "lw-board", "20", "1.1", "U")
-        assert reg["payload"] == ('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3/0>,</3303/0>,'
-                                  '</3304/0>,</3311/0>')
+        assert reg["payload"] == ('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3/0>,</5/0>,'
+                                  '</3303/0>,</3304/0>,</3311/0>')
         # text reads of Device and each sensor
         assert lwm2m.ask("read lw-board 3 0 0") == "coap-board"
         assert lwm2m.ask("read lw-board 3 0 1") == "unix"
@@ -312,3 +312,62 @@ def test_an_observed_instance_in_senml_paced_by_its_attributes(lwm2m):
         assert 3 <= len(packs) <= 5, got
         for p in packs:
             assert p[0]["bn"] == "/3303/" and p[0]["n"] == "0/5700" and 10 < p[0]["v"] < 40
+
+
+def test_firmware_update_object_updates_the_app(lwm2m, tmp_path):
+    # LwM2M object 5 drives the app update (docs/updates.md): the server
+    # writes the manifest's URI, the board fetches it over OSCORE from
+    # aiocoap-fileserver (its update context) and holds it, State 2; the
+    # server executes Update; the board swaps, restarts and registers again
+    # with the new version in 3/0/3 and Update Result 1.
+    from e2e.test_app_update import UPDATE, deploy, new_build, serving
+
+    tree = deploy(tmp_path / "board")
+    with serving(tmp_path) as (root, files):
+        new_build(tmp_path, "0.2.0", root)
+        config = dict(name="lw-board", update_oscore=UPDATE, observe_con_every=0, lwm2m={
+            "server": "coap://127.0.0.1:%d" % lwm2m.port, "lifetime_s": 60})
+        board = SimulatedBoard(config=config, tree=str(tree), start_timeout=20).start()
+        try:
+            lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+            assert lwm2m.ask("read lw-board 3 0 3") == "0.1.0"
+            assert (lwm2m.ask("read lw-board 5 0 9"), lwm2m.ask("read lw-board 5 0 5")) == (
+                "0", "0")  # pull; no update yet
+            assert lwm2m.ask("observe lw-board 5 0 3") == "0"  # Idle
+            lwm2m.ask("write lw-board 5 0 1 %s/manifest.json" % files)
+            # Downloading (1), then Downloaded (2): every file in and verified
+            m = lwm2m.expect(lambda m: m.get("event") == "notification"
+                             and m["value"] == "2", 120)
+            assert m["path"] == "5/0/3"
+            assert lwm2m.ask("read lw-board 5 0 7") == "0.2.0"
+            assert lwm2m.ask("read lw-board 5 0 5") == "0"
+            assert (tree / "app.json").exists() is False  # nothing swapped yet
+            lwm2m.ask("execute lw-board 5 0 2")
+            reg = lwm2m.expect(lambda m: m.get("event") == "registration", 30)
+            assert reg["endpoint"] == "lw-board"
+            assert lwm2m.ask("read lw-board 3 0 3") == "0.2.0"
+            assert lwm2m.ask("read lw-board 5 0 5") == "1"  # Firmware updated successfully
+            assert lwm2m.ask("read lw-board 5 0 3") == "0"  # Idle
+        finally:
+            out = board.stop()
+    assert "update: 0.2.0 downloaded; waiting to install" in out
+    assert "over OSCORE" in out and "update: 0.2.0 confirmed" in out
+    assert json.loads((tree / "app.json").read_text())["version"] == "0.2.0"
+
+
+def test_firmware_update_refused_without_a_secure_fetch(lwm2m, tmp_path):
+    # no update_oscore and no "update_plain": a URI written is refused with
+    # Update Result 9 (unsupported protocol), and nothing is fetched
+    from e2e.test_app_update import deploy
+
+    tree = deploy(tmp_path / "board")
+    config = dict(name="lw-board", lwm2m={"server": "coap://127.0.0.1:%d" % lwm2m.port})
+    board = SimulatedBoard(config=config, tree=str(tree), start_timeout=20).start()
+    try:
+        lwm2m.expect(lambda m: m.get("event") == "registration", 10)
+        lwm2m.ask("write lw-board 5 0 1 coap://127.0.0.1:9/manifest.json")
+        assert lwm2m.ask("read lw-board 5 0 5") == "9"
+        assert lwm2m.ask("read lw-board 5 0 3") == "0"
+    finally:
+        out = board.stop()
+    assert "lwm2m: update refused: no update_oscore context" in out
