@@ -91,7 +91,11 @@ def build():
     objects = None
     if LWM2M:
         import lwm2mboard
-        objects = lwm2mboard.Objects(b, cfg, readings)
+        try:  # with the updater: Firmware Update, object 5
+            objects = lwm2mboard.Objects(b, cfg, readings, handlers.updater,
+                                         handlers.app_version, log)
+        except TypeError:  # a tree from before object 5
+            objects = lwm2mboard.Objects(b, cfg, readings)
         table += tuple(objects.resources())
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],

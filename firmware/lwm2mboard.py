@@ -39,6 +39,17 @@ _IPSO = ((5700, FLOAT | READ | OBS), (5701, STRING | READ), (5601, FLOAT | READ)
          (5602, FLOAT | READ), (5605, INTEGER | EXEC))
 _IPSO_NO_UNIT = _IPSO[:1] + _IPSO[2:]
 _LIGHT = ((5850, BOOLEAN | READ | WRITE | OBS),)  # Light Control: On/Off
+# Firmware Update (lwm2mfirmware.py, loaded on first use). State and Update
+# Result change a few times an update: observed through the object's entry,
+# not entries of their own, which would cost heap on every board
+_FIRMWARE = ((1, STRING | WRITE),          # Package URI
+             (2, INTEGER | EXEC),          # Update
+             (3, INTEGER | READ),          # State
+             (5, INTEGER | READ),          # Update Result
+             (6, STRING | READ),           # PkgName
+             (7, STRING | READ),           # PkgVersion: the manifest's version
+             (8, INTEGER | READ | MULTI),  # Firmware Update Protocol Support: 0 CoAP
+             (9, INTEGER | READ))          # Firmware Update Delivery Method: 0 pull
 
 
 # Raised from the server's tick once an Execute on 3/0/4 was answered
@@ -55,15 +66,16 @@ class Objects(Tree):
         self.model = b.name.encode()
         self.serial = cfg["name"].encode()
         self.version = version or __version__.encode()
-        self.firmware = None
+        self.updater = updater
+        self.update_plain = cfg["lwm2m"].get("update_plain", False)
+        self.log = log
+        self._firmware = None  # lwm2mfirmware.Firmware, made on first use
         self.sensors = sensors.sensors if sensors is not None else ()
         self.reboot_asked = False
         self.on_update = None  # the registration's update: Execute 1/0/8, Write 1/0/1
         found = [(1, 0, _SERVER), (3, 0, _DEVICE), (3311, 0, _LIGHT)]
         if updater is not None:
-            from lwm2mfirmware import RESOURCES, Firmware
-            self.firmware = Firmware(updater, cfg["lwm2m"].get("update_plain", False), log)
-            found.append((5, 0, RESOURCES))
+            found.append((5, 0, _FIRMWARE))
         fixed = len(found)
         readings = sensors.readings if sensors is not None else ()
         counts = {}
@@ -86,6 +98,13 @@ class Objects(Tree):
             self.unit[k] = readings[i].unit.encode() if readings[i].unit else None
         self.tlv = Tlv()
         self.reader = Reader()
+
+    @property
+    def firmware(self):
+        if self._firmware is None:
+            from lwm2mfirmware import Firmware
+            self._firmware = Firmware(self.updater, self.update_plain, self.log)
+        return self._firmware
 
     def _index(self, obj_iid):
         for k in range(len(self.insts)):
@@ -198,8 +217,8 @@ class Objects(Tree):
             self.notify_due(obs)
         if self.reboot_asked:
             raise Reboot("lwm2m: rebooting (Execute on /3/0/4)")
-        if self.firmware is not None:
-            self.firmware.tick()  # an executed Update: swap and reboot
+        if self._firmware is not None:
+            self._firmware.tick()  # an executed Update: swap and reboot
 
 
 def _now():

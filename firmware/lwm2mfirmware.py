@@ -14,8 +14,8 @@
 # The fetch goes over the board's update_oscore context; a board without one
 # fetches in plain CoAP only when its "lwm2m" config says "update_plain",
 # else a URI written is refused with Result 9. docs/lwm2m.md, docs/updates.md.
-
-from lwm2m import EXEC, INTEGER, MULTI, OBS, READ, STRING, WRITE
+# lwm2mboard describes the resources and loads this module on their first
+# use: a board whose server never looks at object 5 keeps the heap.
 
 # State (5/0/3)
 IDLE = 0
@@ -34,15 +34,6 @@ RESULTS = {"storage": 2,      # Not enough flash memory for the new package
            "protocol": 9}     # Unsupported protocol (no OSCORE, not coap://)
 SUCCESS = 1
 ROLLED_BACK = 8               # the new version did not come up: the old one is back
-
-RESOURCES = ((1, STRING | WRITE),          # Package URI
-             (2, INTEGER | EXEC),          # Update
-             (3, INTEGER | READ | OBS),    # State
-             (5, INTEGER | READ | OBS),    # Update Result
-             (6, STRING | READ),           # PkgName
-             (7, STRING | READ),           # PkgVersion: the manifest's version
-             (8, INTEGER | READ | MULTI),  # Firmware Update Protocol Support: 0 CoAP
-             (9, INTEGER | READ))          # Firmware Update Delivery Method: 0 pull
 
 _STATES = {"manifest": DOWNLOADING, "fetching": DOWNLOADING, "downloaded": DOWNLOADED,
            "swap": UPDATING, "trial": UPDATING}

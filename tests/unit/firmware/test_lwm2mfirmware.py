@@ -189,9 +189,25 @@ class Object5(unittest.TestCase):
         self.assertEqual(ids, [3, 5, 6, 7, 0, 9])  # 8 is a multiple resource: 8/0
         self.assertEqual(str(call(self.srv, "GET", "5/0/1").code), "4.05")  # write-only
 
-    def test_state_and_result_observed_on_their_own_and_read_without_allocating(self):
-        paths = [b"/".join(e.path) for _, _, e, _ in self.objects.watched]
-        self.assertEqual(paths, [b"5/0/3", b"5/0/5", b"3311/0/5850"])
+    def test_state_observed_notifies_each_change(self):
+        # through object 5's entry: no entry of its own (heap on every board)
+        paths = [b"/".join(r.path) for r in self.srv.resources if r.path[0] == b"5"]
+        self.assertEqual(paths, [b"5"])
+        r = call(self.srv, "GET", "5/0/3", observe=0)
+        self.assertEqual((str(r.code), r.payload), ("2.05", b"0"))
+        changed = []
+        obs = self.srv.observers
+        obs.changed_entry = changed.append
+        self.write(URI)
+        self.objects.tick()
+        self.assertEqual(changed, [0])  # Downloading
+        self.objects.tick()
+        self.assertEqual(changed, [0])  # nothing new
+        self.download()
+        self.objects.tick()
+        self.assertEqual(changed, [0, 0])  # Downloaded
+
+    def test_reads_allocate_nothing(self):
         self.write(URI)
         self.download()  # Downloaded: PkgVersion has its bytes
         srv = self.srv
