@@ -17,7 +17,6 @@ for _p in (_root + "/firmware", _root + "/boards/common"):
 import bootguard  # noqa: E402
 import config as board_config  # noqa: E402
 import lwm2mboard  # noqa: E402
-import lwm2mfirmware  # noqa: E402
 import update  # noqa: E402
 from coap import Server  # noqa: E402
 # loaded on first use; these tests change the working directory, and the
@@ -26,6 +25,7 @@ import coap.notify  # noqa: E402,F401
 import coap.observe  # noqa: E402,F401
 import coap.blockget  # noqa: E402,F401
 import coap.client  # noqa: E402,F401
+import lwm2mfirmware  # noqa: E402,F401  (lwm2mboard loads it on object 5's first use)
 from coap.testing import PEER, request  # noqa: E402
 from heaplock import no_alloc  # noqa: E402
 from test_lwm2m import Board, call, entries  # noqa: E402
