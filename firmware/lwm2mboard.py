@@ -42,7 +42,8 @@ _LIGHT = ((5850, BOOLEAN | READ | WRITE | OBS),)  # Light Control: On/Off
 # Firmware Update (lwm2mfirmware.py, loaded on first use). State and Update
 # Result change a few times an update: observed through the object's entry,
 # not entries of their own, which would cost heap on every board
-_FIRMWARE = ((1, STRING | WRITE),          # Package URI
+_FIRMWARE = ((0, STRING | WRITE),          # Package: push delivery, refused
+             (1, STRING | READ | WRITE),   # Package URI
              (2, INTEGER | EXEC),          # Update
              (3, INTEGER | READ),          # State
              (5, INTEGER | READ),          # Update Result

@@ -50,6 +50,7 @@ class Firmware:
         self.refused = 0       # the Result of a URI refused before any fetch
         self.cleared = False   # "" written: Result 0 until the next URI
         self.installing = False  # Update executed: the tick swaps
+        self.uri = b""         # the Package URI written last
         self._ver = None       # the version PkgVersion shows, and its bytes
         self._ver_bytes = b""
 
@@ -73,6 +74,8 @@ class Firmware:
         return 0
 
     def value(self, rid):
+        if rid == 1:
+            return self.uri
         if rid == 3:
             return self.state()
         if rid == 5:
@@ -91,8 +94,12 @@ class Firmware:
         return self._ver_bytes
 
     def check(self, rid, v):
-        if rid != 1 or v == b"":
+        if rid == 0:
+            return b"push delivery is not supported: write a coap:// URI to /5/0/1"
+        if v == b"":
             return None
+        if len(v) > 255:
+            return b"a Package URI is 0-255 bytes"
         if self.updater.busy or self.installing:
             return b"an update is under way: write \"\" to cancel it"
         try:
@@ -105,6 +112,7 @@ class Firmware:
         """Package URI: "" drops what is under way or held, a URI starts the
         download."""
         u = self.updater
+        self.uri = v
         if v == b"":
             u.cancel()
             self.refused, self.cleared = 0, True

@@ -186,8 +186,17 @@ class Object5(unittest.TestCase):
         self.assertIn(b"</5/0>", self.objects.registration_links())
         got = entries(call(self.srv, "GET", "5/0", accept=TLV).payload)
         ids = [e[1] for e in got if e[2] is not None]
-        self.assertEqual(ids, [3, 5, 6, 7, 0, 9])  # 8 is a multiple resource: 8/0
-        self.assertEqual(str(call(self.srv, "GET", "5/0/1").code), "4.05")  # write-only
+        self.assertEqual(ids, [1, 3, 5, 6, 7, 0, 9])  # 8 is a multiple resource: 8/0
+        self.assertEqual(str(call(self.srv, "GET", "5/0/0").code), "4.05")  # write-only
+
+    def test_package_uri_reads_back_and_push_is_refused(self):
+        self.assertEqual(self.read(1), b"")
+        self.write(URI)
+        self.assertEqual(self.read(1), URI)
+        r = call(self.srv, "PUT", "5/0/0", b"\x00" * 16, content_format=42)
+        self.assertEqual((str(r.code), r.payload),
+                         ("4.00", b"push delivery is not supported: write a coap:// URI to /5/0/1"))
+        self.assertEqual(str(self.write(b"coap://h/" + b"x" * 250).code), "4.00")
 
     def test_state_observed_notifies_each_change(self):
         # through object 5's entry: no entry of its own (heap on every board)
