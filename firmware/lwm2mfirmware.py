@@ -48,6 +48,7 @@ class Firmware:
         self.plain = plain and updater.context is None
         self.log = log
         self.refused = 0       # the Result of a URI refused before any fetch
+        self.refused_at = 0    # ... until the updater starts again (updater.starts)
         self.cleared = False   # "" written: Result 0 until the next URI
         self.installing = False  # Update executed: the tick swaps
         self.uri = b""         # the Package URI written last
@@ -63,7 +64,7 @@ class Firmware:
         u = self.updater
         if self.cleared or u.busy or u.state == "downloaded" or self.installing:
             return 0
-        if self.refused:
+        if self.refused and self.refused_at == u.starts:
             return self.refused
         if u.state == "done":
             return SUCCESS
@@ -120,6 +121,7 @@ class Firmware:
         self.cleared = False
         why = u.start(v.decode(), plain=self.plain, hold=True)
         self.refused = 0 if why is None else RESULTS.get(u.failure, 8)
+        self.refused_at = u.starts
         if why is not None:
             self.log("lwm2m: update refused: %s" % why)
 

@@ -108,6 +108,7 @@ class Updater:
         self.version = None
         # why the last update failed or was refused, one of KINDS (None: it did not)
         self.failure = None
+        self.starts = 0  # updates started since boot, whichever trigger asked
         self.state = "idle"
         self.status = b'{"state":"idle"}'
         j = bootguard.read()
@@ -182,6 +183,7 @@ class Updater:
         self.uri = uri
         self.hold = hold
         self.failure = None
+        self.starts += 1
         self.base = segs[:-1]
         self.force = force
         self.busy = True

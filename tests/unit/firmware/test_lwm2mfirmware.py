@@ -170,6 +170,15 @@ class Object5(unittest.TestCase):
         self.assertEqual(self.state_result(), (0, 9))
         self.assertIn("no update_oscore context", self.lines[-1])
 
+    def test_a_refusal_lasts_until_an_update_starts_by_any_trigger(self):
+        self.write(b"coap:///m.json")
+        self.assertEqual(self.state_result(), (0, 7))
+        self.serve(NEW_FILES, manifest(NEW_FILES, **{"app.py": "0" * 64}))
+        self.assertIsNone(self.updater.start(URI.decode(), plain=True))  # POST /board/update
+        self.assertEqual(self.state_result(), (1, 0))
+        self.download()
+        self.assertEqual(self.state_result(), (0, 5))  # that update's result, not the 7
+
     def test_rolled_back_is_result_8(self):
         self.write(URI)
         self.download()
