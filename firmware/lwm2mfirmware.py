@@ -25,6 +25,7 @@ UPDATING = 3
 
 # Update Result (5/0/5) of each kind of update.Updater failure
 RESULTS = {"storage": 2,      # Not enough flash memory for the new package
+           "memory": 3,       # Out of RAM during downloading process
            "connection": 4,   # Connection lost during downloading
            "integrity": 5,    # Integrity check failure (a SHA-256, OSCORE)
            "package": 6,      # Unsupported package type (not a manifest)

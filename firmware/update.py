@@ -237,7 +237,8 @@ class Updater:
                     return
             except (ValueError, OSError) as e:
                 return self._fail(str(e))
-            except MemoryError:
+            except MemoryError:  # the manifest's files list, a file's buffers
+                self.failure = "memory"
                 return self._fail("out of memory (%d bytes free)" % _free())
 
     def _done(self, r):
@@ -351,7 +352,7 @@ class Updater:
 
 #: kinds of failure (Updater.failure), from the first request's or a later one's
 KINDS = ("uri", "protocol", "connection", "integrity", "package", "version", "storage",
-         "failed")
+         "memory", "failed")
 
 
 def _kind(r, manifest):

@@ -164,6 +164,22 @@ class Object5(unittest.TestCase):
         self.write(b"")
         self.assertEqual(self.state_result(), (0, 0))
 
+    def test_out_of_memory_is_result_3_and_the_board_goes_on(self):
+        self.write(URI)
+        done = self.updater._done
+
+        def full(r):
+            self.updater._done = done
+            raise MemoryError()
+        self.updater._done = full
+        self.download()
+        self.assertEqual(self.state_result(), (0, 3))
+        self.assertEqual(json.loads(self.updater.status)["error"], "out of memory")
+        self.assertFalse(bootguard.exists(bootguard.NEW))
+        self.write(URI)  # a later try goes through
+        self.download()
+        self.assertEqual(self.state_result(), (2, 0))
+
     def test_no_context_and_no_update_plain_is_result_9(self):
         self.build(plain=False)
         self.assertEqual(str(self.write(URI).code), "2.04")
