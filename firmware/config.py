@@ -114,6 +114,35 @@ def shown(key, value):
     return text if len(text) <= 60 else "a value of %d characters" % len(text)
 
 
+#: What GET /board/config shows for a secret (remoteconfig.py); sent back in a
+#: PUT it stands for the value the board has
+MASK = "***"
+#: a list of fields that may hold a password as a whole (ppp.dial: the APN's)
+_SECRET_LISTS = ("dial",)
+
+
+def masked(v, key=None, depth=0):
+    """v with every secret shown as MASK: the values of SECRET_KEYS and
+    _SECRET_LISTS at any depth, a URI's user:password@, what is nested too deep."""
+    if key in SECRET_KEYS or key in _SECRET_LISTS or depth > 8:
+        return MASK
+    if isinstance(v, dict):
+        return {k: masked(x, k, depth + 1) for k, x in v.items()}
+    if isinstance(v, list):
+        return [masked(x, None, depth + 1) for x in v]
+    return without_userinfo(v) if isinstance(v, str) else v
+
+
+def unmasked(new, old, key=None, depth=0):
+    """new, where a value is what masked() shows of old's value there: old's."""
+    if isinstance(new, dict) and isinstance(old, dict) and depth <= 8:
+        return {k: unmasked(x, old[k], k, depth + 1) if k in old else x
+                for k, x in new.items()}
+    if new != old and new == masked(old, key, depth):
+        return old
+    return new
+
+
 def _pin(v):
     # A GPIO number, or a name such as "LED" on the Pico W
     return v is None or (_is_int(v) and 0 <= v <= 48) or (isinstance(v, str) and 0 < len(v) <= 8)
@@ -344,32 +373,37 @@ def load(path=PATH, required=False):
         if required:
             raise Missing("config file %s not found" % path)
         return dict(DEFAULTS), ["config: %s not found; using defaults" % path]
+    try:
+        return validate(parse(text, strict=required))
+    except Unusable as e:
+        if required:
+            raise Unusable("config file %s %s" % (path, e))
+        return dict(DEFAULTS), ["config: %s %s; using defaults" % (path, e)]
+
+
+def parse(text, strict=False):
+    """The JSON value of a config file's text, for validate(); Unusable(why)
+    when it can't be read as one. strict: checked by jsonpos first (the host,
+    an upload), since MicroPython's json lets a missing comma pass and never
+    says where it failed."""
     if len(text) > MAX_BYTES:
-        return _unusable(path, "is larger than %d bytes" % MAX_BYTES, required)
-    # A file named on the command line (the host) is checked strictly first:
-    # MicroPython's json lets a missing comma pass and never says where it failed
-    where = _json_error(text) if required else None
+        raise Unusable("is larger than %d bytes" % MAX_BYTES)
+    where = _json_error(text) if strict else None
     try:
         raw = json.loads(text) if where is None else None
     except ValueError:
         where = _json_error(text) or ()
     except (MemoryError, RuntimeError):  # nested deeper than the parser's stack allows
-        return _unusable(path, "is nested too deeply to read", required)
+        raise Unusable("is nested too deeply to read")
     if where is not None:
-        return _unusable(path, "is not valid JSON" + (
-            " at line %d, column %d (%s)" % where if where else ""), required)
-    return validate(raw)
+        raise Unusable("is not valid JSON" + (
+            " at line %d, column %d (%s)" % where if where else ""))
+    return raw
 
 
 def _json_error(text):
     from jsonpos import error_position  # only the host, or a broken file, pays for it
     return error_position(text)
-
-
-def _unusable(path, why, required):
-    if required:
-        raise Unusable("config file %s %s" % (path, why))
-    return dict(DEFAULTS), ["config: %s %s; using defaults" % (path, why)]
 
 
 #: Settings the environment may give, where the port has one (the unix board:
