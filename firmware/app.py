@@ -8,6 +8,7 @@ import time
 import board
 import config as board_config
 import fleet
+import remoteconfig
 import resources
 import sensorconfig
 import sensors
@@ -164,6 +165,12 @@ def start(config_path=board_config.PATH, log=None, required=False):
         _connect, log, None if cfg["update_oscore"] is None
         else lambda: security.update_context(cfg))
     handlers.app_version = update.running().encode()
+    if cfg["oscore"] is not None:  # remote config only where OSCORE can protect it
+        handlers.remote = remoteconfig.RemoteConfig(config_path, cfg, log)
+        for path in cfg["open"]:
+            if path.strip("/") in remoteconfig.PATHS:
+                log("config: open: %s is served only under OSCORE" % path)
+        cfg["open"] = [p for p in cfg["open"] if p.strip("/") not in remoteconfig.PATHS]
     table = resources.table(handlers, cfg)
     objects = None
     if cfg["lwm2m"]:
@@ -175,7 +182,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
-                    oscore=security.contexts(cfg, log), open=cfg["open"])
+                    oscore=security.contexts(cfg, log), open=cfg["open"],
+                    uploads=1)  # /board/config: one at a time
     handlers.server = server
     if objects is not None:
         objects.server = server
@@ -202,6 +210,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
         ticks.append(objects.tick)  # last: a reboot it raises leaves after the rest ran
     if getattr(b, "link_tick", None):  # PPP: reconnects after a drop (ppplink.py)
         ticks.append(b.link_tick)
+    if handlers.remote is not None:
+        ticks.append(handlers.remote.tick)  # POST /board/reboot
     server.tick = fleet.compose(server.tick, handlers.tick, handlers.updater.tick, *ticks)
     return server, socks, addresses, log
 

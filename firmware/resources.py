@@ -4,6 +4,7 @@
 # allocates per request. All of them are idempotent (GET reads, PUT sets).
 
 from coap import Resource, __version__
+from config import MAX_BYTES
 from coap.clock import ticks_diff, ticks_ms
 
 try:
@@ -43,6 +44,7 @@ class SensorBoard:
         self.info_resource = None  # /board, once table() made it
         self.updater = None  # update.Updater: POST /board/update, "update" in /board
         self.app_version = b""  # the running app's version (update.py), when it has one
+        self.remote = None  # remoteconfig.RemoteConfig: /board/config, /board/reboot
         self._info_at = ticks_ms()
 
     def tick(self):
@@ -146,6 +148,13 @@ def table(h, config):
     if h.updater is not None:
         res.append(Resource("board/update", post=h.update_post, accepts=_TEXT,
                             title="app update: POST a manifest URI"))
+    remote = h.remote
+    if remote is not None:  # docs/remote-config.md; one upload: the whole config.json
+        res.append(Resource("board/config", get=remote.get, put=remote.put, ct=_JSON,
+                            accepts=_JSON, max_age=0, upload=MAX_BYTES,
+                            title="config.json: PUT it whole, secrets masked in GET"))
+        res.append(Resource("board/reboot", post=remote.reboot_post,
+                            title="reboot: POST, answered first"))
     h.info_resource = res[1]
     if h.sensors is not None:
         age = config.get("max_age_s", 60)

@@ -69,6 +69,12 @@ class SimulatedBoard:
             self.wait_ready()
         return self
 
+    @property
+    def config_path(self):
+        """The config file the board was started with (and that it reads again
+        at a reboot)."""
+        return os.path.join(self._dir.name, "config.json")
+
     def wait_ready(self):
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
