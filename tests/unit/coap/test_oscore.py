@@ -130,6 +130,49 @@ class Access(Base):
         self.assertEqual(out[1], 130)  # the OSCORE option is critical and unknown here
 
 
+class Blockwise(Base):
+    """Block1 inside OSCORE (RFC 8613 §4.1.3.4.2, as aiocoap sends it): each
+    block its own protected request, with an Echo (RFC 9175 §2.4); the
+    handler runs once, on the whole body, with the request still secured."""
+
+    def test_a_body_in_protected_blocks_reaches_the_handler_whole(self):
+        from coap import Resource
+        seen = []
+
+        def store(req, resp):
+            seen.append((bytes(req.buf[req.payload_off:req.payload_off + req.payload_len]),
+                         req.secured is not None))
+            resp.set_code(68)
+
+        srv = Server((Resource("store", put=store, upload=1024),), log=None,
+                     oscore=[board_context()], open=(), amplification_limit=False)
+        srv.request.peer = ("127.0.0.1", 40000)  # uploads are kept per peer
+        cl = Client()
+        body = bytes(range(256)) * 3
+        echo = None
+        codes = []
+        num = 0
+        mid = 0x300
+        while num * 64 < len(body):
+            more = (num + 1) * 64 < len(body)
+            opts = [(27, m.uint(num << 4 | (8 if more else 0) | 2))]
+            mid += 1
+            msg = m.get("store", code=3, mid=mid, payload=body[num * 64:num * 64 + 64],
+                        options=opts + ([(252, echo)] if echo else []))
+            code, inner = cl.open(answer(srv, cl.protect(msg)))
+            got = m.decode(inner)
+            if got[1] == 129:  # the first: prove it is fresh
+                echo = m.option(got[4], 252)
+                continue
+            codes.append(got[1])
+            num += 1
+        self.assertEqual(codes, [95] * 11 + [68])  # 2.31 Continue, then 2.04
+        self.assertEqual(seen, [(body, True)])
+        plain = m.get("store", code=3, payload=body[:64], options=[(27, m.uint(0x0A))])
+        self.assertEqual(answer(srv, plain)[1], 129)  # refused before it is kept
+        self.assertEqual(srv.dispatcher.uploads.active(), 1)  # only the finished one
+
+
 class Errors(Base):
     def test_unknown_kid(self):  # §8.2 step 2
         srv, _ = make()
