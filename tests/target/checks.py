@@ -134,7 +134,8 @@ async def run(ip, repl, console, config, net):
     found = links(wk)
     check("libcoap GET /.well-known/core: %d resources" % len(found), len(found) >= 5, wk)
     for path, cts, _ in found:
-        via = secure if path == PROTECTED else ctx
+        opened = path in config["open"]  # the rest, /board/config too, only under OSCORE
+        via = ctx if opened else secure
         for ct in cts:
             name, read = FORMATS[ct]
             try:
@@ -147,7 +148,7 @@ async def run(ip, repl, console, config, net):
                 ok, detail = False, repr(e)
             check("aiocoap%s GET /%s as %s" % (" (OSCORE)" if via is secure else "", path,
                                                name), ok, detail)
-        if path != PROTECTED:
+        if opened:
             got = libcoap("-m", "get", base + path)
             check("libcoap GET /%s" % path, bool(got), got)
     plain = await ask(Message(code=GET, uri=base + PROTECTED))
