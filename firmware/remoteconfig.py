@@ -82,8 +82,8 @@ class RemoteConfig:
             return None, "config %s" % e
         raw = config.unmasked(sent, self._stored())
         cfg, problems = config.validate(raw)
-        if problems:  # as tools/deploy says it
-            return None, problems[0][len("config: "):]
+        if problems:
+            return None, _refusal(problems[0])
         left = _mask_in(raw)
         if left is not None:
             return None, "%s: %s stands for the board's value, and it has none" % (
@@ -134,6 +134,19 @@ class RemoteConfig:
             self.rebooting = False
             self.log("board: rebooting (POST /board/reboot)")
             raise update.Reboot()
+
+
+def _refusal(line):
+    # A problem line of config.validate, as tools/deploy shows it, without
+    # what the board would do instead ("; using 5683", "ignored"): the upload
+    # is refused
+    line = line[len("config: "):]
+    if line.endswith(" ignored"):
+        return line[:-len(" ignored")]
+    i = line.rfind("; ")
+    if i > 0 and (line.startswith("using ", i + 2) or line.startswith("OSCORE-", i + 2)):
+        line = line[:i]
+    return line
 
 
 def _mask_in(v, where=""):

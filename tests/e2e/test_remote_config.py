@@ -123,7 +123,7 @@ def test_aiocoap_uploads_over_oscore_and_a_reboot_applies_it(board, client):
 @pytest.mark.parametrize("change,named", [
     ({"name": 'a "quoted" name'}, "name: expected a name of 1-32 characters"),
     ({"port": "5683"}, "port: expected an integer from 1 to 65535"),
-    ({"colour": "blue"}, "unknown field 'colour' ignored"),
+    ({"colour": "blue"}, "unknown field 'colour'"),
     ({"oscore": dict(OSCORE, secret="0102")}, "oscore.secret: expected a hex string"),
     ({"oscore": None}, "oscore: the upload drops the board's context"),
     ({"oscore": dict(OSCORE, secret="ff" * 16)}, "oscore: the upload changes the board's"),

@@ -143,7 +143,7 @@ class Refused(Board):
 
     def test_the_first_bad_field_is_named(self):
         why = self.refused(json.dumps(dict(OLD, port="80", seed=-1)).encode())
-        self.assertTrue(why.startswith("port: expected an integer"), why)
+        self.assertEqual(why, 'port: expected an integer from 1 to 65535, got "80"')
 
     def test_secrets_are_never_echoed(self):
         for cfg, start in (
@@ -165,7 +165,7 @@ class Refused(Board):
 
     def test_unknown_field_refused(self):
         why = self.refused(json.dumps(dict(OLD, colour="blue")).encode())
-        self.assertEqual(why, "unknown field 'colour' ignored")
+        self.assertEqual(why, "unknown field 'colour'")
 
     def test_dropping_or_changing_oscore_needs_the_query(self):
         dropped = dict(OLD)
