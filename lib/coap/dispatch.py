@@ -168,12 +168,13 @@ class Dispatcher:
     def _upload(self, req, resp, res, handler, fmt):
         # RFC 7959 §2.3: a block of a request's body (block1.py); the handler
         # runs when the body is whole. Without an upload table for it, a body
-        # in one block is a request like any other; more is too large.
+        # in one block is a request like any other; more is too large, but
+        # to a resource that takes its blocks itself (Resource.blocks).
         b = req.block1
         if self.uploads is not None and res.upload:
             if not self.uploads.receive(req, resp, res):
                 return None
-        elif b >> 3:
+        elif b >> 3 and not res.blocks:
             resp.reset(_TOO_LARGE)
             resp.option_uint(_SIZE1, self.max_payload)
             return None

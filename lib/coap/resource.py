@@ -53,6 +53,11 @@ class Resource:
     upload:  bytes of a body this resource takes in blocks (RFC 7959 Block1:
              PUT, POST, FETCH, PATCH); the handler sees it whole, once
              (coap/block1.py). 0: one datagram's payload at most.
+    blocks:  its handlers take a Block1 body block by block themselves, for a
+             body streamed to storage where no buffer of its size fits: each
+             block reaches the handler with req.block1 (NUM << 4 | M << 3 |
+             SZX) and the answer carries it back; the handler answers 2.31
+             Continue (resp.set_code(95)) until the last (RFC 7959 §2.3).
     separate: its handlers may answer later, in a separate response
              (resp.defer(), Server.answer_later(); coap/later.py).
     prepared: the GET handler reads only state that changes by a request to this
@@ -74,11 +79,13 @@ class Resource:
     upload = 0
     separate = False
     subtree = False
+    blocks = False
 
     def __init__(self, path, get=None, post=None, put=None, delete=None, fetch=None,
                  patch=None, ipatch=None, ct=None, accepts=None, rt=None, if_=None,
                  title=None, obs=False, fresh=False, attrs=None, max_age=60, prepared=False,
-                 etag=None, listed=True, upload=0, separate=False, subtree=False):
+                 etag=None, listed=True, upload=0, separate=False, subtree=False,
+                 blocks=False):
         if isinstance(path, str):
             path = path.strip("/")
             segments = path.split("/") if path else []
@@ -124,6 +131,8 @@ class Resource:
             self.separate = True
         if subtree:
             self.subtree = True
+        if blocks:
+            self.blocks = True
         self.link = self._link(title, attrs) if listed else None
 
     def _link(self, title, attrs):

@@ -204,6 +204,22 @@ class Uploads(unittest.TestCase):
             self.assertTrue(0 < n <= 3 * len(msg), (num, n))
         self.assertEqual(self.store.body, BODY[:64])
 
+    def test_a_resource_that_takes_its_blocks_itself(self):  # Resource.blocks
+        seen = []
+
+        def put(req, resp):
+            seen.append((req.block1, req.payload_len))
+            if req.block1 & 8:
+                resp.set_code(95)  # 2.31 Continue
+
+        srv = Server((Resource("stream", put=put, blocks=True),), log=None,
+                     amplification_limit=False)
+        self.assertIsNone(srv.dispatcher.uploads)  # no buffer of the body's size
+        self.srv = srv
+        got = self.upload(2, BODY[:200], path="stream")
+        self.assertEqual((got[1], m.option(got[4], 27)), (68, m.uint(3 << 4 | 2)))
+        self.assertEqual(seen, [(0x0A, 64), (0x1A, 64), (0x2A, 64), (0x32, 8)])
+
     def test_assembling_allocates_nothing(self):
         srv = Server((Resource("store", put=self.store.put, upload=4096),), log=None,
                      amplification_limit=False)
