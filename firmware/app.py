@@ -182,8 +182,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
-                    oscore=security.contexts(cfg, log), open=cfg["open"],
-                    uploads=1)  # /board/config: one at a time
+                    oscore=security.contexts(cfg, log), open=cfg["open"])
     handlers.server = server
     if objects is not None:
         objects.server = server

@@ -4,7 +4,6 @@
 # allocates per request. All of them are idempotent (GET reads, PUT sets).
 
 from coap import Resource, __version__
-from config import MAX_BYTES
 from coap.clock import ticks_diff, ticks_ms
 
 try:
@@ -149,9 +148,9 @@ def table(h, config):
         res.append(Resource("board/update", post=h.update_post, accepts=_TEXT,
                             title="app update: POST a manifest URI"))
     remote = h.remote
-    if remote is not None:  # docs/remote-config.md; one upload: the whole config.json
+    if remote is not None:  # docs/remote-config.md; the whole config.json, streamed
         res.append(Resource("board/config", get=remote.get, put=remote.put, ct=_JSON,
-                            accepts=_JSON, max_age=0, upload=MAX_BYTES,
+                            accepts=_JSON, max_age=0, blocks=True,
                             title="config.json: PUT it whole, secrets masked in GET"))
         res.append(Resource("board/reboot", post=remote.reboot_post,
                             title="reboot: POST, answered first"))

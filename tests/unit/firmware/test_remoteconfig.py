@@ -109,7 +109,8 @@ class Upload(Board):
         got = m.decode(self.send(m.get("board/config", code=3, payload=b"{" * 64,
                                        options=[(_BLOCK1, m.uint(0x0A))])))
         self.assertEqual((got[1], got[5]), (129, b"OSCORE required"))
-        self.assertEqual(self.server.dispatcher.uploads.active(), 0)
+        self.assertRaises(OSError, os.stat, PATH + ".tmp")  # nothing kept
+        self.assertEqual(self.stored(), self.old)
 
     def test_a_config_in_blocks_inside_oscore_is_written(self):
         new = dict(OLD, name="after", max_age_s=30)
@@ -117,7 +118,7 @@ class Upload(Board):
         got = self.put(body)
         self.assertEqual(got[1], 68, got)  # 2.04
         self.assertEqual(self.stored(), body)
-        self.assertIn("replaced (%d bytes)" % len(body), self.lines[-1])
+        self.assertEqual(self.lines[-1], "config: %s replaced; the next boot uses it" % PATH)
         self.assertEqual(json.loads(self.protected("board/config")[5])["name"], "after")
 
     def test_masked_values_stand_for_the_stored_ones(self):
@@ -127,10 +128,54 @@ class Upload(Board):
         self.assertEqual(got[1], 68, got)
         self.assertEqual(json.loads(self.stored()), dict(OLD, name="after"))
 
+    def test_one_message_or_1024_byte_blocks(self):
+        for body, szx in ((json.dumps(dict(OLD, name="one")).encode(), None),
+                          (json.dumps(dict(OLD, name="big")).encode() + b" " * 2000, 6)):
+            if szx is None:
+                got = self.protected("board/config", 3, body)
+            else:
+                got = self.put(body, szx)
+            self.assertEqual(got[1], 68, got)
+            self.assertEqual(self.stored(), body)
+
+    def test_a_block_out_of_order_is_4_08_and_block_0_starts_again(self):
+        body = json.dumps(dict(OLD, name="after")).encode()
+        self.assertEqual(self.protected("board/config", 3, body[:64], options=[
+            (_BLOCK1, m.uint(0x0A))])[1], 95)
+        got = self.protected("board/config", 3, body[128:192], options=[
+            (_BLOCK1, m.uint(0x2A))])  # block 2 before block 1
+        self.assertEqual(got[1], 136)
+        self.assertEqual(self.put(body)[1], 68)
+        self.assertEqual(self.stored(), body)
+
+    def test_a_heap_without_a_block_of_the_bodys_size_reads_it_streamed(self):
+        class Starved:  # a read of the whole file finds no free block that large
+            def __init__(self, path, mode):
+                self.f = open(path, mode)
+                self.mode = mode
+
+            def read(self, *n):
+                raise MemoryError
+
+            def __getattr__(self, name):
+                return getattr(self.f, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.f.close()
+
+        self.remote.open = lambda path, mode: Starved(path, mode) if mode == "rb" \
+            else open(path, mode)
+        self.assertEqual(self.put(json.dumps(dict(OLD, name="after")).encode())[1], 68)
+        self.assertEqual(json.loads(self.stored())["name"], "after")
+        self.assertIn("is not valid JSON", self.put(b'{"name": ')[5].decode())
+
     def test_too_large_is_4_13(self):
-        got = self.put(b" " * (config.MAX_BYTES + 64), szx=6)
+        got = self.put(b" " * (self.remote.upload_max + 64), szx=6)
         self.assertEqual(got[1], 141)  # 4.13
-        self.assertEqual(m.to_uint(m.option(got[4], 60)), config.MAX_BYTES)  # Size1
+        self.assertEqual(m.to_uint(m.option(got[4], 60)), self.remote.upload_max)  # Size1
         self.assertEqual(self.stored(), self.old)
 
 
@@ -161,7 +206,7 @@ class Refused(Board):
     def test_not_json_names_where(self):
         why = self.refused(b'{"name": "x"\n "port": 80}')
         self.assertIn("is not valid JSON at line 2, column 2", why)
-        self.assertTrue(self.refused(b"\xff\xfe").startswith("config: not UTF-8"))
+        self.assertEqual(self.refused(b"\xff\xfe"), "config is not UTF-8 text")
 
     def test_unknown_field_refused(self):
         why = self.refused(json.dumps(dict(OLD, colour="blue")).encode())
@@ -214,6 +259,9 @@ class Write(Board):
             def write(self, data):
                 self.f.write(data[:10])
                 return 10  # the disk is full
+
+            def seek(self, n):
+                self.f.seek(n)
 
             def __enter__(self):
                 return self
