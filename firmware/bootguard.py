@@ -71,7 +71,7 @@ def write(j):
     # A rename replaces the journal whole: a power loss leaves the old or the new
     makedirs(JOURNAL)
     with open(JOURNAL + ".tmp", "w") as f:
-        f.write(json.dumps(j))
+        json.dump(j, f)  # written as it is made: a whole app's paths need no 3 KB string
     os.rename(JOURNAL + ".tmp", JOURNAL)
 
 

@@ -18,11 +18,12 @@
 
 import hashlib
 import json
+from array import array
 from binascii import hexlify
 
 import bootguard
-import sleep
-from appmanifest import INSTALLED, MAX_FILE, changed, check_manifest, running, version
+from sleep import Reboot
+from appmanifest import INSTALLED, MAX_FILE, changed, entry, running, scan, version
 from bootguard import NEW, OLD, exists
 from coap.clock import ticks_diff, ticks_ms
 
@@ -45,8 +46,6 @@ RESUMES = 3
 TICK_MS = 50
 
 
-# Raised from the tick once the new version is in place (app.run reboots)
-Reboot = sleep.Reboot
 
 
 class _FileSink:
@@ -256,7 +255,7 @@ class Updater:
             raise ValueError(why)
         if self.todo is None:
             return self._manifest()
-        f = self.todo[self.index]
+        f = self._file(self.index)
         digest = self.sink.close()
         if self.get.pos != f["size"] or digest != f["sha256"]:
             self.failure = "integrity"
@@ -267,12 +266,14 @@ class Updater:
     def _manifest(self):
         self.sink.close()
         self.failure = "package"
-        try:
-            with open(NEW + INSTALLED) as f:
-                m = json.load(f)  # read as it parses: no copy of the whole text
-        except ValueError:  # UnicodeError too
-            raise ValueError("manifest is not JSON")
-        files = check_manifest(m)
+        # Of the files, only where each changed one is named stays in memory
+        todo = array("I")
+
+        def each(f, off, n):
+            if changed(f):
+                todo.append(off)
+                todo.append(n)
+        m = scan(NEW + INSTALLED, each)
         self.version = m["version"]
         self.failure = "version"
         now = running()
@@ -280,23 +281,28 @@ class Updater:
             raise ValueError("manifest %s is not newer than %s (force to downgrade)"
                              % (self.version, now))
         self.failure = None
-        self.todo = [f for f in files if changed(f)]
+        self.todo = todo
+        self.count = len(todo) // 2
         self.index = 0
         self.get.limit = MAX_FILE
         return self._next()
 
+    def _file(self, k):
+        # the k-th changed file's entry, read again from the staged manifest
+        return entry(NEW + INSTALLED, self.todo[2 * k], self.todo[2 * k + 1])
+
     def _next(self):
-        if self.index < len(self.todo):
-            f = self.todo[self.index]
+        if self.index < self.count:
+            f = self._file(self.index)
             self.sink = _FileSink(f["path"])
             self.resumes = 0
             self._say("fetching", self.version, file=f["path"], done=self.index,
-                      total=len(self.todo))
+                      total=self.count)
             self._fetch([s.encode() for s in f["path"].split("/")], self.sink)
             return True
         if self.hold:  # every file in and verified: install() swaps them in
             self._close()
-            self._say("downloaded", self.version, done=len(self.todo), total=len(self.todo))
+            self._say("downloaded", self.version, done=self.count, total=self.count)
             self.log("update: %s downloaded; waiting to install" % self.version)
             return False
         self._swap()
@@ -323,7 +329,7 @@ class Updater:
         self.failure = None
 
     def _swap(self):
-        paths = [f["path"] for f in self.todo] + [INSTALLED]  # staged as it came
+        paths = [self._file(k)["path"] for k in range(self.count)] + [INSTALLED]
         bootguard.remove_tree(OLD)
         j = {"state": "swap", "version": self.version, "previous": running(),
              "files": paths, "added": [p for p in paths if not exists(p)]}

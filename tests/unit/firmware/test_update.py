@@ -14,6 +14,7 @@ for _p in (_here + "/../../../firmware",):
         sys.path.insert(0, _p)
 
 import bootguard  # noqa: E402
+import appmanifest  # noqa: E402
 import update  # noqa: E402
 # update.py loads the client with the first update; these tests change the
 # working directory, and the unit runner's module paths are relative
@@ -452,3 +453,55 @@ class Trigger(unittest.TestCase):
         got = self.ask(m.get("board"))
         info = json.loads(got[5])
         self.assertEqual((info["app"], info["update"]), ("0.1.0", {"state": "idle"}))
+
+
+class ManifestInPieces(unittest.TestCase):
+    """appmanifest.scan reads a manifest without holding it whole: what it
+    finds is what json.loads of the whole text finds, however it is laid out."""
+
+    path = "/tmp/coap-manifest-test.json"
+
+    def scan(self, text):
+        with open(self.path, "w") as f:
+            f.write(text)
+        found = []
+        top = appmanifest.scan(self.path, lambda f, off, n: found.append(
+            (f, appmanifest.entry(self.path, off, n))))
+        for f, again in found:
+            self.assertEqual(f, again)  # read back from where scan() said it is
+        return top, [f for f, _ in found]
+
+    def tearDown(self):
+        try:
+            os.remove(self.path)
+        except OSError:
+            pass
+
+    def test_any_layout_any_strings(self):
+        files = [{"path": "app.mpy", "size": 12, "sha256": "ab" * 32},
+                 {"sha256": "cd" * 32, "path": "lib/coap/x.mpy", "size": 0}]
+        m = {"version": "1.2.3", "note": "a } ] [ { \" \\ in a string", "files": files,
+             "files_also": [{"path": "not a file"}]}
+        for text in (json.dumps(m), json.dumps(m).replace(", ", ",\n    ")):
+            top, got = self.scan(text)
+            self.assertEqual(got, files)
+            self.assertEqual(top["version"], "1.2.3")
+            self.assertEqual(top["note"], m["note"])
+            self.assertEqual(top["files"], 2)
+            self.assertEqual(top["files_also"], [{"path": "not a file"}])
+
+    def test_refused(self):
+        good = {"path": "a.py", "size": 1, "sha256": "00" * 32}
+        for m, why in (
+                ({"version": "1.0.0", "files": []}, "manifest: 1 to 128 files"),
+                ({"version": "1.0", "files": [good]}, "version '1.0' is not major.minor.patch"),
+                ({"version": "1.0.0", "files": [dict(good, path="../x")]},
+                 "manifest: bad path '../x'"),
+                ({"version": "1.0.0", "files": [dict(good, pad="x" * 600)]},
+                 "manifest: a file's entry is over 512 bytes")):
+            with self.assertRaises(ValueError) as e:
+                self.scan(json.dumps(m))
+            self.assertEqual(str(e.exception), why)
+        with self.assertRaises(ValueError) as e:
+            self.scan('{"version": "1.0.0", "files": [{"path": a.py}]}')
+        self.assertEqual(str(e.exception), "manifest is not JSON")
