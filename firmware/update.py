@@ -101,6 +101,7 @@ class Updater:
         self._ctx = None
         self.plain = False
         self.busy = False
+        self.lowest = -1  # free heap, least of an update's (gc.mem_free after a collection)
         self.sock = None
         self.uri = None
         self.hold = False
@@ -125,6 +126,8 @@ class Updater:
             s["file"] = file
         if done >= 0:
             s["done"], s["total"] = done, total
+            if self.lowest >= 0:
+                s["free_min"] = self.lowest  # the least free heap seen at a file's start
         if why:
             s["error"] = why
         if self.plain:
@@ -186,6 +189,7 @@ class Updater:
         self.base = segs[:-1]
         self.force = force
         self.busy = True
+        self.lowest = -1
         self.version = None
         self.plain = plain
         client = Client(self.sock, _REQUEST)
@@ -293,6 +297,9 @@ class Updater:
 
     def _next(self):
         if self.index < self.count:
+            free = _free()  # collected: the figure /board shows, and room for the next
+            if free >= 0 and (self.lowest < 0 or free < self.lowest):
+                self.lowest = free
             f = self._file(self.index)
             self.sink = _FileSink(f["path"])
             self.resumes = 0

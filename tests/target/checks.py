@@ -24,10 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tools.remote import soft_reset  # noqa: E402
 
+import update_check  # noqa: E402
+
 #: Content-Formats (RFC 7252 §12.3, RFC 8428 §12.3) and how to read each
 FORMATS = {0: ("text", lambda b: b.decode()), 50: ("JSON", json.loads),
            110: ("SenML JSON", json.loads), 112: ("SenML CBOR", cbor2.loads),
            60: ("CBOR", cbor2.loads)}
+#: the PPP peer's end of the link, in the namespace (ppp_peer.py)
+PEER_IP = "10.77.0.1"
 #: The one resource left protected by OSCORE in run.py's config
 PROTECTED = "sensors"
 
@@ -241,6 +245,8 @@ async def run(ip, repl, console, config, net):
     check("after all that: free heap %d bytes, uptime %d ms" % (
         json.loads(info.payload)["free_heap"], json.loads(info.payload)["uptime_ms"]),
         info.code == codes.CONTENT)
+    await update_check.run(check, ask, base, ctx, secure, console, PEER_IP,
+                           config["update_oscore"])
     await secure.shutdown()
     await ctx.shutdown()
     print("target: %d passed, %d failed" % (check.passed, check.failed), flush=True)

@@ -33,6 +33,9 @@ CONFIG = {
     "name": "emu-pico",
     "ppp": {"uart": 0, "baud": 115200, "tx": 0, "rx": 1, "timeout_ms": 30000},
     "oscore": {"secret": SECRET, "salt": SALT, "sender_id": BOARD_ID, "recipient_id": CLIENT_ID},
+    # the board's own context with the file server an update comes from (docs/updates.md)
+    "update_oscore": {"secret": "f0e1d2c3b4a5968778695a4b3c2d1e0f", "salt": SALT,
+                      "sender_id": "b1", "recipient_id": "f1"},
     "open": ["actuators/led", "board", "board/log", "sensors/temp"],  # not "sensors"
     "max_age_s": 2,
 }
