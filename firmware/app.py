@@ -172,17 +172,22 @@ def start(config_path=board_config.PATH, log=None, required=False):
                 log("config: open: %s is served only under OSCORE" % path)
         cfg["open"] = [p for p in cfg["open"] if p.strip("/") not in remoteconfig.PATHS]
     table = resources.table(handlers, cfg)
-    objects = None
+    objects = lwctx = None
+    contexts = security.contexts(cfg, log)
+    open_paths = cfg["open"]
     if cfg["lwm2m"]:
         import lwm2mboard  # only a board configured for LwM2M loads it (docs/lwm2m.md)
         objects = lwm2mboard.Objects(b, cfg, readings, handlers.updater,
                                      handlers.app_version, log)
+        lwctx = security.lwm2m_context(cfg, log)
+        if lwctx is not None:  # the LwM2M objects answer the server over OSCORE only
+            contexts, open_paths = security.with_lwm2m(contexts, open_paths, lwctx, table)
         table += tuple(objects.resources())
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
-                    oscore=security.contexts(cfg, log), open=cfg["open"])
+                    oscore=contexts, open=open_paths)
     handlers.server = server
     if objects is not None:
         objects.server = server
@@ -203,7 +208,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
         ticks.append(deep_sleep.AwakeTimer(b, store, cfg["sleep"], time.ticks_ms,
                                            time.ticks_diff).tick)
     if objects is not None:
-        reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log, b)
+        reg = fleet.lwm2m(server, cfg, socks, addresses, objects, log, b, lwctx)
         if reg is not None:
             ticks.append(reg.tick)  # it sets server.on_stop: the De-register
         ticks.append(objects.tick)  # last: a reboot it raises leaves after the rest ran

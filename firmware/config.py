@@ -45,7 +45,7 @@ DEFAULTS = {
     "open": [],            # with a context: paths served without OSCORE, e.g. "sensors/humidity"
     "max_age_s": 60,       # how long a sensor reading stays fresh (Max-Age, RFC 7252)
     "sleep": None,         # {"awake_s": 5, "sleep_s": 300}: deep sleep between awake times
-    "lwm2m": None,         # {"server": "coap://host", "endpoint", "lifetime_s"}: docs/lwm2m.md
+    "lwm2m": None,         # {"server": "coap://host", "endpoint", ...}: docs/lwm2m.md
 }
 
 #: config["oscore"] when a context was asked for but is unusable: the protected
@@ -217,7 +217,8 @@ def _rd(v):
     return True
 
 
-_LWM2M_FIELDS = ("server", "endpoint", "lifetime_s", "update_plain")
+# "oscore" is checked by validate(), as the top-level one is
+_LWM2M_FIELDS = ("server", "endpoint", "lifetime_s", "update_plain", "oscore")
 LWM2M_LIFETIME_S = 300
 
 
@@ -313,7 +314,8 @@ CHECKS = {
     "sleep": (_sleep, 'null or {"awake_s": 1-3600, "sleep_s": 1-86400}'),
     # The endpoint defaults to "name", the lifetime to 300 s (validate() fills them in)
     "lwm2m": (_lwm2m, 'null or {"server": "coap://host[:port]", "endpoint": "1-64 '
-                      'characters", "lifetime_s": 1-604800, "update_plain": false}'),
+                      'characters", "lifetime_s": 1-604800, "update_plain": false, '
+                      '"oscore": {...}}'),
 }
 
 
@@ -347,10 +349,16 @@ def validate(raw):
             problems.append("config: %s: expected %s, got %s; using %s"
                             % (key, check[1], shown(key, value), json.dumps(DEFAULTS[key])))
     if config["lwm2m"] is not None:
-        config["lwm2m"] = {"server": config["lwm2m"]["server"],
-                           "endpoint": config["lwm2m"].get("endpoint", config["name"]),
-                           "lifetime_s": config["lwm2m"].get("lifetime_s", LWM2M_LIFETIME_S),
-                           "update_plain": config["lwm2m"].get("update_plain", False)}
+        lw = config["lwm2m"]
+        sec = lw.get("oscore")
+        problem = None if sec is None else _oscore_problem(sec, "lwm2m.oscore")
+        if problem:  # asked for and unusable: never a plain registration nor plain objects
+            problems.append("config: %s; not registering, the LwM2M objects are refused"
+                            % problem)
+            sec = INVALID
+        config["lwm2m"] = {"server": lw["server"], "endpoint": lw.get("endpoint", config["name"]),
+                           "lifetime_s": lw.get("lifetime_s", LWM2M_LIFETIME_S),
+                           "update_plain": lw.get("update_plain", False), "oscore": sec}
     return config, problems
 
 

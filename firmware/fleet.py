@@ -107,17 +107,23 @@ def register(server, b, cfg, addresses, ticks, log):
     return reg
 
 
-def lwm2m(server, cfg, socks, addresses, objects, log, b=None):
+def lwm2m(server, cfg, socks, addresses, objects, log, b=None, ctx=None):
     """Register the LwM2M objects with cfg["lwm2m"]["server"] and keep the
     registration fresh (docs/lwm2m.md): coap.rd's Registration, with LwM2M's
     queries, from the socket the board serves on (coap.client.Shared), so
     that the server's requests come back to the address it saw. An Update
     follows a new address of the board (b.address(), where it has one); a
-    clean stop De-registers and waits a little for the answer."""
+    clean stop De-registers and waits a little for the answer. ctx: the
+    board's OSCORE context with the server (security.lwm2m_context), which
+    protects every registration request; False: asked for, unusable, so
+    the board does not register at all."""
     from coap.client import Shared, parse_uri
     from coap.rd import Registration
     lw = cfg["lwm2m"]
     uri = lw["server"]
+    if ctx is False:
+        log("lwm2m: no usable OSCORE context; not registering")
+        return None
     try:  # config.py has checked the URI
         host, port, _ = parse_uri(uri)
         ai = socket.getaddrinfo(host, port, 0, socket.SOCK_DGRAM)[0]
@@ -139,6 +145,9 @@ def lwm2m(server, cfg, socks, addresses, objects, log, b=None):
                        lw["lifetime_s"], path=[b"rd"], log=log, origin=(host, port),
                        queries=(b"lwm2m=1.1", b"b=U"), name="lwm2m")
     shared.client = reg.client
+    if ctx:
+        from coap.oscoreclient import Protector
+        reg.client.oscore = Protector(ctx, reg.client.msg.size)
 
     def on_answer(data, n, addr):
         if not shared.deliver(data, n, addr):
@@ -159,7 +168,8 @@ def lwm2m(server, cfg, socks, addresses, objects, log, b=None):
         if poller.poll(50):
             server.drain(sock, 8)
     server.on_stop = lambda: reg.deregister(pump)
-    log("lwm2m: registering with %s as %s" % (uri, lw["endpoint"]))
+    log("lwm2m: registering with %s as %s%s"
+        % (uri, lw["endpoint"], " over OSCORE" if ctx else ""))
     return reg
 
 

@@ -53,6 +53,9 @@ _REGISTER = const(1)
 _REFRESH = const(2)
 _FIND = const(3)
 _UNUSABLE = const(-4)  # coap.rddiscover.UNUSABLE: found, but can't be reached
+_UNPROTECTED = const(-7)  # coap.oscoreclient.UNPROTECTED, then FORGED, NO_SSN, TOO_LONG
+_OSCORE_WHY = ("an answer that fails OSCORE verification", "no OSCORE sequence number left",
+               "the protected request does not fit the buffer")
 _STEP = ("discovery", "registration", "refresh", "multicast discovery")
 _UNKNOWN = ("rd.invalid", 5683)  # the RD's origin when not given (RFC 6761 §6.4)
 
@@ -211,9 +214,7 @@ class Registration:
         step = self._step
         now = self.clock.ticks_ms()
         if code < 0:
-            why = "no answer" if code == TIMEOUT else "reset" if code == RESET else (
-                "not usable" if code == _UNUSABLE else "unreachable")
-            self._failed(why, now)
+            self._failed(self._why(code), now)
             return
         if step == _FIND:
             self._found(now)
@@ -246,6 +247,15 @@ class Registration:
             self._forget(now)
             self._failed("refused with %d.%02d %s" % (
                 code >> 5, code & 31, _text(c.data[c.payload_off:])), now, step)
+
+    def _why(self, code):
+        if code <= _UNPROTECTED:  # coap.oscoreclient's results, -7 to -10
+            if code == _UNPROTECTED:
+                c = self.client.oscore.plain_code
+                return "a plain %d.%02d to a protected request" % (c >> 5, c & 31)
+            return _OSCORE_WHY[_UNPROTECTED - code - 1] if code >= -10 else "error %d" % code
+        return "no answer" if code == TIMEOUT else "reset" if code == RESET else (
+            "not usable" if code == _UNUSABLE else "unreachable")
 
     def update(self, lifetime_s=None, links=None):
         """Update now (LwM2M §6.2.2: Registration Update Trigger, Server
@@ -285,9 +295,12 @@ class Registration:
         where = self.location.text()
         if pump is None:
             self.log("%s: de-registered %s" % (self.name, where))
-        elif r is None or r < 0:
+        elif r is None or r == TIMEOUT:
             self.log("%s: de-register %s: no answer in %d s; the lifetime ends it"
                      % (self.name, where, self.deregister_wait_ms // 1000))
+        elif r < 0:
+            self.log("%s: de-register %s: %s; the lifetime ends it"
+                     % (self.name, where, self._why(r)))
         else:
             self.log("%s: de-registered %s (%d.%02d)" % (self.name, where, r >> 5, r & 31))
         return r

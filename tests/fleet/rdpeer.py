@@ -48,6 +48,9 @@ def resources(host, port, *query):
 class ResourceDirectory:
     """aiocoap-rd bound to host:port, started and stopped by a test."""
 
+    #: what runs it (the bind and args follow)
+    command = [AIOCOAP_RD]
+
     def __init__(self, host, port, args=()):
         self.host = host
         self.port = port
@@ -59,7 +62,7 @@ class ResourceDirectory:
         bind = "[%s]:%d" % (self.host, self.port) if ":" in self.host else "%s:%d" % (
             self.host, self.port)
         self._log = tempfile.TemporaryFile("w+")  # a file, not a pipe: it never fills up
-        self.proc = subprocess.Popen([AIOCOAP_RD, "--bind", bind] + self.args, stdout=self._log,
+        self.proc = subprocess.Popen(self.command + ["--bind", bind] + self.args, stdout=self._log,
                                      stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + timeout
         while get(self.host, self.port, [".well-known", "core"], timeout=0.2) is None:

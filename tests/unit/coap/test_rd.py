@@ -485,6 +485,54 @@ class FleetLwM2M(unittest.TestCase):
             lwm2m.sock.close()
             sock.close()
 
+    def test_protected_registration_and_an_unusable_context(self):
+        # With the board's context for the server every registration request
+        # goes out protected (RFC 8613 §8.1): outer POST, the path inside;
+        # a plain refusal is never taken as the answer (§8.4). A context
+        # asked for but unusable registers nothing, never plainly.
+        firmware = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../../../firmware"
+        if firmware not in sys.path:
+            sys.path.insert(0, firmware)
+        import fleet
+        from coap import Server
+        from coap.oscorectx import Context
+        lwm2m = RD()
+        sock, addr = bound()
+        sock.setblocking(False)
+        log = []
+
+        class Objects:
+            on_update = None
+
+            def registration_links(self):
+                return b'</>;rt="oma.lwm2m"'
+        try:
+            server = Server((), log=log.append, amplification_limit=False)
+            cfg = {"lwm2m": {"server": "coap://%s:%d" % host_port(lwm2m.addr), "endpoint": "b1",
+                             "lifetime_s": 60}}
+            self.assertIsNone(fleet.lwm2m(server, cfg, [sock], [host_port(addr)], Objects(),
+                                          log.append, None, False))
+            self.assertEqual(log, ["lwm2m: no usable OSCORE context; not registering"])
+            ctx = Context(bytes(range(16)), b"", b"\x01", b"\x02")
+            reg = fleet.lwm2m(server, cfg, [sock], [host_port(addr)], Objects(), log.append,
+                              None, ctx)
+            self.assertTrue(log[-1].endswith(" as b1 over OSCORE"), log[-1])
+            reg.tick()
+            req = lwm2m.request()
+            nums = [n for n, _ in req[4]]
+            self.assertEqual((req[1], nums), (2, [9]))  # POST, OSCORE only
+            self.assertEqual(dict(req[4])[9][-1:], b"\x01")  # kid: the board's Sender ID
+            self.assertNotIn(b"oma.lwm2m", req[5])  # the links travel encrypted
+            lwm2m.answer(req, 129, payload=b"Security context not found")
+            server.drain(sock, 8)
+            reg.tick()
+            self.assertEqual(log[-1], "lwm2m: registration: a plain 4.01 to a protected "
+                                      "request; retrying in 5 s")
+            self.assertFalse(reg.registered)
+        finally:
+            lwm2m.sock.close()
+            sock.close()
+
 
 class Constants(unittest.TestCase):
     def test_private_copies_agree_with_numbers(self):

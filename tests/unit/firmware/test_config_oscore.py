@@ -119,3 +119,77 @@ class Start(unittest.TestCase):
         self.assertEqual(len(lines), 1)
         self.assertTrue(lines[0].startswith("oscore: context ready"))
         self.assertNotIn(SECRET[:6], "".join(lines))
+
+
+class LwM2M(unittest.TestCase):
+    """"lwm2m": {"oscore": ...}: the board's context with its LwM2M server,
+    checked like "oscore"; the LwM2M objects then need it, the rest of the
+    board stays as "oscore" and "open" say."""
+
+    SERVER = {"server": "coap://192.0.2.9", "endpoint": "b1"}
+
+    class Entry:
+        def __init__(self, href):
+            self.href = href
+
+    def test_kept_and_unusable_ones_named_never_printed(self):
+        cfg, problems = config.validate({"lwm2m": dict(self.SERVER, oscore=GOOD)})
+        self.assertEqual((cfg["lwm2m"]["oscore"], problems), (GOOD, []))
+        cfg, _ = config.validate({"lwm2m": self.SERVER})
+        self.assertIsNone(cfg["lwm2m"]["oscore"])
+        self.assertIsNone(security.lwm2m_context(cfg, print))
+        for value, start in ((dict(GOOD, secret="00"), "lwm2m.oscore.secret: expected"),
+                             (dict(GOOD, recipient_id="01"),
+                              "lwm2m.oscore: sender_id and recipient_id must differ"),
+                             ("x", "lwm2m.oscore: expected an object")):
+            cfg, problems = config.validate({"lwm2m": dict(self.SERVER, oscore=value)})
+            self.assertEqual((cfg["lwm2m"]["oscore"], len(problems)), (config.INVALID, 1))
+            self.assertEqual(cfg["lwm2m"]["server"], "coap://192.0.2.9")
+            self.assertTrue(problems[0].startswith("config: " + start), problems[0])
+            self.assertTrue(problems[0].endswith(
+                "; not registering, the LwM2M objects are refused"), problems[0])
+            self.assertNotIn(SECRET[:6], problems[0])
+            self.assertIs(security.lwm2m_context(cfg, print), False)
+
+    def test_a_bad_lwm2m_field_never_shows_the_secret(self):
+        cfg, problems = config.validate({"lwm2m": dict(self.SERVER, lifetime_s=0, oscore=GOOD)})
+        self.assertIsNone(cfg["lwm2m"])
+        self.assertEqual(len(problems), 1)
+        self.assertNotIn(SECRET[:6], problems[0])
+
+    def test_only_the_lwm2m_objects_need_it_without_an_oscore_context(self):
+        others = [self.Entry(b"sensors/temp"), self.Entry(b"board")]
+        ctx = object()
+        got = security.with_lwm2m(None, ["x"], ctx, others)
+        self.assertEqual(got, ([ctx], ["x", "sensors/temp", "board"]))
+        # unusable: still closed (an empty list refuses), the rest open
+        self.assertEqual(security.with_lwm2m(None, [], False, others),
+                         ([], ["sensors/temp", "board"]))
+        # next to the board's own context: both open the protected resources
+        mine = object()
+        self.assertEqual(security.with_lwm2m([mine], ["board"], ctx, others),
+                         ([mine, ctx], ["board"]))
+
+    def test_its_own_sequence_file(self):
+        if not aes.available():
+            raise unittest.SkipTest("this port has no cryptolib")
+        import os
+        cfg, _ = config.validate({"lwm2m": dict(self.SERVER, oscore=GOOD)})
+        security.LWM2M_SEQUENCE_FILE = "/tmp/coap-config-test-lwm2m-ssn"
+        try:
+            os.remove(security.LWM2M_SEQUENCE_FILE)
+        except OSError:
+            pass
+        lines = []
+        try:
+            ctx = security.lwm2m_context(cfg, lines.append)
+            self.assertEqual((ctx.sender_id, ctx.recipient_id), (b"\x01", b""))
+            self.assertEqual(ctx.next_ssn(), 0)
+            with open(security.LWM2M_SEQUENCE_FILE) as f:
+                self.assertEqual(f.read(), "64")  # reserved before use (B.1.1)
+            self.assertTrue(lines[0].startswith("lwm2m: no /tmp/coap-config-test-lwm2m-ssn"))
+            self.assertEqual(lines[1], "lwm2m: OSCORE context ready (sender_id 01)")
+            self.assertNotIn(SECRET[:6], "".join(lines))
+        finally:
+            os.remove(security.LWM2M_SEQUENCE_FILE)
+            security.LWM2M_SEQUENCE_FILE = "lwm2m.seq"

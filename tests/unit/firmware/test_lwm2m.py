@@ -363,7 +363,7 @@ class Config(unittest.TestCase):
         cfg, problems = board_config.validate({"name": "b1", "lwm2m": {"server": "coap://h"}})
         self.assertEqual((cfg["lwm2m"], problems), (
             {"server": "coap://h", "endpoint": "b1", "lifetime_s": 300,
-             "update_plain": False}, []))
+             "update_plain": False, "oscore": None}, []))
 
     def test_a_bad_value_is_one_line_and_no_lwm2m(self):
         for bad in ({"server": "http://h"}, {"endpoint": "x"}, "coap://h",

@@ -1,0 +1,103 @@
+"""LwM2M over OSCORE (RFC 8613) with one context for both roles: the board's
+Register is protected into aiocoap's RD in LwM2M compatibility mode behind
+aiocoap's OSCORE site wrapper, with that context as its credentials (the
+aiocoap-rd command drops its credentials: rd_oscore.py), and then
+aiocoap-client, under the same
+context (the RD stopped: aiocoap locks a context to one process), reads
+the Device object from the board; a plain read of it is refused with 4.01
+while the board's other resources stay plain."""
+
+import json
+import os
+import subprocess
+import sys
+
+from boardsim import SimulatedBoard
+from rdpeer import HERE, ResourceDirectory, endpoints, get, wait_for
+from support import free_port
+
+AIOCOAP_CLIENT = os.path.join(os.path.dirname(sys.executable), "aiocoap-client")
+SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+SALT = "9e7ca92223786340"
+BOARD_ID, SERVER_ID = "01", "02"
+
+
+def board_config(rd, secret=SECRET, name="lw-sec"):
+    return {"name": name, "lwm2m": {
+        "server": rd.uri, "lifetime_s": 60,
+        "oscore": {"secret": secret, "salt": SALT, "sender_id": BOARD_ID,
+                   "recipient_id": SERVER_ID}}}
+
+
+def server_context(tmp_path):
+    """The LwM2M server's side of the context, as aiocoap keeps it."""
+    keys = tmp_path / "lwm2m-server"
+    keys.mkdir()
+    (keys / "settings.json").write_text(json.dumps(
+        {"sender-id_hex": SERVER_ID, "recipient-id_hex": BOARD_ID, "secret_hex": SECRET,
+         "salt_hex": SALT}))
+    return str(keys) + "/"
+
+
+class ProtectedRD(ResourceDirectory):
+    """aiocoap's RD with its OSCORE site wrapper (rd_oscore.py says why not
+    aiocoap-rd itself)."""
+    command = [sys.executable, os.path.join(HERE, "rd_oscore.py")]
+
+
+def rd_with_context(tmp_path, keys):
+    creds = tmp_path / "rd-credentials.json"
+    creds.write_text(json.dumps({":board": {"oscore": {"basedir": keys}}}))
+    return ProtectedRD("127.0.0.1", free_port(), ["--credentials", str(creds)])
+
+
+def client(tmp_path, keys, uri, protected=True):
+    cmd = [AIOCOAP_CLIENT, uri]
+    if protected:
+        creds = tmp_path / "client-credentials.json"
+        creds.write_text(json.dumps({uri.rsplit("/", 3)[0] + "/*": {"oscore": {
+            "basedir": keys}}}))
+        cmd[1:1] = ["--credentials", str(creds)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_protected_registration_then_protected_read(tmp_path):
+    keys = server_context(tmp_path)
+    rd = rd_with_context(tmp_path, keys).start()
+    board = None
+    try:
+        board = SimulatedBoard(config=board_config(rd), cwd=str(tmp_path)).start()
+        listed = wait_for(lambda: 'ep="lw-sec"' in endpoints(rd.host, rd.port), 10)
+        assert listed, board.output()
+        assert wait_for(lambda: "lwm2m: registered as /reg/" in board.output(), 5)
+        assert "registering with %s as lw-sec over OSCORE" % rd.uri in board.output()
+    finally:
+        rd.stop()  # releases the context for the client below
+    try:
+        uri = "coap://127.0.0.1:%d/3/0/0" % board.port
+        r = client(tmp_path, keys, uri)
+        assert r.returncode == 0 and r.stdout.strip() == "coap-board", (r.stdout, r.stderr)
+        # the LwM2M objects are the context's: a plain read is refused ...
+        plain = get("127.0.0.1", board.port, ["3", "0", "0"])
+        assert plain is not None and plain[0] == 129, plain  # 4.01
+        # ... while the board's own resources stay as they were, plain
+        assert get("127.0.0.1", board.port, ["sensors", "temp"])[0] == 69
+        assert os.path.exists(tmp_path / "lwm2m.seq")
+    finally:
+        out = board.stop()
+    assert SECRET[:8] not in out
+
+
+def test_wrong_key_registers_nothing(tmp_path):
+    keys = server_context(tmp_path)
+    with rd_with_context(tmp_path, keys) as rd:
+        wrong = "ff" + SECRET[2:]
+        board = SimulatedBoard(config=board_config(rd, wrong, "lw-bad"),
+                               cwd=str(tmp_path)).start()
+        try:
+            refused = wait_for(lambda: "lwm2m: registration: a plain 4.0" in board.output(), 10)
+            assert refused, board.output()
+            assert 'ep="lw-bad"' not in endpoints(rd.host, rd.port)
+        finally:
+            out = board.stop()
+    assert "lwm2m: registered" not in out, out
