@@ -9,6 +9,7 @@ while the board's other resources stay plain."""
 
 import json
 import os
+import select
 import subprocess
 import sys
 
@@ -51,14 +52,28 @@ def rd_with_context(tmp_path, keys):
     return ProtectedRD("127.0.0.1", free_port(), ["--credentials", str(creds)])
 
 
-def client(tmp_path, keys, uri, protected=True):
-    cmd = [AIOCOAP_CLIENT, uri]
+def client(tmp_path, keys, uri, protected=True, *more):
+    cmd = [AIOCOAP_CLIENT, uri] + list(more)
     if protected:
         creds = tmp_path / "client-credentials.json"
         creds.write_text(json.dumps({uri.rsplit("/", 3)[0] + "/*": {"oscore": {
             "basedir": keys}}}))
         cmd[1:1] = ["--credentials", str(creds)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def observe_first(tmp_path, keys, uri, timeout=30):
+    """The first value aiocoap-client --observe prints, then it is stopped."""
+    creds = tmp_path / "client-credentials.json"  # client() wrote it
+    proc = subprocess.Popen([AIOCOAP_CLIENT, "--credentials", str(creds), "--observe", uri],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], timeout)
+        # the value comes first, its line's end with the next one: read what came
+        return os.read(proc.stdout.fileno(), 200).decode().strip() if ready else None
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_protected_registration_then_protected_read(tmp_path):
@@ -77,6 +92,19 @@ def test_protected_registration_then_protected_read(tmp_path):
         uri = "coap://127.0.0.1:%d/3/0/0" % board.port
         r = client(tmp_path, keys, uri)
         assert r.returncode == 0 and r.stdout.strip() == "coap-board", (r.stdout, r.stderr)
+        # a Write and an Execute over OSCORE (each fresh, by the board's Echo)
+        led = "coap://127.0.0.1:%d/3311/0/5850" % board.port
+        r = client(tmp_path, keys, led, True, "-m", "PUT", "--content-format", "0",
+                   "--payload", "1")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert client(tmp_path, keys, led).stdout.strip() == "1"
+        reset = "coap://127.0.0.1:%d/3303/0/5605" % board.port
+        r = client(tmp_path, keys, reset, True, "-m", "POST", "-v")
+        assert "2.04 Changed" in r.stdout + r.stderr, (r.stdout, r.stderr)
+        # an Observe over OSCORE: the first answer comes protected, as 2.05
+        temp = "coap://127.0.0.1:%d/3303/0/5700" % board.port
+        first = observe_first(tmp_path, keys, temp)
+        assert first and float(first) > -50, first
         # the LwM2M objects are the context's: a plain read is refused ...
         plain = get("127.0.0.1", board.port, ["3", "0", "0"])
         assert plain is not None and plain[0] == 129, plain  # 4.01
