@@ -1,14 +1,17 @@
 # LwM2M notification attributes (1.1 Core §5.1.2): pmin, pmax, gt, lt, st,
-# set by Write-Attributes (a PUT with only Uri-Query options, §5.4.4) on an
+# epmin, epmax, set by Write-Attributes (a PUT with only Uri-Query options, §5.4.4) on an
 # object, an instance or a resource, shown by Discover, and deciding when an
 # observed resource (Notifier), instance or object (Group) notifies. A resource's own attribute wins over its
 # instance's, which wins over its object's. Thresholds are hundredths, like
-# the readings ("st=0.5" is 50).
+# the readings ("st=0.5" is 50). epmin and epmax bound how often a value is
+# evaluated (read and compared): never sooner than epmin after the last
+# evaluation, which holds in between; at least every epmax, which the tick
+# (every 100 ms) always meets.
 
 from coap.clock import ticks_diff
 
-NAMES = (b"pmin", b"pmax", b"gt", b"lt", b"st")
-_PMIN, _PMAX, _GT, _LT, _ST = 0, 1, 2, 3, 4
+NAMES = (b"pmin", b"pmax", b"gt", b"lt", b"st", b"epmin", b"epmax")
+_PMIN, _PMAX, _GT, _LT, _ST, _EPMIN, _EPMAX = 0, 1, 2, 3, 4, 5, 6
 
 
 class Attrs:
@@ -41,13 +44,16 @@ class Attrs:
             if not eq:
                 new[k] = None
                 continue
-            v = _number(value, k >= _GT)
+            v = _number(value, _hundredths(k))
             if v is None or v < 0 and k != _GT and k != _LT:
                 return b"bad value of " + name
             new[k] = v
         pmin, pmax = new[_PMIN], new[_PMAX]
         if pmin is not None and pmax is not None and pmax < pmin:
             return b"pmax below pmin"
+        epmin, epmax = new[_EPMIN], new[_EPMAX]
+        if epmin is not None and epmax is not None and epmax <= epmin:
+            return b"epmax must be above epmin"  # §5.1.2
         gt, lt, st = new[_GT], new[_LT], new[_ST]
         if gt is not None and lt is not None and (lt >= gt or st is not None and lt + 2 * st >= gt):
             return b"lt must be below gt (by more than 2 st)"  # §5.1.2
@@ -62,10 +68,14 @@ class Attrs:
                 resp.payload(b";")
                 resp.payload(NAMES[k])
                 resp.payload(b"=")
-                if k >= _GT:
+                if _hundredths(k):
                     resp.payload_fixed(v, 2)
                 else:
                     resp.payload_int(v)
+
+
+def _hundredths(k):
+    return _GT <= k <= _ST  # the thresholds; the periods are whole seconds
 
 
 def _number(text, hundredths):
@@ -85,7 +95,8 @@ class Notifier:
     """When one observed resource notifies (§5.1.2): never sooner than pmin
     after the last notification; at pmax at the latest; between the two when
     the value crossed gt or lt, moved by st since the last one, or (none of
-    the three set) changed at all."""
+    the three set) changed at all. The value is evaluated no more often
+    than epmin says."""
 
     def __init__(self, attrs, value, ticks_ms):
         self.attrs = attrs
@@ -94,12 +105,25 @@ class Notifier:
         self.last = None
         self.at = ticks_ms()
         self.started = False  # nothing to measure from before an observation
+        self.held = None      # the last evaluated value, and when it was read
+        self.read_at = self.at
 
     def sent(self):
         """An observation began or a notification went: measure from now."""
-        self.last = self.value()
-        self.at = self.ticks_ms()
+        self.last = self.held = self.value()
+        self.at = self.read_at = self.ticks_ms()
         self.started = True
+
+    def sample(self):
+        """The value now; before epmin has passed since the last read, that
+        read's value (§5.1.2: the minimum evaluation period)."""
+        now = self.ticks_ms()
+        epmin = self.attrs.get(_EPMIN)
+        if epmin and ticks_diff(now, self.read_at) < epmin * 1000:
+            return self.held
+        self.held = self.value()
+        self.read_at = now
+        return self.held
 
     def due(self):
         if not self.started:
@@ -111,7 +135,7 @@ class Notifier:
         """The value crossed gt or lt, moved by st, or (none set) changed
         since sent()."""
         a = self.attrs
-        v, last = self.value(), self.last
+        v, last = self.sample(), self.last
         if v is None or last is None:
             return v is not last
         gt, lt, st = a.get(_GT), a.get(_LT), a.get(_ST)

@@ -1,11 +1,16 @@
 # firmware/lwm2mattrs.py: LwM2M notification attributes (1.1 Core §5.1.2):
 # Write-Attributes and Discover through the request path, and when an
-# observed resource notifies (pmin, pmax, gt, lt, st), on a clock the test moves.
+# observed resource notifies (pmin, pmax, gt, lt, st) and how often its value
+# is evaluated (epmin, epmax), on a clock the test moves.
 import unittest
 
 from test_lwm2m import build, call
 
-from lwm2mattrs import Attrs, Group, Notifier
+from lwm2mattrs import NAMES, Attrs, Group, Notifier
+
+
+def index(name):
+    return NAMES.index(name.encode())
 
 
 class Clock:
@@ -19,7 +24,7 @@ class Clock:
 def notifier(**attrs):
     a = Attrs()
     for k, v in attrs.items():
-        a.v[["pmin", "pmax", "gt", "lt", "st"].index(k)] = v
+        a.v[index(k)] = v
     value = [2000]
     clock = Clock()
     n = Notifier(a, lambda: value[0], clock)
@@ -82,6 +87,54 @@ class Semantics(unittest.TestCase):
         self.assertEqual((res.get(0), res.get(1), res.get(4)), (7, 60, None))
 
 
+class EvaluationPeriods(unittest.TestCase):
+    """epmin: the value is read no more often; between two reads the last
+    one holds, so a change shows only at the next evaluation. epmax: at
+    least that often, which every tick meets."""
+
+    def test_a_change_waits_for_the_next_evaluation(self):
+        reads = []
+        n, value, clock = notifier(epmin=30)
+        n.value = lambda: reads.append(clock.now) or value[0]
+        n.sent()  # read at 0
+        value[0] = 2500
+        clock.now = 1000
+        self.assertFalse(n.due())  # 0 + 30 s: not evaluated yet
+        clock.now = 29999
+        self.assertFalse(n.due())
+        self.assertEqual(reads, [0])
+        clock.now = 30000
+        self.assertTrue(n.due())
+        self.assertEqual(reads, [0, 30000])
+        n.sent()
+        value[0] = 2000
+        clock.now = 45000
+        self.assertFalse(n.due())
+        self.assertEqual(reads, [0, 30000, 30000])
+
+    def test_pmax_still_notifies_and_epmax_is_met_by_every_tick(self):
+        n, value, clock = notifier(epmin=10, epmax=20, pmax=15)
+        clock.now = 15000
+        self.assertTrue(n.due())  # pmax, whatever the evaluation says
+        n, value, clock = notifier(epmax=20)
+        value[0] = 2001
+        clock.now = 100  # a tick long before epmax: evaluated, and due
+        self.assertTrue(n.due())
+
+    def test_an_instance_epmin_holds_its_resources(self):
+        clock = Clock()
+        inst = Attrs()
+        inst.v[index("epmin")] = 5
+        values = [2000]
+        g = Group(inst, [Notifier(Attrs(inst), lambda: values[0], clock)], clock)
+        g.sent()
+        values[0] = 2100
+        clock.now = 4999
+        self.assertFalse(g.due())
+        clock.now = 5000
+        self.assertTrue(g.due())
+
+
 class GroupSemantics(unittest.TestCase):
     """An observed instance or object: its own pmin and pmax, and a change
     of any of its resources as that resource's attributes say."""
@@ -90,10 +143,10 @@ class GroupSemantics(unittest.TestCase):
         clock = Clock()
         inst = Attrs()
         for k, v in attrs.items():
-            inst.v[["pmin", "pmax", "gt", "lt", "st"].index(k)] = v
+            inst.v[index(k)] = v
         values = [2000, 5000]
         own = Attrs(inst)
-        own.v[4] = 1000  # the second resource's own st: 10.00
+        own.v[index("st")] = 1000  # the second resource's own st: 10.00
         parts = [Notifier(Attrs(inst), lambda: values[0], clock),
                  Notifier(own, lambda: values[1], clock)]
         g = Group(inst, parts, clock)
@@ -144,6 +197,15 @@ class WriteAttributes(unittest.TestCase):
         links = call(self.srv, "GET", "3303/0", accept=40).payload
         self.assertTrue(links.startswith(b"</3303/0>;gt=30.00,</3303/0/5700>;pmin=10;"), links)
 
+    def test_evaluation_periods_set_then_discovered(self):
+        r = call(self.srv, "PUT", "3303/0/5700?epmin=10&epmax=60")
+        self.assertEqual(str(r.code), "2.04")
+        call(self.srv, "PUT", "3303/0?epmin=5")
+        self.assertEqual(call(self.srv, "GET", "3303/0/5700", accept=40).payload,
+                         b"</3303/0/5700>;epmin=10;epmax=60")
+        links = call(self.srv, "GET", "3303/0", accept=40).payload
+        self.assertTrue(links.startswith(b"</3303/0>;epmin=5,"), links)
+
     def test_a_name_alone_unsets_it(self):
         call(self.srv, "PUT", "3303/0/5700?pmin=10&pmax=60")
         call(self.srv, "PUT", "3303/0/5700?pmin")
@@ -156,7 +218,9 @@ class WriteAttributes(unittest.TestCase):
                        ("color=red", b"unknown attribute color"),
                        ("pmin=20&pmax=5", b"pmax below pmin"),
                        ("gt=20&lt=25", b"lt must be below gt (by more than 2 st)"),
-                       ("st=0.123", b"bad value of st")):
+                       ("st=0.123", b"bad value of st"),
+                       ("epmin=20&epmax=20", b"epmax must be above epmin"),
+                       ("epmin=-1", b"bad value of epmin"), ("epmax=1.5", b"bad value of epmax")):
             r = call(self.srv, "PUT", "3303/0/5700?" + q)
             self.assertEqual((str(r.code), r.payload), ("4.00", why), q)
         self.assertEqual(call(self.srv, "GET", "3303/0/5700", accept=40).payload,
