@@ -9,7 +9,8 @@
 # and base (§5.3), keep the Location-Path of the 2.01, and POST to it again with
 # nothing in it (a refresh, §5.3.1) every half lifetime. An RD that does not
 # answer is tried again with back-off; a refresh answered with 4.04 (the RD
-# forgot the board) registers anew.
+# forgot the board) registers anew; a 4.01 with an Echo (RFC 9175 §2.4) is
+# answered by the same request with it, once.
 #
 # Allocation: requests are written into the client's preallocated buffer and
 # the paths are kept in fixed bytearrays (coap.client.Path), so a refresh
@@ -42,12 +43,14 @@ _DELETE = const(4)
 _CREATED = const(65)
 _CHANGED = const(68)
 _CONTENT = const(69)
+_UNAUTHORIZED = const(129)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
 _LOCATION_PATH = const(8)
 _URI_PATH = const(11)
 _URI_QUERY = const(15)
 _LINK_FORMAT = const(40)
+_ECHO = const(252)
 _DISCOVER = const(0)
 _REGISTER = const(1)
 _REFRESH = const(2)
@@ -115,6 +118,8 @@ class Registration:
         self.client = Client(sock, size, clock)
         self.dir = Path()       # the registration interface
         self.location = Path()  # this board's registration resource
+        self.echo = Path(1)     # an Echo the server asked the next request to carry
+        self.echoed = False     # the request out carries one
         self._step = _DISCOVER
         if path is not None:
             for s in path:
@@ -127,6 +132,7 @@ class Registration:
         #: what the next Update carries (LwM2M §6.2.2): lt=, the links
         self.new_lifetime = False
         self.new_links = False
+        self.sent_lifetime = self.sent_links = False  # what the Update out carries
         self.asked = False  # update() called: one more Update once this exchange ends
         #: whereami() -> the address the board is reached at, or None: a
         #: change sends an Update (LwM2M §6.2.2), so the server sees the new one
@@ -190,12 +196,14 @@ class Registration:
             msg.option(_URI_PATH, b".well-known")
             msg.option(_URI_PATH, b"core")
             msg.option(_URI_QUERY, b"rt=core.rd")
+            self._with_echo(msg)
         elif step == _REGISTER:
             self.new_lifetime = self.new_links = self.asked = False  # it carries them all
             self.dir.write(msg, _URI_PATH)
             msg.content_format(_LINK_FORMAT)
             for q in self.queries:
                 msg.option(_URI_QUERY, q)
+            self._with_echo(msg)
             msg.payload(self.links)
         else:
             self.location.write(msg, _URI_PATH)  # an empty POST: a refresh
@@ -203,9 +211,13 @@ class Registration:
                 msg.content_format(_LINK_FORMAT)
             if self.new_lifetime:
                 msg.option(_URI_QUERY, self.queries[1])
+            self._with_echo(msg)
             if self.new_links:
                 msg.payload(self.links)
-            self.new_lifetime = self.new_links = self.asked = False  # from now: the next one
+            # from now: the next one (kept, should the server ask for an Echo)
+            self.sent_lifetime = self.new_lifetime
+            self.sent_links = self.new_links
+            self.new_lifetime = self.new_links = self.asked = False
         r = self.client.send()
         if r is not None:
             self._answered(r)
@@ -241,12 +253,29 @@ class Registration:
             self.log("%s: the %s no longer knows this board; registering again"
                      % (self.name, "RD" if self.name == "rd" else "server"))
             self._forget(now)
+        elif code == _UNAUTHORIZED and not self.echoed and self._asks_echo(c):
+            # RFC 9175 §2.4 (and RFC 8613 B.1.2: a server that lost its replay
+            # window): the same request again at once, with the server's Echo
+            if step == _REFRESH:
+                self.new_lifetime |= self.sent_lifetime
+                self.new_links |= self.sent_links
+            self._due = now
         else:
             if code == _NOT_FOUND or code == _METHOD_NOT_ALLOWED:
                 self.dir.clear()  # the interface moved: discover it again
             self._forget(now)
             self._failed("refused with %d.%02d %s" % (
                 code >> 5, code & 31, _text(c.data[c.payload_off:])), now, step)
+
+    def _with_echo(self, msg):
+        self.echoed = len(self.echo) > 0
+        if self.echoed:
+            self.echo.write(msg, _ECHO)
+            self.echo.clear()
+
+    def _asks_echo(self, c):
+        c.collect(_ECHO, self.echo)
+        return len(self.echo) > 0
 
     def _why(self, code):
         if code <= _UNPROTECTED:  # coap.oscoreclient's results, -7 to -10

@@ -129,3 +129,22 @@ def test_wrong_key_registers_nothing(tmp_path):
         finally:
             out = board.stop()
     assert "lwm2m: registered" not in out, out
+
+
+def test_a_server_that_lost_its_replay_window_gets_the_echo_back(tmp_path):
+    # RFC 8613 B.1.2: aiocoap, started with its window "unknown" (as after a
+    # crash), answers the first protected request with a protected 4.01 and
+    # an Echo; the board sends its Register again with it and is listed
+    keys = server_context(tmp_path)
+    with open(os.path.join(keys, "sequence.json"), "w") as f:
+        json.dump({"next-to-send": 100, "received": "unknown"}, f)
+    with rd_with_context(tmp_path, keys) as rd:
+        board = SimulatedBoard(config=board_config(rd, name="lw-echo"),
+                               cwd=str(tmp_path)).start()
+        try:
+            listed = wait_for(lambda: 'ep="lw-echo"' in endpoints(rd.host, rd.port), 10)
+            assert listed, board.output()
+            assert wait_for(lambda: "lwm2m: registered as /reg/" in board.output(), 5)
+        finally:
+            out = board.stop()
+    assert "retrying" not in out, out

@@ -105,6 +105,39 @@ class Registering(unittest.TestCase):
         reg.tick()
         self.assertEqual((reg.refreshes, reg.registered), (1, True))
 
+    def test_a_4_01_with_echo_is_repeated_once_with_it(self):
+        # RFC 9175 §2.4, RFC 8613 B.1.2: a server that wants proof of
+        # freshness (or lost its replay window) answers 4.01 with an Echo;
+        # the same request goes again at once, carrying it, and only once
+        reg = self.make()
+        reg.tick()
+        self.rd.answer(self.rd.request(), 69, payload=b"</resourcedirectory/>;rt=core.rd")
+        reg.tick()
+        reg.tick()
+        req = self.rd.request()
+        self.rd.answer(req, 129, [(252, b"\x0e\xc4\x01")])
+        reg.tick()
+        reg.tick()
+        again = self.rd.request()
+        self.assertEqual((again[1], queries(again[4]), dict(again[4]).get(252), again[5]),
+                         (2, queries(req[4]), b"\x0e\xc4\x01", req[5]))
+        self.assertEqual(self.log, [])  # no failure: just the Echo
+        self.rd.answer(again, 65, [(8, b"reg"), (8, b"7"), (8, b"")])
+        reg.tick()
+        self.assertTrue(reg.registered)
+        # an Update with a new lifetime keeps its lt= across the Echo
+        reg.update(lifetime_s=90)
+        reg.tick()
+        req = self.rd.request()
+        self.rd.answer(req, 129, [(252, b"\x01")])
+        reg.tick()
+        reg.tick()
+        again = self.rd.request()
+        self.assertEqual((queries(again[4]), dict(again[4]).get(252)), ([b"lt=90"], b"\x01"))
+        self.rd.answer(again, 129, [(252, b"\x02")])  # again: refused, not a loop
+        reg.tick()
+        self.assertEqual(self.log[-1], "rd: refresh: refused with 4.01 ; retrying in 5 s")
+
     def test_refresh_answered_not_found_registers_again(self):
         reg = self.make()
         self.register(reg)
