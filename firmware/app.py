@@ -173,7 +173,7 @@ def start(config_path=board_config.PATH, log=None, required=False):
         cfg["open"] = [p for p in cfg["open"] if p.strip("/") not in remoteconfig.PATHS]
     table = resources.table(handlers, cfg)
     objects = lwctx = None
-    contexts = security.contexts(cfg, log)
+    board_contexts = contexts = security.contexts(cfg, log)
     open_paths = cfg["open"]
     if cfg["lwm2m"]:
         import lwm2mboard  # only a board configured for LwM2M loads it (docs/lwm2m.md)
@@ -182,13 +182,16 @@ def start(config_path=board_config.PATH, log=None, required=False):
         lwctx = security.lwm2m_context(cfg, log)
         if lwctx is not None:  # the LwM2M objects answer the server over OSCORE only
             contexts, open_paths = security.with_lwm2m(contexts, open_paths, lwctx, table)
-        table += tuple(objects.resources())
+        entries = tuple(objects.resources())
+        table += entries
     server = Server(table, log=log, observers=cfg["observers"],
                     con_every=cfg["observe_con_every"],
                     amplification_limit=cfg["amplification_limit"],
                     held_requests=cfg["held_requests"], separate=sensors.FRESH_SLOTS,
                     oscore=contexts, open=open_paths)
     handlers.server = server
+    if lwctx is not None:
+        security.separate(server, entries, board_contexts, lwctx)
     if objects is not None:
         objects.server = server
     if getattr(board, "RECV_PEEK", 0):  # lwIP's recvfrom: see Server.peek_receive

@@ -70,6 +70,15 @@ def with_lwm2m(contexts, open_paths, ctx, others):
     return mine, list(open_paths) + [r.href.decode() for r in others]
 
 
+def separate(server, lwm2m_entries, board, ctx):
+    """Each context opens its own resources only: the LwM2M server's context
+    (ctx; False: unusable) the LwM2M objects, the board's "oscore" contexts
+    (board: None, or a list) the rest; under the other, 4.03."""
+    server.only(lwm2m_entries, [ctx] if ctx else [])
+    if board is not None:
+        server.only([r for r in server.resources if r not in lwm2m_entries], board)
+
+
 def _fresh(path, name, log):
     try:
         os.stat(path)

@@ -23,6 +23,7 @@ _FETCH = const(5)
 _CONTENT = const(69)
 _BAD_REQUEST = const(128)
 _UNAUTHORIZED = const(129)
+_FORBIDDEN = const(131)
 _BAD_OPTION = const(130)
 _NOT_FOUND = const(132)
 _METHOD_NOT_ALLOWED = const(133)
@@ -88,9 +89,14 @@ class Dispatcher:
         if res is None:
             resp.reset(_NOT_FOUND)
             return None
-        if res.secure and req.secured is None:
-            resp.error(_UNAUTHORIZED, b"OSCORE required")  # RFC 8613 §8.2, secure by default
-            return None
+        secure = res.secure
+        if secure:
+            if req.secured is None:
+                resp.error(_UNAUTHORIZED, b"OSCORE required")  # RFC 8613 §8.2, secure by default
+                return None
+            if secure is not True and req.secured not in secure:  # Server.only()
+                resp.error(_FORBIDDEN, b"not for this security context")
+                return None
         code = req.code
         handler = res.handlers[code] if code < 8 else None
         if handler is None:

@@ -114,7 +114,9 @@ class Resource:
         elif not isinstance(fresh, int) or fresh < 0:
             raise ValueError("fresh of %s: True, False or seconds" % self.href.decode())
         self.fresh = fresh
-        self.secure = False  # needs OSCORE (set by the Server from its `open` list)
+        # needs OSCORE: True, under any of the server's contexts, or a tuple of
+        # those that may (set by the Server from its `open` list, and only())
+        self.secure = False
         if not (isinstance(max_age, int) and 0 <= max_age <= 86400):
             raise ValueError("max_age of %s: 0 to 86400 seconds" % self.href.decode())
         self.max_age = max_age

@@ -181,6 +181,15 @@ class Server:
             self.oscore = Oscore(contexts, buffer_size, self.echo)
             self.response.size = buffer_size - OVERHEAD  # room to protect any answer
 
+    def only(self, resources, contexts):
+        """Let only `contexts` (some of the server's) open `resources`, those
+        of them that need OSCORE: a request under another of the server's
+        contexts gets 4.03. No contexts: none may (every request refused)."""
+        allowed = tuple(contexts) or (None,)  # never a request's context
+        for res in resources:
+            if res.secure:
+                res.secure = allowed
+
     def forget(self, res=None):
         """The state behind prepared answers (of res only, when given) changed,
         e.g. a reading was refreshed: answer the next GETs by their handlers

@@ -148,3 +148,30 @@ def test_a_server_that_lost_its_replay_window_gets_the_echo_back(tmp_path):
         finally:
             out = board.stop()
     assert "retrying" not in out, out
+
+
+def test_each_context_opens_its_own_resources(tmp_path):
+    # the board's own context (its operator) and the LwM2M server's, side by
+    # side: each reads what is its own; the other's resources answer 4.03
+    lw_keys = server_context(tmp_path)
+    own = tmp_path / "operator"
+    own.mkdir()
+    (own / "settings.json").write_text(json.dumps(
+        {"sender-id_hex": "0b", "recipient-id_hex": "0a", "secret_hex": SECRET[::-1],
+         "salt_hex": SALT}))
+    cfg = board_config(ResourceDirectory("127.0.0.1", 9), name="lw-two")
+    cfg["oscore"] = {"secret": SECRET[::-1], "salt": SALT, "sender_id": "0a",
+                     "recipient_id": "0b"}
+    board = SimulatedBoard(config=cfg, cwd=str(tmp_path)).start()
+    try:
+        base = "coap://127.0.0.1:%d/" % board.port
+
+        def read(keys, path):
+            r = client(tmp_path, keys, base + path, True, "-v")
+            return r.stdout + r.stderr
+        assert "2.05 Content" in read(lw_keys, "3/0/0")
+        assert "4.03 Forbidden" in read(lw_keys, "actuators/led")
+        assert "4.03 Forbidden" in read(str(own) + "/", "3/0/0")
+        assert "2.05 Content" in read(str(own) + "/", "actuators/led")
+    finally:
+        board.stop()

@@ -53,6 +53,30 @@ class Access(Base):
         self.assertEqual(inner[1], 69)  # 2.05 inside
         self.assertIn(m.decode(inner)[5], (b"0", b"1"))
 
+    def test_only_the_contexts_a_resource_allows(self):
+        # Server.only(): two peers, each with a context of its own; each
+        # context opens its own resources, the other's get 4.03
+        other_id = b"\x07"
+        ours, theirs = board_context(), Context(SECRET, SALT, BOARD_ID, other_id)
+        srv = Server(RESOURCES, log=None, oscore=[ours, theirs], open=())
+        led = [r for r in srv.resources if r.href == b"/actuators/led"]
+        srv.only(led, [theirs])
+        srv.only([r for r in srv.resources if r not in led], [ours])
+        cl, peer = Client(), Client(sender_id=other_id)
+        code, inner = cl.open(answer(srv, cl.protect(m.get("actuators/led"))))
+        self.assertEqual((inner[1], m.decode(inner)[5]),
+                         (131, b"not for this security context"))
+        code, inner = peer.open(answer(srv, peer.protect(m.get("actuators/led"))))
+        self.assertEqual(inner[1], 69)
+        code, inner = peer.open(answer(srv, peer.protect(m.get("sensors/temp"))))
+        self.assertEqual(inner[1], 131)
+        code, inner = cl.open(answer(srv, cl.protect(m.get("sensors/temp"))))
+        self.assertEqual(inner[1], 69)
+        self.assertEqual(answer(srv, m.get("actuators/led"))[1], 129)  # plain: 4.01
+        srv.only(led, [])  # nobody may
+        code, inner = peer.open(answer(srv, peer.protect(m.get("actuators/led"))))
+        self.assertEqual(inner[1], 131)
+
     def test_protected_put_switches_the_led_once_fresh(self):  # RFC 9175 §2.4
         srv, _ = make()
         cl = Client()
