@@ -192,6 +192,8 @@ def start(config_path=board_config.PATH, log=None, required=False):
     handlers.server = server
     if lwctx is not None:
         security.separate(server, entries, board_contexts, lwctx)
+        # /board/update checks its context itself (it is protected even when open)
+        handlers.update_contexts = tuple(board_contexts or ())
     if objects is not None:
         objects.server = server
     if getattr(board, "RECV_PEEK", 0):  # lwIP's recvfrom: see Server.peek_receive

@@ -19,6 +19,7 @@ _JSON = const(50)
 _CHANGED = const(68)
 _BAD_REQUEST = const(128)
 _UNAUTHORIZED = const(129)
+_FORBIDDEN = const(131)
 
 
 def _json_string(s):
@@ -42,6 +43,9 @@ class SensorBoard:
         self.free_heap = 0
         self.info_resource = None  # /board, once table() made it
         self.updater = None  # update.Updater: POST /board/update, "update" in /board
+        #: the OSCORE contexts that may start an update (None: any of the
+        #: server's); the LwM2M server's context alone may not (app.py)
+        self.update_contexts = None
         self.app_version = b""  # the running app's version (update.py), when it has one
         self.remote = None  # remoteconfig.RemoteConfig: /board/config, /board/reboot
         self._info_at = ticks_ms()
@@ -112,6 +116,9 @@ class SensorBoard:
         without an update context). Answered at once; /board shows the progress."""
         if req.secured is None:  # whoever may update the board may run anything on it
             resp.error(_UNAUTHORIZED, b"OSCORE required")  # even where "open" lists it
+            return
+        if self.update_contexts is not None and req.secured not in self.update_contexts:
+            resp.error(_FORBIDDEN, b"not for this security context")
             return
         try:
             uri = bytes(req.buf[req.payload_off:req.payload_off + req.payload_len]).decode()

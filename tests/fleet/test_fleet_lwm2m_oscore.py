@@ -101,6 +101,11 @@ def test_protected_registration_then_protected_read(tmp_path):
         reset = "coap://127.0.0.1:%d/3303/0/5605" % board.port
         r = client(tmp_path, keys, reset, True, "-m", "POST", "-v")
         assert "2.04 Changed" in r.stdout + r.stderr, (r.stdout, r.stderr)
+        # the LwM2M server's context is for the LwM2M objects: not an update
+        update = "coap://127.0.0.1:%d/board/update" % board.port
+        r = client(tmp_path, keys, update, True, "-m", "POST", "--payload",
+                   "coap://127.0.0.1:9/manifest.json", "-v")
+        assert "4.03 Forbidden" in r.stdout + r.stderr, (r.stdout, r.stderr)
         # an Observe over OSCORE: the first answer comes protected, as 2.05
         temp = "coap://127.0.0.1:%d/3303/0/5700" % board.port
         first = observe_first(tmp_path, keys, temp)
