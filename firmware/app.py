@@ -265,6 +265,14 @@ def run(config_path, required):
     except (StartupError, ValueError, board_config.Missing) as e:  # ValueError: bad table, file
         print("coap: " + str(e))
         sys.exit(1)
+    except MemoryError:  # e.g. LwM2M on a Pico running .mpy files (docs/memory.md)
+        import gc
+
+        gc.collect()
+        print("coap: out of memory at start-up (%d bytes free): turn features off in "
+              "config.json, or freeze the app into the firmware (make firmware)"
+              % gc.mem_free())
+        sys.exit(1)
     for host, port in addresses:
         log("coap: serving on %s" % _uri(host, port))
     host, port = addresses[0]

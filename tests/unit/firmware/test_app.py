@@ -41,6 +41,20 @@ class BringUp(unittest.TestCase):
         self.assertEqual(sleeps, [])
 
 
+class OutOfMemory(unittest.TestCase):
+    def test_at_start_up_is_an_exit_not_a_traceback(self):
+        # a Pico running .mpy files with LwM2M configured ran out at start-up
+        def short(*args, **kwargs):
+            raise MemoryError("memory allocation failed, allocating 1280 bytes")
+        start = app.start
+        app.start = short
+        try:
+            with self.assertRaises(SystemExit):
+                app.run("config.json", False)
+        finally:
+            app.start = start
+
+
 class Bind(unittest.TestCase):
     def test_not_an_address_is_one_line(self):
         with self.assertRaises(app.StartupError) as ctx:
