@@ -59,8 +59,10 @@ run: setup
 
 # 8 MB: every test module's imports stay loaded, and a late test (a 70 KB
 # TLV value) found no room in one piece in the default heap
+UNIT = $(MPY) -X heapsize=8m tests/unit/run.py
+
 unit: setup
-	$(MPY) -X heapsize=8m tests/unit/run.py
+	$(UNIT)
 
 # The same unit tests on a 32-bit (wasm32) MicroPython, as the boards run them
 unit32: setup peers
@@ -70,7 +72,7 @@ pytest: setup-test peers
 	$(PY) -m pytest tests
 
 test: setup-test peers
-	$(MPY) tests/unit/run.py
+	$(UNIT)
 	node tests/unit/run32.mjs
 	$(PY) -m pytest tests
 
