@@ -53,7 +53,8 @@ def describe(code):
     return "%d.%02d" % (code >> 5, code & 31)
 
 
-def _uint(seg):
+def uint(seg):
+    """The unsigned integer an option's value (a memoryview or bytes) holds."""
     v = 0
     for b in seg:
         v = (v << 8) | b
@@ -123,7 +124,7 @@ class BlockGet:
             if self.pos:  # a whole body in answer to a later block: not ours to join
                 return BAD_BLOCK
             return self._last(d, off, n)
-        v = _uint(self._opt.segs[0])
+        v = uint(self._opt.segs[0])
         szx = v & 7
         if szx == 7 or (v & 8 and n != 16 << szx):  # §2.2: a reserved size, a short block
             return BAD_BLOCK
@@ -140,7 +141,7 @@ class BlockGet:
         if not pos:
             c.collect(_SIZE2, self._opt)
             if len(self._opt):
-                self.size = _uint(self._opt.segs[0])
+                self.size = uint(self._opt.segs[0])
                 if self.size > self.limit:
                     return TOO_LARGE
         if not v & 8:

@@ -13,6 +13,7 @@
 # (§2.5) or a 4.13 to the first block (§2.9.3): the rest goes in its size.
 # After a TIMEOUT, resume() sends the block that had no answer again.
 
+from .blockget import uint
 from .client import Path
 
 try:
@@ -30,13 +31,6 @@ _URI_PATH = const(11)
 _CONTENT_FORMAT = const(12)
 _BLOCK1 = const(27)
 _SIZE1 = const(60)
-
-
-def _uint(seg):
-    v = 0
-    for b in seg:
-        v = (v << 8) | b
-    return v
 
 
 class BlockPut:
@@ -104,7 +98,7 @@ class BlockPut:
                 return BAD_BLOCK  # nothing left to continue with
             c.collect(_BLOCK1, self._opt)
             if len(self._opt):
-                v = _uint(self._opt.segs[0])
+                v = uint(self._opt.segs[0])
                 # the block just sent: its NUM in our size or in the one asked for
                 if v & 7 == 7 or (v >> 4 != self.pos >> (self._szx + 4)
                                   and v >> 4 != self.pos >> ((v & 7) + 4)):
@@ -116,8 +110,8 @@ class BlockPut:
             return None
         if code == _TOO_LARGE and not self.pos:
             c.collect(_BLOCK1, self._opt)  # §2.9.3: the size the server would take
-            if len(self._opt) and _uint(self._opt.segs[0]) & 7 < self._szx:
-                self._szx = _uint(self._opt.segs[0]) & 7
+            if len(self._opt) and uint(self._opt.segs[0]) & 7 < self._szx:
+                self._szx = uint(self._opt.segs[0]) & 7
                 self._send()
                 return None
         if last or code >= 128:
