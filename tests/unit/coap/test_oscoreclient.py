@@ -244,7 +244,7 @@ class RoundTrip(Skip):
         def reseal(a):  # the server's answer, encrypted again under another key
             from coap.cose import aad, nonce, AAD_HEAD
             b = bytearray(a)
-            p = b.index(0xFF) + 1
+            p = b.find(b"\xff") + 1  # (index(int): not on every port)
             a_ = bytearray(AAD_HEAD)
             aad(a_, BOARD, b"\x00", 1)
             nn = bytearray(13)
