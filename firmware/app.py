@@ -271,7 +271,7 @@ def run(config_path, required):
         gc.collect()
         print("coap: out of memory at start-up (%d bytes free): turn features off in "
               "config.json, or freeze the app into the firmware (make firmware)"
-              % gc.mem_free())
+              % (gc.mem_free() if hasattr(gc, "mem_free") else -1))  # CPython: none
         sys.exit(1)
     for host, port in addresses:
         log("coap: serving on %s" % _uri(host, port))
