@@ -40,6 +40,10 @@ _UNPROTECTED = -7  # coap.oscoreclient's: a plain answer to a protected request
 #: the client's request buffer: a protected request fits it (Uri-Path, Block2, Size2)
 _REQUEST = 256
 MAX_MANIFEST = 16384
+#: the largest answer read: a 512-byte block, its options, OSCORE's
+_RX = 640
+#: ticks in a row without room for a datagram before the update gives up
+_STARVED = 20
 #: resume()s of a transfer after a timeout before the update gives up
 RESUMES = 3
 #: ms of each serve-loop tick the download may take
@@ -197,7 +201,12 @@ class Updater:
             from coap.oscoreclient import Protector
 
             client.oscore = Protector(ctx, _REQUEST)
+        # 512-byte blocks: each datagram read allocates its size, and a heap
+        # that has served a while may have no 1.1 KB in one piece (RP2040)
+        client.rx = _RX
         self.get = BlockGet(client, limit=MAX_MANIFEST)
+        self.get.szx = 5
+        self.starved = 0
         self.todo = None
         self.resumes = 0
         bootguard.remove_tree(NEW)
@@ -231,7 +240,16 @@ class Updater:
         # ms); then the serve loop has its turn
         t0 = ticks_ms()
         while ticks_diff(ticks_ms(), t0) < TICK_MS:
-            r = self.get.poll()
+            try:
+                r = self.get.poll()
+            except MemoryError:  # no room for a datagram now: it waits in the stack
+                self.starved += 1
+                if self.starved < _STARVED:
+                    _free()
+                    return
+                self.failure = "memory"
+                return self._fail("out of memory (%d bytes free)" % _free())
+            self.starved = 0
             if r is None:
                 sleep_ms(1)
                 continue

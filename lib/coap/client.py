@@ -125,6 +125,10 @@ class Client:
     """One outstanding CON request at a time. After poll() returns a response
     code, `data` holds the response and `payload_off` where its payload starts."""
 
+    #: the largest datagram poll() reads: recv allocates this much for each one
+    #: (a block-wise GET of 512-byte blocks needs about 600)
+    rx = 1152
+
     def __init__(self, sock, size=512, clock=_clock):
         self.sock = sock
         self.clock = clock
@@ -188,7 +192,7 @@ class Client:
             return None
         for _ in range(4):
             try:
-                data = self.sock.recv(1152)
+                data = self.sock.recv(self.rx)
             except OSError as e:
                 if e.args[0] != _EAGAIN:
                     return self._done(UNREACHABLE)
